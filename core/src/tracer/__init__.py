@@ -1,0 +1,33 @@
+"""Tracer: pluggable domain templates for small predictive models that explain themselves."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("tracer")
+except PackageNotFoundError:  # pragma: no cover -- running from a source tree
+    __version__ = "0.0.0"
+
+from tracer.domain import (  # noqa: E402 -- __version__ first: host imports it
+    Baseline,
+    CostModel,
+    Domain,
+    Explanation,
+    Factor,
+    FeatureState,
+    Prediction,
+)
+from tracer.errors import TracerError  # noqa: E402
+from tracer.hookspecs import hookimpl  # noqa: E402
+
+__all__ = [
+    "Baseline",
+    "CostModel",
+    "Domain",
+    "Explanation",
+    "Factor",
+    "FeatureState",
+    "Prediction",
+    "TracerError",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,106 @@
+"""The one database session factory, and migrations for every store that shares it.
+
+SQLite (the embedded default) and PostgreSQL run the same SQLAlchemy 2 models and the
+same Alembic migrations. Plugins (the registry) bring their own migration trees through
+``tracer_migrations``, each with its own version table, so core never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from tracer.settings import Settings, get_settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class TrainingRun(Base):
+    """One run of the model lifecycle, whatever its outcome."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str | None] = mapped_column(String(64), index=True)
+    domain: Mapped[str] = mapped_column(String(128), index=True)
+    model_name: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
+    source: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[str | None] = mapped_column(String(32))
+    metrics: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=8)
+def _factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(engine_for(url), expire_on_commit=False)
+
+
+@contextmanager
+def session(settings: Settings | None = None) -> Iterator[Session]:
+    """A transaction: committed when the block ends, rolled back if it raises."""
+    settings = settings or get_settings()
+    with _factory(settings.platform_db_url).begin() as s:
+        yield s
+
+
+def migration_trees(extra: list[dict[str, str]] | None = None) -> list[dict[str, str]]:
+    return [{"script_location": str(MIGRATIONS), "version_table": "alembic_version"},
+            *(extra or [])]
+
+
+def upgrade(settings: Settings | None = None, extra: list[dict[str, str]] | None = None) -> None:
+    """Bring the platform database (core tables and plugin trees) to the newest revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    settings = settings or get_settings()
+    settings.ensure_home()
+    engine = engine_for(settings.platform_db_url)
+    for tree in migration_trees(extra):
+        config = Config()
+        config.set_main_option("script_location", tree["script_location"])
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            config.attributes["version_table"] = tree["version_table"]
+            command.upgrade(config, "head")

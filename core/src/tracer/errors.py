@@ -1,0 +1,125 @@
+"""The one error hierarchy of Tracer.
+
+Every error the platform raises on purpose is a ``TracerError``. Each class carries the
+HTTP status and problem type it maps to (RFC 9457), so the API turns any of them into a
+problem response in one place, and the CLI prints ``str(error)`` as a one-line message.
+
+    TracerError
+    ├── ConfigurationError          settings that cannot work
+    ├── PluginError                 a plugin failed to load or misbehaved in a hook
+    │   └── IncompatiblePluginError the plugin's `tracer` range excludes this platform
+    ├── UnknownDomainError          no loaded plugin provides this domain
+    ├── ValidationError             input records, files or requests that are wrong
+    │   └── LabelError              the label column cannot train a model
+    ├── NotFoundError               an object that does not exist (or is not yours)
+    ├── ConflictError               an object exists already / state forbids the act
+    ├── AuthError                   missing or bad credentials
+    │   └── ForbiddenError          credentials valid, role insufficient
+    ├── QuotaError                  over a tier's allowance
+    ├── LimitError                  a body, batch or upload over a named limit
+    ├── ModelError                  training or loading a model failed
+    ├── RegistryError               publishing, verifying or installing a release failed
+    ├── CertificationError          a certification check or review failed
+    └── LedgerError                 a money rule would be broken
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TracerError(Exception):
+    """Base of every error Tracer raises on purpose."""
+
+    status: int = 500
+    title: str = "Internal error"
+    slug: str = "internal"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = {k: v for k, v in details.items() if v is not None}
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def type_uri(self) -> str:
+        return f"https://tracer.dev/problems/{self.slug}"
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 problem document for this error."""
+        body: dict[str, Any] = {
+            "type": self.type_uri,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.message,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.details)
+        return body
+
+
+class ConfigurationError(TracerError):
+    status, title, slug = 500, "Configuration error", "configuration"
+
+
+class PluginError(TracerError):
+    status, title, slug = 500, "Plugin error", "plugin"
+
+
+class IncompatiblePluginError(PluginError):
+    slug = "incompatible-plugin"
+
+
+class UnknownDomainError(TracerError):
+    status, title, slug = 404, "Unknown domain", "unknown-domain"
+
+
+class ValidationError(TracerError):
+    status, title, slug = 422, "Invalid input", "validation"
+
+
+class LabelError(ValidationError):
+    slug = "label"
+
+
+class NotFoundError(TracerError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class ConflictError(TracerError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class AuthError(TracerError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class ForbiddenError(AuthError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class QuotaError(TracerError):
+    status, title, slug = 429, "Quota exceeded", "quota"
+
+
+class LimitError(TracerError):
+    status, title, slug = 413, "Limit exceeded", "limit"
+
+
+class ModelError(TracerError):
+    status, title, slug = 500, "Model error", "model"
+
+
+class RegistryError(TracerError):
+    status, title, slug = 400, "Registry error", "registry"
+
+
+class CertificationError(TracerError):
+    status, title, slug = 400, "Certification error", "certification"
+
+
+class LedgerError(TracerError):
+    status, title, slug = 409, "Ledger error", "ledger"

@@ -1,0 +1,82 @@
+"""The plugin contract: every hook a Tracer plugin can implement.
+
+One short docstring per hook; the long story, with examples, is ``docs/hooks.md``,
+one section per hook titled with its exact signature (a test holds the two together).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xgboost as xgb
+
+    from tracer.domain import Domain, Explanation, FeatureState, Prediction
+
+PROJECT = "tracer"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def tracer_domains() -> list[Domain]:
+    """Return the domain templates this plugin provides."""
+
+
+@hookspec
+def tracer_features(domain: Domain, records: pd.DataFrame, state: FeatureState) -> pd.DataFrame:
+    """Turn validated records of ``domain`` into a numeric feature frame, one row per record.
+
+    Called only on the plugin that owns ``domain`` and on add-on plugins that own no
+    domain; the frames are joined column-wise. Learn from records only when
+    ``state.fitting`` is true (the training part), and store what you learned in
+    ``state.values``.
+    """
+
+
+@hookspec(firstresult=True)
+def tracer_train(domain: Domain, features: pd.DataFrame, labels: Any, weights: Any,
+                 params: dict[str, Any]) -> xgb.Booster:
+    """Train and return an XGBoost booster (binary:logistic) on the training features.
+
+    The built-in XGBoost trainer answers when the domain brings no trainer.
+    """
+
+
+@hookspec(firstresult=True)
+def tracer_explain(domain: Domain, prediction: Prediction) -> Explanation:
+    """Turn a scored record's contributions into ranked factors with sentences and a summary.
+
+    The built-in explainer answers with generic sentences when the domain brings none.
+    """
+
+
+@hookspec
+def tracer_cli(cli: Any) -> None:
+    """Add commands to the ``tracer`` command line (a ``typer.Typer``)."""
+
+
+@hookspec
+def tracer_routes(app: Any) -> None:
+    """Add routes to the API (a ``fastapi.FastAPI``) before it starts serving."""
+
+
+@hookspec
+def tracer_migrations() -> list[dict[str, str]]:
+    """Return Alembic migration trees to apply to the platform database.
+
+    Each item is ``{"script_location": <path>, "version_table": <name>}``.
+    """
+
+
+@hookspec
+def tracer_demo(settings: Any, console: Any) -> None:
+    """Run this plugin's part of ``tracer demo`` after the core steps (print with ``console``)."""
+
+
+@hookspec
+def tracer_usage(event: dict[str, Any]) -> None:
+    """Observe a usage event after it was committed (billing, analytics)."""

@@ -1,0 +1,252 @@
+"""The plugin host: loads plugins, isolates their failures, calls hooks per domain.
+
+A plugin that fails to import, declares a ``tracer`` range this platform is outside of,
+returns bad domains, or raises inside a hook is recorded (entry point, distribution,
+version, error) and the host keeps serving everything else.
+
+Hooks are called per domain: the plugin that declared a domain, plus add-on plugins that
+declare none, see the call; other domain owners never do, so an implementation never has
+to ask "is this my domain?". Calls go implementation by implementation (in pluggy's
+order: ``tryfirst`` first, ``trylast`` last, later registrations before earlier ones) so
+an exception is pinned on the plugin that raised it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import logging
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.version import Version
+
+from tracer import __version__, hookspecs
+from tracer.domain import Domain
+from tracer.errors import IncompatiblePluginError, PluginError, UnknownDomainError
+from tracer.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "tracer"
+#: Built-in behaviour, registered like any plugin (``trylast``), as Datasette does.
+DEFAULT_PLUGINS = ("tracer.builtin.trainer", "tracer.builtin.explainer")
+
+
+@dataclass
+class PluginRecord:
+    """What the host knows about one plugin, loaded or not."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    entry_point: str | None = None
+    status: str = "loaded"  # loaded | failed | skipped
+    error: str | None = None
+    domains: list[str] = field(default_factory=list)
+    builtin: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class PluginHost:
+    """Owns the pluggy manager and the registry of domains."""
+
+    def __init__(self, settings: Settings | None = None, *, load_entrypoints: bool = True,
+                 plugins: Iterable[tuple[str, object]] = ()) -> None:
+        self.settings = settings or get_settings()
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+        self.domains: dict[str, Domain] = {}
+        self._owner: dict[str, str] = {}  # domain name -> plugin name
+        self._callers: dict[tuple[str, str], list[tuple[str, Any]]] = {}
+        for module_name in DEFAULT_PLUGINS:
+            module = __import__(module_name, fromlist=["_"])
+            self._register(module_name, module, PluginRecord(name=module_name, builtin=True,
+                                                             distribution="tracer",
+                                                             version=__version__))
+        if load_entrypoints:
+            self.load_entrypoints()
+        for name, plugin in plugins:
+            self.register(plugin, name=name)
+
+    # -- loading -------------------------------------------------------------------------
+
+    def load_entrypoints(self) -> None:
+        for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist
+            record = PluginRecord(name=ep.name, entry_point=ep.value,
+                                  distribution=dist.metadata["Name"] if dist else None,
+                                  version=dist.version if dist else None)
+            if not self._allowed(record):
+                record.status, record.error = "skipped", "not in TRACER_PLUGINS_ALLOW"
+                self.records[ep.name] = record
+                continue
+            if ep.name in self.settings.plugins_block or record.distribution in self.settings.plugins_block:
+                record.status, record.error = "skipped", "blocked (TRACER_PLUGINS_BLOCK)"
+                self.records[ep.name] = record
+                continue
+            try:
+                if dist is not None:
+                    check_compatible(dist)
+                plugin = ep.load()
+            except Exception as exc:  # noqa: BLE001 -- any import failure is the plugin's
+                self.records[ep.name] = record
+                self._fail(record, exc)
+                continue
+            self._register(ep.name, plugin, record)
+
+    def register(self, plugin: object, name: str | None = None) -> PluginRecord:
+        """Register an in-process plugin (tests, the conformance kit, embedding apps)."""
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        module = getattr(plugin, "__name__", "") or ""
+        record = PluginRecord(name=name, entry_point=module or None)
+        self._register(name, plugin, record)
+        return record
+
+    def unregister(self, name: str) -> None:
+        plugin = self.pm.get_plugin(name)
+        if plugin is not None:
+            self.pm.unregister(plugin, name=name)
+        for domain_name in [d for d, owner in self._owner.items() if owner == name]:
+            del self.domains[domain_name]
+            del self._owner[domain_name]
+        self.records.pop(name, None)
+        self._callers.clear()
+
+    def _allowed(self, record: PluginRecord) -> bool:
+        allow = self.settings.plugins_allow
+        return allow is None or record.name in allow or record.distribution in allow
+
+    def _register(self, name: str, plugin: object, record: PluginRecord) -> None:
+        self.records[name] = record
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 -- pluggy validation errors name the hook
+            self._fail(record, exc)
+            return
+        self._callers.clear()
+        impl = getattr(plugin, "tracer_domains", None)
+        if impl is None:
+            return
+        try:
+            declared = list(impl() or [])
+            for domain in declared:
+                if not isinstance(domain, Domain):
+                    raise PluginError(f"tracer_domains returned {type(domain).__name__}, "
+                                      "expected tracer.Domain")
+                if domain.name in self.domains:
+                    raise PluginError(f"domain {domain.name!r} is already provided by "
+                                      f"plugin {self._owner[domain.name]!r}")
+        except Exception as exc:  # noqa: BLE001
+            self.pm.unregister(plugin, name=name)
+            self._fail(record, exc, hook="tracer_domains")
+            return
+        for domain in declared:
+            self.domains[domain.name] = domain
+            self._owner[domain.name] = name
+            record.domains.append(domain.name)
+
+    def _fail(self, record: PluginRecord, exc: BaseException, hook: str | None = None) -> None:
+        record.status = "failed"
+        where = f" in {hook}" if hook else ""
+        record.error = f"{type(exc).__name__}{where}: {exc}"
+        log.warning("plugin %s (%s %s) failed%s: %s", record.name, record.distribution,
+                    record.version, where, exc)
+        log.debug("".join(traceback.format_exception(exc)))
+
+    # -- queries -------------------------------------------------------------------------
+
+    def domain(self, name: str) -> Domain:
+        try:
+            return self.domains[name]
+        except KeyError:
+            known = ", ".join(sorted(self.domains)) or "none"
+            raise UnknownDomainError(f"unknown domain {name!r} (loaded domains: {known})",
+                                     domain=name) from None
+
+    def owner(self, domain: Domain | str) -> str:
+        name = domain.name if isinstance(domain, Domain) else domain
+        return self._owner[name]
+
+    @property
+    def failures(self) -> list[PluginRecord]:
+        return [r for r in self.records.values() if r.status == "failed"]
+
+    # -- per-domain hook calls -----------------------------------------------------------
+
+    def _impls(self, hook: str, domain: Domain) -> list[tuple[str, Any]]:
+        """Implementations of ``hook`` that see ``domain``, in call order."""
+        key = (hook, domain.name)
+        if key not in self._callers:
+            others = {owner for d, owner in self._owner.items() if d != domain.name}
+            impls = getattr(self.pm.hook, hook).get_hookimpls()
+            self._callers[key] = [(i.plugin_name, i.function) for i in reversed(impls)
+                                  if i.plugin_name not in others]
+        return self._callers[key]
+
+    def call(self, hook: str, domain: Domain, **kwargs: Any) -> list[Any]:
+        """Call every implementation that sees ``domain``; return non-None results."""
+        results = []
+        for plugin_name, function in self._impls(hook, domain):
+            result = self._invoke(plugin_name, hook, function, domain, kwargs)
+            if result is not None:
+                results.append((plugin_name, result))
+        return results
+
+    def call_first(self, hook: str, domain: Domain, **kwargs: Any) -> Any:
+        """Call implementations in order until one returns something (firstresult)."""
+        for plugin_name, function in self._impls(hook, domain):
+            result = self._invoke(plugin_name, hook, function, domain, kwargs)
+            if result is not None:
+                return result
+        raise PluginError(f"no plugin answered {hook} for domain {domain.name}",
+                          domain=domain.name, hook=hook)
+
+    def _invoke(self, plugin_name: str, hook: str, function: Any, domain: Domain,
+                kwargs: dict[str, Any]) -> Any:
+        try:
+            return function(domain=domain, **kwargs)
+        except Exception as exc:
+            record = self.records.get(plugin_name)
+            if record is not None and not record.builtin:
+                record.error = f"{type(exc).__name__} in {hook}: {exc}"
+            raise PluginError(
+                f"plugin {plugin_name!r} raised {type(exc).__name__} in {hook} for domain "
+                f"{domain.name}: {exc}", plugin=plugin_name, hook=hook,
+                domain=domain.name) from exc
+
+    def broadcast(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call a platform hook (cli, routes, migrations, usage) on every plugin, isolated."""
+        results = []
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            try:
+                result = impl.function(**kwargs)
+            except Exception as exc:  # noqa: BLE001
+                record = self.records.get(impl.plugin_name)
+                if record is not None:
+                    self._fail(record, exc, hook=hook)
+                continue
+            if result is not None:
+                results.append(result)
+        return results
+
+
+def check_compatible(dist: md.Distribution) -> None:
+    """Refuse a distribution whose ``tracer`` requirement excludes this platform."""
+    for line in dist.requires or []:
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if req.name.lower() != "tracer" or (req.marker and not req.marker.evaluate({"extra": ""})):
+            continue
+        if not req.specifier.contains(Version(__version__), prereleases=True):
+            raise IncompatiblePluginError(
+                f"{dist.metadata['Name']} {dist.version} requires tracer{req.specifier}, "
+                f"this platform is tracer {__version__}")

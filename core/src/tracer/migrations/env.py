@@ -1,0 +1,10 @@
+"""Alembic environment shared by core and plugin migration trees."""
+
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection,
+                  version_table=context.config.attributes.get("version_table", "alembic_version"),
+                  render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,123 @@
+"""A trained domain model as data: an XGBoost booster plus JSON state. Never pickled.
+
+Probabilities are Platt-calibrated on the booster's margin: ``logit(p) = a * margin + b``.
+Because calibration is affine in log-odds, TreeSHAP contributions scale by ``a`` and still
+add up exactly: ``sum(contributions) + bias == logit(p)`` for every row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tracer.domain import FeatureState
+from tracer.errors import ModelError
+
+BOOSTER_FILE = "model.ubj"
+STATE_FILE = "state.json"
+FORMAT_VERSION = 1
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p))
+
+
+@dataclass
+class TracerModel:
+    domain: str
+    domain_version: str
+    booster: Any  # xgboost.Booster
+    feature_names: list[str]
+    state: FeatureState
+    calibration: dict[str, float] = field(default_factory=lambda: {"a": 1.0, "b": 0.0})
+    threshold: float = 0.5
+    base_rate: float = 0.5
+    info: dict[str, Any] = field(default_factory=dict)
+
+    # -- scoring -------------------------------------------------------------------------
+
+    def _matrix(self, features: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.feature_names if c not in features.columns]
+        if missing:
+            raise ModelError(f"features {missing[:5]} that the model was trained on are missing")
+        return features[self.feature_names].to_numpy(dtype=np.float32)
+
+    def margin(self, features: pd.DataFrame) -> np.ndarray:
+        raw = self.booster.inplace_predict(self._matrix(features), predict_type="margin")
+        return self.calibration["a"] * np.asarray(raw, dtype=np.float64) + self.calibration["b"]
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        return sigmoid(self.margin(features))
+
+    def contributions(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """TreeSHAP contributions (n, f) and bias (n,) in calibrated log-odds."""
+        import xgboost as xgb
+
+        matrix = xgb.DMatrix(self._matrix(features), feature_names=self.feature_names)
+        raw = self.booster.predict(matrix, pred_contribs=True, validate_features=False)
+        a, b = self.calibration["a"], self.calibration["b"]
+        return a * raw[:, :-1].astype(np.float64), a * raw[:, -1].astype(np.float64) + b
+
+    # -- storage -------------------------------------------------------------------------
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(folder / BOOSTER_FILE))
+        meta = {
+            "format": FORMAT_VERSION, "domain": self.domain,
+            "domain_version": self.domain_version, "feature_names": self.feature_names,
+            "calibration": self.calibration, "threshold": self.threshold,
+            "base_rate": self.base_rate, "feature_state": self.state.values, "info": self.info,
+        }
+        try:
+            text = json.dumps(meta, indent=1, allow_nan=False, default=_jsonable)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"feature state of {self.domain} is not JSON: {exc}") from exc
+        (folder / STATE_FILE).write_text(text)
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> TracerModel:
+        import xgboost as xgb
+
+        meta = json.loads((folder / STATE_FILE).read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ModelError(f"{folder}: unknown model format {meta.get('format')!r}")
+        booster = xgb.Booster()
+        booster.load_model(str(folder / BOOSTER_FILE))
+        booster.set_param({"nthread": 1})  # one-row serving is faster single-threaded
+        return cls(domain=meta["domain"], domain_version=meta["domain_version"],
+                   booster=booster, feature_names=meta["feature_names"],
+                   state=FeatureState(fitting=False, values=meta["feature_state"]),
+                   calibration=meta["calibration"], threshold=meta["threshold"],
+                   base_rate=meta["base_rate"], info=meta.get("info", {}))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def fit_platt(margins: np.ndarray, labels: np.ndarray,
+              weights: np.ndarray | None) -> dict[str, float]:
+    """Fit ``logit(p) = a * margin + b`` by weighted maximum likelihood."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(np.unique(labels)) < 2:
+        return {"a": 1.0, "b": 0.0}
+    lr = LogisticRegression(C=1e6, max_iter=1000)
+    lr.fit(margins.reshape(-1, 1), labels, sample_weight=weights)
+    return {"a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}

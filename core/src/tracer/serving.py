@@ -1,0 +1,83 @@
+"""Scoring records with a trained model: probability, label, reasons.
+
+The answer for each record is shaped for people and AI agents alike: probability, label at
+the model's decision threshold, base rate, ranked factors with sentences, a summary, and
+the model name and version that answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tracer.domain import CostModel, Domain, FeatureState, Prediction
+from tracer.errors import PluginError
+from tracer.explain import TOP_FACTORS
+from tracer.features import compute_features
+from tracer.host import PluginHost
+from tracer.model import TracerModel
+
+
+class Scorer:
+    """One loaded model version of one domain, ready to score and explain."""
+
+    def __init__(self, host: PluginHost, domain: Domain, model: TracerModel, name: str,
+                 version: int) -> None:
+        self.host, self.domain, self.model = host, domain, model
+        self.name, self.version = name, version
+        self.state = FeatureState(fitting=False, values=model.state.values)
+        costs = model.info.get("costs")
+        self.costs = CostModel(**costs) if costs else None
+
+    def score(self, records: pd.DataFrame, *, explain: bool = True,
+              top: int = TOP_FACTORS) -> list[dict[str, Any]]:
+        """Answers for validated records, in order."""
+        features = compute_features(self.host, self.domain, records, self.state)
+        if explain:
+            contribs, bias = self.model.contributions(features)
+            logits = contribs.sum(axis=1) + bias
+        else:
+            logits = self.model.margin(features)
+        probs = 1.0 / (1.0 + np.exp(-logits))
+        names = self.model.feature_names
+        feature_rows = features[names].to_numpy(dtype=np.float64)
+        raw = records.to_dict(orient="records")
+        answers = []
+        for i, p in enumerate(probs):
+            label = int(p >= self.model.threshold)
+            answer: dict[str, Any] = {
+                "probability": float(p), "label": label,
+                "threshold": self.model.threshold, "base_rate": self.model.base_rate,
+                "model": {"name": self.name, "version": self.version,
+                          "domain": self.domain.name},
+            }
+            cost = self._expected_cost(float(p), raw[i])
+            if cost is not None:
+                answer["expected_cost"] = cost
+            if explain:
+                prediction = Prediction(
+                    record=raw[i], features=dict(zip(names, feature_rows[i].tolist())),
+                    contributions=dict(zip(names, contribs[i].tolist())), bias=float(bias[i]),
+                    probability=float(p), label=label, threshold=self.model.threshold,
+                    base_rate=self.model.base_rate, state=self.state, expected_cost=cost)
+                explanation = self.host.call_first("tracer_explain", self.domain,
+                                                   prediction=prediction)
+                if not hasattr(explanation, "factors"):
+                    raise PluginError(f"tracer_explain for {self.domain.name} returned "
+                                      f"{type(explanation).__name__}, expected Explanation")
+                answer["factors"] = [asdict(f) for f in explanation.factors[:top]]
+                answer["summary"] = explanation.summary
+                answer["bias"] = float(bias[i])
+            answers.append(answer)
+        return answers
+
+    def _expected_cost(self, p: float, record: dict[str, Any]) -> dict[str, float] | None:
+        c = self.costs
+        if c is None:
+            return None
+        miss = float(record.get(c.false_negative_column, 0.0)) if c.false_negative_column \
+            else c.false_negative
+        return {"act": (1 - p) * c.false_positive + p * c.true_positive, "do_not_act": p * miss}

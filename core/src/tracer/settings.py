@@ -1,0 +1,119 @@
+"""The one settings object. Nothing else in Tracer reads the environment.
+
+Every field can be set with a ``TRACER_<FIELD>`` environment variable. The embedded
+defaults put everything under ``TRACER_HOME`` (``.tracer/`` in the working directory):
+a SQLite platform database, an MLflow SQLite store with a local artifact folder, and
+content-addressed blobs. No server is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Tier(BaseSettings):
+    """A tenant tier: what a month buys and what overage costs (money in minor units)."""
+
+    monthly_price_cents: int
+    predictions_per_month: int
+    training_runs_per_month: int
+    custom_domains: int
+    overage_allowed: bool = True
+
+
+def _default_tiers() -> dict[str, Tier]:
+    return {
+        "starter": Tier(monthly_price_cents=9_900, predictions_per_month=10_000,
+                        training_runs_per_month=10, custom_domains=1, overage_allowed=False),
+        "professional": Tier(monthly_price_cents=49_900, predictions_per_month=250_000,
+                             training_runs_per_month=100, custom_domains=5),
+        "enterprise": Tier(monthly_price_cents=249_900, predictions_per_month=5_000_000,
+                           training_runs_per_month=1_000, custom_domains=50),
+    }
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRACER_", env_nested_delimiter="__",
+                                      extra="ignore")
+
+    home: Path = Field(default=Path(".tracer"), description="Where embedded stores live.")
+    database_url: str | None = Field(
+        default=None, description="Platform DB; default sqlite:///<home>/tracer.db")
+    mlflow_tracking_uri: str | None = Field(
+        default=None, description="MLflow store; default sqlite:///<home>/mlflow.db")
+    mlflow_artifact_root: Path | None = Field(
+        default=None, description="MLflow artifacts; default <home>/mlruns")
+    plugins_allow: list[str] | None = Field(
+        default=None,
+        description="If set, only entry points (or distributions) with these names load.")
+    plugins_block: list[str] = Field(default_factory=list,
+                                     description="Entry points never loaded (kill list).")
+    seed: int = 20261123
+    eval_fraction: float = Field(default=0.2, gt=0, lt=0.5,
+                                 description="Latest share of records held out for evaluation.")
+    calibration_fraction: float = Field(default=0.2, gt=0, lt=0.5,
+                                        description="Latest share of training rows for calibration.")
+    bootstrap_samples: int = Field(default=500, ge=50)
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_batch_rows: int = Field(default=1_000, ge=1)
+    max_body_bytes: int = Field(default=2_000_000, ge=1_024)
+    max_upload_bytes: int = Field(default=50_000_000, ge=1_024)
+    champion_refresh_seconds: float = Field(default=2.0, ge=0)
+    # Billing (minor units of USD; sub-cent prices are in micro-units: 1 USD = 1_000_000)
+    currency: str = "USD"
+    overage_price_micros: int = 10_000  # $0.01 per prediction above the allowance
+    training_run_price_micros: int = 50_000  # $0.05
+    custom_domain_price_micros: int = 500_000  # $0.50
+    tiers: dict[str, Tier] = Field(default_factory=_default_tiers)
+
+    @field_validator("plugins_allow", "plugins_block", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def platform_db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'tracer.db').resolve()}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return (self.mlflow_artifact_root or self.home / "mlruns").resolve()
+
+    @property
+    def blobs(self) -> Path:
+        return (self.home / "blobs").resolve()
+
+    @property
+    def data_dir(self) -> Path:
+        return (self.home / "data").resolve()
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    # MLflow's only network attempt is usage telemetry; Tracer runs offline.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

@@ -1,0 +1,143 @@
+"""``esports/lol-10min``: League of Legends Diamond games, state at minute 10 → blue wins?
+
+Features are blue-minus-red differences, the quantities commentators talk about; the raw
+columns are exactly redundant in places (``redGoldDiff = -blueGoldDiff``,
+``blueKills = redDeaths``), so differences lose nothing and read better.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pydantic import Field, create_model
+
+from tracer import Baseline, Domain, Explanation, hookimpl
+from tracer.explain import rank_factors
+from tracer_esports import data_path
+
+_TEAM_COLUMNS: list[tuple[str, type, str]] = [
+    ("WardsPlaced", int, "wards placed"),
+    ("WardsDestroyed", int, "enemy wards destroyed"),
+    ("FirstBlood", int, "1 if the team drew first blood"),
+    ("Kills", int, "champion kills"),
+    ("Deaths", int, "deaths"),
+    ("Assists", int, "assists"),
+    ("EliteMonsters", int, "dragons plus heralds"),
+    ("Dragons", int, "dragons slain"),
+    ("Heralds", int, "rift heralds slain"),
+    ("TowersDestroyed", int, "enemy towers destroyed"),
+    ("TotalGold", int, "total gold"),
+    ("AvgLevel", float, "average champion level"),
+    ("TotalExperience", int, "total experience"),
+    ("TotalMinionsKilled", int, "minions killed"),
+    ("TotalJungleMinionsKilled", int, "jungle monsters killed"),
+    ("GoldDiff", int, "own gold minus enemy gold"),
+    ("ExperienceDiff", int, "own experience minus enemy experience"),
+    ("CSPerMin", float, "creep score per minute"),
+    ("GoldPerMin", float, "gold per minute"),
+]
+_SIGNED = {"GoldDiff", "ExperienceDiff"}
+
+
+def _field(kind: type, text: str, signed: bool):
+    return (kind, Field(description=text) if signed else Field(ge=0, description=text))
+
+
+LolGame = create_model(
+    "LolGame",
+    __doc__="One League of Legends ranked game (Diamond–Master) at minute 10.",
+    **{f"{team}{col}": _field(kind, f"{team} team: {text}", col in _SIGNED)
+       for team in ("blue", "red") for col, kind, text in _TEAM_COLUMNS},
+)
+
+
+def load_reference() -> pd.DataFrame:
+    return pd.read_csv(data_path("lol_diamond_10min_dev.csv.gz"))
+
+
+DOMAIN = Domain(
+    name="esports/lol-10min",
+    version="0.1.0",
+    title="League of Legends: who wins, from the state at minute 10",
+    description=("Probability that the blue side wins a Diamond-ranked solo-queue game, "
+                 "from gold, experience, kills, objectives and vision at minute 10."),
+    record=LolGame,
+    label="blueWins",
+    order_by="gameId",
+    load_reference=load_reference,
+    primary_metric="accuracy",
+    certification_threshold=0.73,
+    positive_label=1,
+    outcome="blue wins",
+    baseline=Baseline("blue leads on gold", lambda r: (r["blueGoldDiff"] > 0).astype(float)),
+    train_params={"max_depth": 2, "eta": 0.03, "num_boost_round": 600,
+                  "min_child_weight": 5.0, "subsample": 0.8, "colsample_bytree": 0.8},
+    tags=("esports", "league-of-legends", "in-game"),
+    license="CC0-1.0 (data); Apache-2.0 (code)",
+)
+
+#: feature -> (blue column, red column); the feature is blue minus red
+_DIFFS = {
+    "gold_lead": ("blueTotalGold", "redTotalGold"),
+    "experience_lead": ("blueTotalExperience", "redTotalExperience"),
+    "kill_lead": ("blueKills", "redKills"),
+    "assist_lead": ("blueAssists", "redAssists"),
+    "dragon_lead": ("blueDragons", "redDragons"),
+    "herald_lead": ("blueHeralds", "redHeralds"),
+    "tower_lead": ("blueTowersDestroyed", "redTowersDestroyed"),
+    "minion_lead": ("blueTotalMinionsKilled", "redTotalMinionsKilled"),
+    "jungle_lead": ("blueTotalJungleMinionsKilled", "redTotalJungleMinionsKilled"),
+    "ward_lead": ("blueWardsPlaced", "redWardsPlaced"),
+    "wards_destroyed_lead": ("blueWardsDestroyed", "redWardsDestroyed"),
+    "level_lead": ("blueAvgLevel", "redAvgLevel"),
+}
+
+
+@hookimpl
+def tracer_domains():
+    return [DOMAIN]
+
+
+@hookimpl
+def tracer_features(domain, records, state):
+    out = {name: records[blue] - records[red] for name, (blue, red) in _DIFFS.items()}
+    out["blue_first_blood"] = records["blueFirstBlood"]
+    return pd.DataFrame(out)
+
+
+_UNITS = {
+    "gold_lead": ("gold", "{:,.0f}"), "experience_lead": ("experience", "{:,.0f}"),
+    "kill_lead": ("kills", "{:.0f}"), "assist_lead": ("assists", "{:.0f}"),
+    "dragon_lead": ("dragons", "{:.0f}"), "herald_lead": ("heralds", "{:.0f}"),
+    "tower_lead": ("towers", "{:.0f}"), "minion_lead": ("minions", "{:.0f}"),
+    "jungle_lead": ("jungle monsters", "{:.0f}"), "ward_lead": ("wards placed", "{:.0f}"),
+    "wards_destroyed_lead": ("wards destroyed", "{:.0f}"),
+    "level_lead": ("average levels", "{:.1f}"),
+}
+
+
+def sentence(feature: str, value: float, contribution: float) -> str:
+    helps = "helps blue" if contribution > 0 else "helps red"
+    if feature == "blue_first_blood":
+        who = "Blue" if value >= 0.5 else "Red"
+        return f"{who} drew first blood ({helps})"
+    noun, fmt = _UNITS[feature]
+    if abs(value) < 1e-9:
+        return f"Teams are level on {noun} at 10 minutes ({helps})"
+    leader = "Blue" if value > 0 else "Red"
+    amount = fmt.format(abs(value))
+    if noun in ("dragons", "heralds", "towers", "kills", "assists") and amount == "1":
+        noun = noun[:-1]
+    return f"{leader} leads by {amount} {noun} at 10 minutes"
+
+
+@hookimpl
+def tracer_explain(domain, prediction):
+    factors = rank_factors(prediction, sentence)
+    p = prediction.probability
+    favourite, chance = ("Blue", p) if p >= 0.5 else ("Red", 1 - p)
+    reasons = "; ".join(f.sentence for f in factors[:2]) or "the teams are even"
+    summary = f"{favourite} is favoured to win ({chance:.0%}): {reasons}."
+    return Explanation(factors=factors, summary=summary)
+
+
+__all__ = ["DOMAIN", "LolGame"]
