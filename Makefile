@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make demo` and `make test`. Only Python 3.11+ and make are
+# needed: uv is bootstrapped into .venv-uv/ when it is not on PATH.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .venv-uv/bin/uv)
+export MLFLOW_DISABLE_TELEMETRY := true
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup demo test lint bench clean
+
+.venv-uv/bin/uv:
+	$(PYTHON) -m venv .venv-uv
+	.venv-uv/bin/pip install --quiet --disable-pip-version-check "uv>=0.9"
+
+setup: $(if $(findstring .venv-uv,$(UV)),.venv-uv/bin/uv)
+	$(UV) sync --all-packages --frozen
+
+demo: setup
+	$(UV) run --frozen tracer demo
+
+test: setup
+	$(UV) run --frozen pytest -n 2 --dist loadgroup
+
+lint: setup
+	$(UV) run --frozen ruff check core plugins registry tests bench
+
+bench: setup
+	$(UV) sync --all-packages --frozen --group bench
+	$(UV) run --frozen python bench/run.py
+
+clean:
+	rm -rf .venv .venv-uv .tracer

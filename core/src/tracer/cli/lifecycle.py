@@ -1,0 +1,144 @@
+"""``tracer train``, ``predict``, ``models``, ``promote`` and ``rollback``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tracer.cli.context import console, platform
+
+TENANT = typer.Option(None, "--tenant", help="Work on this tenant's models.")
+
+
+def train_with_progress(domain: str, data: Path | None = None, tenant: str | None = None,
+                        params: dict | None = None):
+    from tracer import lifecycle
+
+    h, store = platform()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[stage]}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task(f"training {domain}", total=len(lifecycle.STAGES), stage="")
+
+        def step(stage: str) -> None:
+            done = lifecycle.STAGES.index(stage)
+            bar.update(task, completed=done, stage=stage)
+
+        result = lifecycle.train(h, store, domain, data=data, tenant=tenant, params=params,
+                                 progress=step)
+        bar.update(task, completed=len(lifecycle.STAGES), stage="done")
+    return result
+
+
+def print_result(result) -> None:
+    primary = result.primary_metric
+    table = Table(title=f"{result.model_name} v{result.version}: held-out evaluation "
+                        f"({result.rows['evaluation']:,} latest records)")
+    table.add_column("model")
+    for name in (primary, "roc_auc", "log_loss", "brier"):
+        table.add_column(name + (" (primary)" if name == primary else ""), justify="right")
+    rows = {"this model": result.metrics, **result.baselines}
+    for label, m in rows.items():
+        cells = [f"{m[primary]:.4f} [{m[f'{primary}_ci_low']:.3f}–{m[f'{primary}_ci_high']:.3f}]",
+                 *(f"{m[k]:.4f}" for k in ("roc_auc", "log_loss", "brier"))]
+        table.add_row(label, *cells)
+    console.print(table)
+    console.print(f"calibration error (ECE) {result.metrics['ece']:.4f}; decision threshold "
+                  f"{result.threshold:.4f}")
+    colour = "green" if result.promoted else "yellow"
+    console.print(f"[{colour}]{result.decision}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train(domain: str = typer.Argument(..., help="Domain, e.g. esports/lol-10min."),
+              data: Path | None = typer.Option(None, "--data", help="CSV or Parquet with "
+                                               "records and the label; default: the "
+                                               "domain's reference data."),
+              tenant: str | None = TENANT,
+              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+        """Train, evaluate and register a model version; promote it if it beats the champion."""
+        result = train_with_progress(domain, data, tenant)
+        if as_json:
+            console.print_json(json.dumps(result.as_dict(), default=float))
+        else:
+            print_result(result)
+
+    @app.command("predict")
+    def predict(domain: str = typer.Argument(...),
+                input: Path = typer.Option(..., "--input", "-i", help="CSV/Parquet records."),
+                output: Path | None = typer.Option(None, "--output", "-o",
+                                                   help="Write here (CSV, or JSON with "
+                                                        "--json) instead of stdout."),
+                as_json: bool = typer.Option(False, "--json", help="JSON answers."),
+                top: int = typer.Option(3, "--top", help="Factors per row."),
+                version: int | None = typer.Option(None, "--version",
+                                                   help="Score with this version, not the "
+                                                        "champion."),
+                tenant: str | None = TENANT) -> None:
+        """Score every record of a file with the champion and explain each prediction."""
+        from tracer.predict import score_file
+
+        h, store = platform()
+        answers, frame = score_file(h, store, domain, input, tenant=tenant, version=version,
+                                    top=top)
+        if as_json:
+            text = json.dumps(answers, indent=1, default=float)
+        else:
+            text = frame.to_csv(index=False)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            output.write_text(text)
+            typer.echo(f"wrote {len(answers):,} predictions to {output}", err=True)
+
+    @app.command("models")
+    def models(domain: str | None = typer.Argument(None),
+               tenant: str | None = TENANT,
+               as_json: bool = typer.Option(False, "--json")) -> None:
+        """Registered models with their versions, aliases and primary metric."""
+        from tracer.lifecycle import model_name_for
+
+        h, store = platform()
+        if domain:
+            names = [model_name_for(h.domain(domain), tenant)]
+        else:
+            names = store.model_names()
+        infos = [v for n in names for v in store.versions(n)]
+        if as_json:
+            console.print_json(json.dumps([i.as_dict() for i in infos]))
+            return
+        table = Table(title="Model versions")
+        for column in ("model", "version", "aliases", "primary metric", "decision"):
+            table.add_column(column)
+        for i in infos:
+            metric = i.tags.get("tracer.primary_metric", "")
+            value = i.metrics.get(metric)
+            table.add_row(i.name, str(i.version), ", ".join(sorted(i.aliases)),
+                          f"{metric} {value:.4f}" if value is not None else "",
+                          i.tags.get("tracer.decision", ""))
+        console.print(table)
+
+    @app.command("promote")
+    def promote(domain: str, version: int, tenant: str | None = TENANT) -> None:
+        """Make a version the champion (the old champion becomes previous-champion)."""
+        from tracer import lifecycle
+
+        h, store = platform()
+        name = lifecycle.model_name_for(h.domain(domain), tenant)
+        lifecycle.promote(store, name, version)
+        console.print(f"{name}: version {version} is now the champion")
+
+    @app.command("rollback")
+    def rollback(domain: str, tenant: str | None = TENANT) -> None:
+        """Put the previous champion back."""
+        from tracer import lifecycle
+
+        h, store = platform()
+        name = lifecycle.model_name_for(h.domain(domain), tenant)
+        version = lifecycle.rollback(store, name)
+        console.print(f"{name}: rolled back, version {version} is the champion again")

@@ -1,0 +1,126 @@
+"""Tenants and API keys.
+
+Keys look like ``trk_<prefix>_<secret>``. Only a SHA-256 of the whole key is stored: the
+secret is 32 random bytes, so a fast hash is as strong as a slow one here (slow hashes are
+for low-entropy passwords) and keeps authentication off the latency budget. A key is shown
+once, when issued; it can be revoked; a tenant can hold several.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from tracer.db import Base, utcnow
+from tracer.errors import AuthError, ConflictError, NotFoundError, ValidationError
+
+ROLES = ("tenant", "publisher", "reviewer", "admin")
+_SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # slug, e.g. "acme"
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))  # tenant id, publisher id, person
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: resolved from an API key on every request."""
+
+    key_id: str
+    role: str
+    subject: str
+    tenant_id: str | None
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_tenant(s: Session, tenant_id: str, name: str, tier: str,
+                  tiers: dict[str, object]) -> Tenant:
+    if not _SLUG.match(tenant_id):
+        raise ValidationError(f"tenant id {tenant_id!r}: use 2–63 lower-case letters, digits "
+                              "and '-', starting with a letter", field="id")
+    if tier not in tiers:
+        raise ValidationError(f"unknown tier {tier!r} (tiers: {', '.join(tiers)})", field="tier")
+    if s.get(Tenant, tenant_id) is not None:
+        raise ConflictError(f"tenant {tenant_id!r} exists already", tenant=tenant_id)
+    tenant = Tenant(id=tenant_id, name=name, tier=tier)
+    s.add(tenant)
+    s.flush()
+    return tenant
+
+
+def issue_key(s: Session, role: str, *, tenant_id: str | None = None,
+              subject: str | None = None, name: str = "") -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the plaintext key (shown once, never stored)."""
+    if role not in ROLES:
+        raise ValidationError(f"unknown role {role!r} (roles: {', '.join(ROLES)})", field="role")
+    if role == "tenant":
+        if tenant_id is None or s.get(Tenant, tenant_id) is None:
+            raise NotFoundError(f"tenant {tenant_id!r} does not exist", tenant=tenant_id)
+        subject = tenant_id
+    if not subject:
+        raise ValidationError(f"a {role} key needs a subject (who holds it)", field="subject")
+    prefix = secrets.token_hex(6)
+    plaintext = f"trk_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(id=str(uuid.uuid4()), prefix=prefix, key_hash=_digest(plaintext), role=role,
+                 tenant_id=tenant_id if role == "tenant" else None, subject=subject, name=name)
+    s.add(key)
+    s.flush()
+    return key, plaintext
+
+
+def revoke_key(s: Session, key_id: str, *, tenant_id: str | None = None) -> ApiKey:
+    key = s.get(ApiKey, key_id)
+    if key is None or (tenant_id is not None and key.tenant_id != tenant_id):
+        raise NotFoundError(f"API key {key_id} not found", key=key_id)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key
+
+
+def authenticate(s: Session, plaintext: str | None) -> Principal:
+    """Resolve a presented key; every failure is the same 401 (no oracle for guessers)."""
+    failure = AuthError("missing or invalid API key (send 'Authorization: Bearer trk_…')")
+    if not plaintext or not plaintext.startswith("trk_") or plaintext.count("_") < 2:
+        raise failure
+    prefix = plaintext.split("_", 2)[1]
+    key = s.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if key is None or key.revoked_at is not None:
+        raise failure
+    if not hmac.compare_digest(key.key_hash, _digest(plaintext)):
+        raise failure
+    if key.tenant_id is not None:
+        tenant = s.get(Tenant, key.tenant_id)
+        if tenant is None or not tenant.active:
+            raise failure
+    return Principal(key_id=key.id, role=key.role, subject=key.subject, tenant_id=key.tenant_id)
