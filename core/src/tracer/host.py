@@ -13,11 +13,14 @@ an exception is pinned on the plugin that raised it.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata as md
 import logging
+import sys
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -78,6 +81,11 @@ class PluginHost:
     # -- loading -------------------------------------------------------------------------
 
     def load_entrypoints(self) -> None:
+        plugin_dir = str(self.settings.plugins_path)
+        if Path(plugin_dir).is_dir() and plugin_dir not in sys.path:
+            # wheels the registry verified and installed for this platform
+            sys.path.append(plugin_dir)
+            importlib.invalidate_caches()
         for ep in md.entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist
             record = PluginRecord(name=ep.name, entry_point=ep.value,

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         description="If set, only entry points (or distributions) with these names load.")
     plugins_block: list[str] = Field(default_factory=list,
                                      description="Entry points never loaded (kill list).")
+    plugin_dir: Path | None = Field(
+        default=None, description="Where verified third-party wheels are installed; "
+        "default <home>/plugins. The host adds it to the import path.")
     seed: int = 20261123
     eval_fraction: float = Field(default=0.2, gt=0, lt=0.5,
                                  description="Latest share of records held out for evaluation.")
@@ -91,6 +94,10 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> Path:
         return (self.mlflow_artifact_root or self.home / "mlruns").resolve()
+
+    @property
+    def plugins_path(self) -> Path:
+        return (self.plugin_dir or self.home / "plugins").resolve()
 
     @property
     def blobs(self) -> Path:
