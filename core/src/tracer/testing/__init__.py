@@ -1,0 +1,1 @@
+"""The conformance kit for Tracer plugins (see docs/testing-plugins.md)."""
