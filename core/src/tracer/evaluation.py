@@ -213,8 +213,8 @@ def min_cost_threshold(y, p, w, cost: CostModel, amounts=None) -> tuple[float, f
     valid = np.concatenate([[True], np.append(ps[1:] < ps[:-1], True)])
     totals = np.where(valid, totals, np.inf)
     k = int(np.argmin(totals))
-    if k == 0:
+    if k == 0:  # acting on nothing is cheapest: a threshold above every score
         threshold = float(np.nextafter(ps[0], np.inf)) if len(ps) else 1.0
     else:
         threshold = float(ps[k - 1])
-    return min(threshold, 1.0), float(totals[k])
+    return threshold, float(totals[k])
