@@ -1,0 +1,84 @@
+"""Who is calling: API keys on every request, and role checks as FastAPI dependencies.
+
+Routes declare the roles they admit; the dependency resolves the ``Authorization: Bearer
+trk_…`` key to a ``tracer.tenancy.Principal`` or raises the one 401/403 problem. No role
+implies another: a route that admits admins lists ``"admin"``. Tenant-scoped routes use
+``require_tenant`` and then only ever query with ``principal.tenant_id``: that is what makes
+another tenant's objects answer 404, exactly like objects that do not exist.
+
+Plugins that add routes through ``tracer_routes(app)`` use the same dependencies::
+
+    from tracer.api.auth import require_roles
+
+    @router.post("/v1/releases/{rid}/approve")
+    def approve(rid: str,
+                who: Annotated[Principal, Depends(require_roles("reviewer", "admin"))]): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from tracer.db import session
+from tracer.errors import ForbiddenError, ValidationError
+from tracer.settings import Settings, get_settings
+from tracer.tenancy import ROLES, Principal, authenticate
+
+__all__ = ["Principal", "current_principal", "require_roles", "require_tenant",
+           "settings_of"]
+
+_bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
+                     description="An API key: `Authorization: Bearer trk_<prefix>_<secret>`. "
+                                 "Keys carry one role: tenant, publisher, reviewer or admin.")
+
+
+def settings_of(request: Request) -> Settings:
+    """The settings of the app serving ``request`` (the process settings by default)."""
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+def current_principal(request: Request,
+                      credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                            Depends(_bearer)],
+                      ) -> Principal:
+    """Any valid key, whatever its role; 401 otherwise (one answer for every failure)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    plaintext = credentials.credentials if credentials is not None else None
+    with session(settings_of(request)) as s:
+        principal = authenticate(s, plaintext)
+    request.state.principal = principal
+    return principal
+
+
+def require_roles(*roles: str) -> Callable[..., Principal]:
+    """A dependency admitting keys whose role is one of ``roles`` (403 for other roles)."""
+    unknown = [r for r in roles if r not in ROLES]
+    if not roles or unknown:
+        raise ValueError(f"require_roles needs roles from {ROLES}, got {roles!r}")
+    allowed = frozenset(roles)
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise ForbiddenError(f"this route needs a key with role {' or '.join(roles)}; "
+                                 f"yours has role {principal.role}",
+                                 required=sorted(allowed))
+        return principal
+
+    dependency.__name__ = f"require_{'_or_'.join(roles)}"
+    return dependency
+
+
+_tenant_role = require_roles("tenant")
+
+
+def require_tenant(principal: Annotated[Principal, Depends(_tenant_role)]) -> Principal:
+    """A tenant key (bound to one tenant): every tenant-scoped route uses this."""
+    if principal.tenant_id is None:  # pragma: no cover - issue_key binds tenant keys
+        raise ValidationError("this tenant key is not bound to a tenant")
+    return principal
