@@ -1,0 +1,169 @@
+"""Stored predictions and the outcomes tenants observe for them later.
+
+Every answered record is stored (its id is in the answer) so a tenant can report what
+happened. Outcomes feed live metrics (over the latest feedback window), drift and the
+retraining data (the record plus its observed label).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
+from tracer.db import Base, utcnow
+from tracer.errors import ConflictError, NotFoundError, ValidationError
+
+
+class StoredPrediction(Base):
+    __tablename__ = "predictions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(128))
+    model_name: Mapped[str] = mapped_column(String(256))
+    model_version: Mapped[int] = mapped_column(Integer)
+    probability: Mapped[float] = mapped_column(Float)
+    label: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[float] = mapped_column(Float)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Outcome(Base):
+    __tablename__ = "outcomes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"), unique=True)
+    domain: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[int] = mapped_column(Integer)
+    observed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "prediction_id": self.prediction_id, "domain": self.domain,
+                "outcome": self.outcome, "observed_at": self.observed_at,
+                "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class ReportedOutcome:
+    prediction_id: str
+    outcome: int
+    observed_at: datetime | None = None
+
+
+def get_prediction(s: Session, tenant_id: str, prediction_id: str) -> StoredPrediction:
+    row = s.get(StoredPrediction, prediction_id)
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFoundError(f"prediction {prediction_id} not found", prediction=prediction_id)
+    return row
+
+
+def get_outcome(s: Session, tenant_id: str, outcome_id: str) -> Outcome:
+    row = s.get(Outcome, outcome_id)
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFoundError(f"outcome {outcome_id} not found", outcome=outcome_id)
+    return row
+
+
+def record_outcomes(s: Session, tenant_id: str, reported: list[ReportedOutcome]
+                    ) -> tuple[list[Outcome], int]:
+    """Store observed outcomes (all or nothing); returns (new rows, repeats ignored).
+
+    Reporting the same outcome again is a no-op; a different outcome for a prediction that
+    already has one is a conflict naming the item.
+    """
+    seen: dict[str, int] = {}
+    created, repeats = [], 0
+    for index, item in enumerate(reported):
+        if item.outcome not in (0, 1):
+            raise ValidationError(f"outcomes[{index}].outcome: {item.outcome!r} is not 0 or 1",
+                                  errors=[{"index": index, "field": "outcome",
+                                           "message": "must be 0 or 1"}])
+        if item.prediction_id in seen:
+            raise ValidationError(f"outcomes[{index}].prediction_id: {item.prediction_id} "
+                                  f"is repeated (first at index {seen[item.prediction_id]})",
+                                  errors=[{"index": index, "field": "prediction_id",
+                                           "message": "repeated"}])
+        seen[item.prediction_id] = index
+        row = s.get(StoredPrediction, item.prediction_id)
+        if row is None or row.tenant_id != tenant_id:
+            raise NotFoundError(f"outcomes[{index}].prediction_id: prediction "
+                                f"{item.prediction_id} not found",
+                                prediction=item.prediction_id, index=index)
+        existing = s.scalars(select(Outcome).where(
+            Outcome.prediction_id == item.prediction_id)).first()
+        if existing is not None:
+            if existing.outcome != item.outcome:
+                raise ConflictError(f"outcomes[{index}]: prediction {item.prediction_id} "
+                                    f"already has outcome {existing.outcome}",
+                                    prediction=item.prediction_id, index=index)
+            repeats += 1
+            continue
+        outcome = Outcome(id=str(uuid.uuid4()), tenant_id=tenant_id,
+                          prediction_id=item.prediction_id, domain=row.domain,
+                          outcome=item.outcome, observed_at=item.observed_at or utcnow())
+        s.add(outcome)
+        created.append(outcome)
+    s.flush()
+    return created, repeats
+
+
+def count_outcomes(s: Session, tenant_id: str, domain: str,
+                   since: datetime | None = None) -> int:
+    query = select(func.count(Outcome.id)).where(Outcome.tenant_id == tenant_id,
+                                                 Outcome.domain == domain)
+    if since is not None:
+        query = query.where(Outcome.created_at > since)
+    return int(s.scalar(query) or 0)
+
+
+def labelled_predictions(s: Session, tenant_id: str, domain: str, limit: int | None = None
+                         ) -> list[tuple[StoredPrediction, Outcome]]:
+    """(prediction, outcome) pairs, newest outcome first."""
+    query = (select(StoredPrediction, Outcome)
+             .join(Outcome, Outcome.prediction_id == StoredPrediction.id)
+             .where(Outcome.tenant_id == tenant_id, Outcome.domain == domain)
+             .order_by(Outcome.created_at.desc(), Outcome.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return [(p, o) for p, o in s.execute(query)]
+
+
+def live_metrics(s: Session, tenant_id: str, domain: str, window: int) -> dict[str, Any]:
+    """Metrics of the served predictions over the latest ``window`` outcomes."""
+    from tracer.evaluation import accuracy, brier, log_loss, roc_auc
+
+    pairs = labelled_predictions(s, tenant_id, domain, window)
+    out: dict[str, Any] = {"outcomes": len(pairs), "window": window}
+    if not pairs:
+        return out
+    y = np.array([o.outcome for _, o in pairs])
+    p = np.array([pr.probability for pr, _ in pairs])
+    t = np.array([pr.threshold for pr, _ in pairs])
+    out["accuracy"] = float(np.mean((p >= t) == (y == 1)))
+    out["log_loss"], out["brier"] = log_loss(y, p), brier(y, p)
+    out["roc_auc"] = roc_auc(y, p) if len(np.unique(y)) == 2 else None
+    out["observed_rate"], out["mean_probability"] = float(y.mean()), float(p.mean())
+    out["accuracy_at_0.5"] = accuracy(y, p)
+    return out
+
+
+def feedback_frame(s: Session, tenant_id: str, domain: str, label: str) -> pd.DataFrame:
+    """Records with their observed outcome as the label, oldest first."""
+    pairs = labelled_predictions(s, tenant_id, domain)
+    pairs.reverse()
+    if not pairs:
+        return pd.DataFrame()
+    frame = pd.DataFrame([p.record for p, _ in pairs])
+    frame[label] = [o.outcome for _, o in pairs]
+    return frame

@@ -1,0 +1,77 @@
+"""Which domains each tenant installed, and which of those it enabled.
+
+A tenant installs a domain the host has loaded (the registry will put signature checks in
+front of this); installed is not enabled. An install is billable: its usage event is written
+in the same transaction as the install row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
+from tracer.db import Base, utcnow
+from tracer.errors import ConflictError, NotFoundError
+from tracer.usage import record_usage
+
+
+class DomainInstall(Base):
+    __tablename__ = "domain_installs"
+    __table_args__ = (UniqueConstraint("tenant_id", "domain"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(128))
+    domain_version: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "domain": self.domain, "domain_version": self.domain_version,
+                "enabled": self.enabled, "installed_at": self.installed_at,
+                "updated_at": self.updated_at}
+
+
+def find_install(s: Session, tenant_id: str, domain: str) -> DomainInstall | None:
+    return s.scalars(select(DomainInstall).where(DomainInstall.tenant_id == tenant_id,
+                                                 DomainInstall.domain == domain)).first()
+
+
+def install(s: Session, tenant_id: str, domain: str, version: str) -> DomainInstall:
+    """Install ``domain`` for a tenant (disabled) and meter it, in the caller's transaction."""
+    if find_install(s, tenant_id, domain) is not None:
+        raise ConflictError(f"domain {domain} is already installed", domain=domain)
+    row = DomainInstall(id=str(uuid.uuid4()), tenant_id=tenant_id, domain=domain,
+                        domain_version=version, enabled=False)
+    s.add(row)
+    s.flush()
+    record_usage(s, f"install:{row.id}", tenant_id=tenant_id, kind="install", domain=domain,
+                 attrs={"install_id": row.id, "domain_version": version})
+    return row
+
+
+def set_enabled(s: Session, tenant_id: str, domain: str, enabled: bool) -> DomainInstall:
+    row = find_install(s, tenant_id, domain)
+    if row is None:
+        raise NotFoundError(f"domain {domain} is not installed (install it first)",
+                            domain=domain)
+    if row.enabled != enabled:
+        row.enabled, row.updated_at = enabled, utcnow()
+    return row
+
+
+def require_enabled(s: Session, tenant_id: str, domain: str) -> DomainInstall:
+    """The install row of an enabled domain; a clear 409 when installed but disabled."""
+    row = find_install(s, tenant_id, domain)
+    if row is None:
+        raise NotFoundError(f"domain {domain} is not installed (install it first)",
+                            domain=domain)
+    if not row.enabled:
+        raise ConflictError(f"domain {domain} is installed but not enabled (enable it first)",
+                            domain=domain)
+    return row

@@ -1,0 +1,80 @@
+"""Monthly allowances per tier: predictions counted as they are metered, runs on demand.
+
+A counter row per tenant and month is incremented in the same transaction as the usage
+event, so the check is exact under concurrency (SQLite and PostgreSQL both serialise the
+row update) and costs one indexed write instead of summing the month's events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
+from tracer.db import Base, utcnow
+from tracer.errors import QuotaError
+from tracer.settings import Tier
+from tracer.usage import UsageEvent
+
+
+class PredictionCounter(Base):
+    __tablename__ = "prediction_counters"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def period_of(when: datetime) -> str:
+    return f"{when.year:04d}-{when.month:02d}"
+
+
+def month_start(when: datetime) -> datetime:
+    return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def charge_predictions(s: Session, tenant_id: str, tier_name: str, tier: Tier, rows: int,
+                       when: datetime | None = None) -> int:
+    """Count ``rows`` against the month's allowance; returns how many are overage.
+
+    Raises ``QuotaError`` (429) when the tier allows no overage and the rows do not fit;
+    the caller's transaction then rolls back and nothing is counted.
+    """
+    period = period_of(when or utcnow())
+    counter = s.get(PredictionCounter, (tenant_id, period))
+    if counter is None:
+        counter = PredictionCounter(tenant_id=tenant_id, period=period, rows=0)
+        s.add(counter)
+    before = counter.rows
+    after = before + rows
+    allowance = tier.predictions_per_month
+    if after > allowance and not tier.overage_allowed:
+        left = max(0, allowance - before)
+        raise QuotaError(f"the {tier_name} tier allows {allowance:,} predictions a month; "
+                         f"{before:,} used in {period}, {left:,} left, this request has "
+                         f"{rows:,}", limit=allowance, used=before, requested=rows,
+                         period=period)
+    counter.rows = after
+    s.flush()
+    return max(0, after - max(before, allowance))
+
+
+def predictions_used(s: Session, tenant_id: str, when: datetime | None = None) -> int:
+    counter = s.get(PredictionCounter, (tenant_id, period_of(when or utcnow())))
+    return counter.rows if counter else 0
+
+
+def check_training_runs(s: Session, tenant_id: str, tier_name: str, tier: Tier,
+                        when: datetime | None = None) -> int:
+    """Training runs metered this month; raises QuotaError when none are left (no overage)."""
+    start = month_start(when or utcnow())
+    used = s.scalar(select(func.coalesce(func.sum(UsageEvent.quantity), 0)).where(
+        UsageEvent.tenant_id == tenant_id, UsageEvent.kind == "training_run",
+        UsageEvent.occurred_at >= start)) or 0
+    if used >= tier.training_runs_per_month and not tier.overage_allowed:
+        raise QuotaError(f"the {tier_name} tier allows {tier.training_runs_per_month} training "
+                         f"runs a month; {used} used", limit=tier.training_runs_per_month,
+                         used=used)
+    return int(used)

@@ -1,0 +1,99 @@
+"""The training worker process: ``python -m tracer.training_worker <job id>``.
+
+Runs one ``TrainingJob`` with the model lifecycle and reports stage and progress in the job
+row. On success it writes, in one transaction: the job's result, the training-run usage
+event (so a crashed run is never billed), the feature profile drift is measured against,
+and the promotion decision with its numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import numpy as np
+
+from tracer.db import session, utcnow
+from tracer.errors import TracerError
+from tracer.jobs import TrainingJob
+from tracer.settings import get_settings
+
+
+def main(job_id: str) -> int:
+    from tracer import lifecycle
+    from tracer.drift import save_profile
+    from tracer.features import compute_features
+    from tracer.host import PluginHost
+    from tracer.retraining import record_decision, training_frame
+    from tracer.tracking import ModelStore
+    from tracer.usage import record_usage
+
+    settings = get_settings()
+    with session(settings) as s:
+        job = s.get(TrainingJob, job_id)
+        if job is None or job.status != "queued":
+            return 2
+        job.status, job.stage, job.started_at, job.pid = "running", "load", utcnow(), os.getpid()
+        tenant, domain_name, options, trigger = job.tenant_id, job.domain, dict(job.options), \
+            job.trigger
+
+    def progress(stage: str) -> None:
+        with session(settings) as s:
+            row = s.get(TrainingJob, job_id)
+            row.stage = stage
+            row.progress = round(lifecycle.STAGES.index(stage) / len(lifecycle.STAGES), 3)
+
+    try:
+        host = PluginHost(settings)
+        store = ModelStore(settings)
+        domain = host.domain(domain_name)
+        with session(settings) as s:
+            frame, counts = training_frame(
+                settings, s, domain, tenant, use_reference=options.get("use_reference", True),
+                dataset_ids=options.get("dataset_ids"),
+                include_feedback=options.get("include_feedback", True))
+        result = lifecycle.train(host, store, domain_name, data=frame, tenant=tenant,
+                                 params=options.get("params") or None, progress=progress)
+        model = store.load(result.model_name, result.version)
+        fit_rows = result.rows["fit"] + result.rows["calibration"]
+        ordered = frame.sort_values(domain.order_by, kind="stable").head(fit_rows)
+        from tracer.domain import FeatureState
+        from tracer.records import validate_records
+
+        records, _ = validate_records(domain, ordered.drop(columns=[domain.label]))
+        features = compute_features(host, domain, records,
+                                    FeatureState(False, model.state.values))
+    except Exception as exc:  # noqa: BLE001 -- every failure is reported on the job
+        message = str(exc) if isinstance(exc, TracerError) else f"{type(exc).__name__}: {exc}"
+        traceback.print_exc(file=sys.stderr)
+        with session(settings) as s:
+            row = s.get(TrainingJob, job_id)
+            row.status, row.error, row.finished_at = "failed", message[:2000], utcnow()
+            record_decision(s, tenant, domain_name, trigger, "failed",
+                            f"job {job_id} failed at stage {row.stage}; champion unchanged: "
+                            f"{message}", {"stage": row.stage}, job_id)
+        return 1
+
+    metrics = {k: float(v) for k, v in result.metrics.items() if np.isfinite(v)}
+    numbers = {"primary_metric": result.primary_metric,
+               "challenger": metrics.get(result.primary_metric),
+               "champion": result.champion_metric, "version": result.version,
+               "evaluation_rows": result.rows["evaluation"], "rows": counts}
+    with session(settings) as s:
+        row = s.get(TrainingJob, job_id)
+        row.status, row.stage, row.progress, row.finished_at = "succeeded", "done", 1.0, utcnow()
+        row.run_id, row.model_version, row.promoted = result.run_id, result.version, \
+            result.promoted
+        row.decision, row.metrics, row.rows = result.decision, metrics, {**result.rows, **counts}
+        record_usage(s, f"training_run:{job_id}", tenant_id=tenant, kind="training_run",
+                     domain=domain_name, attrs={"job_id": job_id, "version": result.version})
+        save_profile(s, result.model_name, result.version, features)
+        record_decision(s, tenant, domain_name, trigger,
+                        "promoted" if result.promoted else "kept", result.decision, numbers,
+                        job_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
