@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as md
+import json
 import logging
 import sys
 import traceback
@@ -35,6 +36,8 @@ from tracer.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "tracer"
+#: in ``settings.plugins_path``: distributions a registry revoked or quarantined, with reasons
+KILL_LIST = "kill-list.json"
 #: Built-in behaviour, registered like any plugin (``trylast``), as Datasette does.
 DEFAULT_PLUGINS = ("tracer.builtin.trainer", "tracer.builtin.explainer")
 
@@ -86,6 +89,7 @@ class PluginHost:
             # wheels the registry verified and installed for this platform
             sys.path.append(plugin_dir)
             importlib.invalidate_caches()
+        kills = self.kill_list()
         for ep in md.entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist
             record = PluginRecord(name=ep.name, entry_point=ep.value,
@@ -97,6 +101,10 @@ class PluginHost:
                 continue
             if ep.name in self.settings.plugins_block or record.distribution in self.settings.plugins_block:
                 record.status, record.error = "skipped", "blocked (TRACER_PLUGINS_BLOCK)"
+                self.records[ep.name] = record
+                continue
+            if (reason := self._killed(record, kills)) is not None:
+                record.status, record.error = "skipped", reason
                 self.records[ep.name] = record
                 continue
             try:
@@ -126,6 +134,47 @@ class PluginHost:
             del self._owner[domain_name]
         self.records.pop(name, None)
         self._callers.clear()
+
+    def kill_list(self) -> dict[str, str]:
+        """``{"name" or "name==version": reason}`` from the kill list file, if any.
+
+        The registry writes it (revoke, quarantine); the host only reads it. An unreadable
+        list fails closed: every non-built-in plugin is treated as killed.
+        """
+        path = self.settings.plugins_path / KILL_LIST
+        try:
+            entries = json.loads(path.read_text())["entries"]
+            return {(e["distribution"].lower().replace("_", "-").replace(".", "-")
+                     + (f"=={e['version']}" if e.get("version") else "")):
+                    f"{e.get('action', 'revoked')}: {e.get('reason', '')}" for e in entries}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.error("kill list %s unreadable (%s): treating every plugin as killed", path, exc)
+            return {"*": f"kill list unreadable: {exc}"}
+
+    def _killed(self, record: PluginRecord, kills: dict[str, str] | None = None) -> str | None:
+        kills = self.kill_list() if kills is None else kills
+        if not kills or record.builtin or record.distribution is None:
+            return None
+        name = record.distribution.lower().replace("_", "-").replace(".", "-")
+        for key in (name, f"{name}=={record.version}", "*"):
+            if key in kills:
+                return kills[key]
+        return None
+
+    def apply_kill_list(self) -> list[str]:
+        """Unload loaded plugins the kill list names (running hosts call this); returns them."""
+        kills = self.kill_list()
+        unloaded = []
+        for record in list(self.records.values()):
+            reason = self._killed(record, kills)
+            if reason is not None and record.status == "loaded":
+                self.unregister(record.name)
+                record.status, record.error = "skipped", reason
+                self.records[record.name] = record
+                unloaded.append(record.name)
+        return unloaded
 
     def _allowed(self, record: PluginRecord) -> bool:
         allow = self.settings.plugins_allow
