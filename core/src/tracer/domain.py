@@ -84,6 +84,8 @@ class Domain:
         outcome: the event in words, for sentences ("blue wins", "the payment is fraud").
         baseline: the domain's one-line rule baseline.
         weight: per-record sample weights (e.g. to undo sampling); honoured everywhere.
+            Called on the training records with the label column added as 0/1 (1 = the
+            positive label), so a weight may depend on the outcome (undersampled negatives).
         cost_model: if set, the decision threshold minimises expected cost.
         extra_metrics: platform metric names reported besides the standard ones
             (``recall_at_fpr:0.001``, ``precision_at_k:100``, ``expected_cost``).
@@ -154,10 +156,17 @@ class FeatureState:
     ``tracer_features`` is called with ``fitting=True`` on the training part, where an
     implementation may store what it learned in ``values`` (hero win rates, quantiles of
     legitimate traffic); on the evaluation part and at serving time it reads them back.
+
+    While fitting, the platform also hands over the training part's 0/1 ``labels`` (1 =
+    the domain's positive label) and sample ``weights``, so features can learn per-class
+    statistics. Either may be ``None`` (no weights declared; a fit on unlabelled records,
+    as conformance checks do): implementations must cope. Only ``values`` is stored.
     """
 
     fitting: bool = False
     values: dict[str, Any] = field(default_factory=dict)
+    labels: np.ndarray | None = None
+    weights: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
     labels = labels[order]
     weights = None
     if domain.weight is not None:
-        weights = np.asarray(domain.weight(records), dtype=np.float64)
+        weights = np.asarray(domain.weight(records.assign(**{domain.label: labels})),
+                             dtype=np.float64)
     split = time_split(len(records), settings.eval_fraction, settings.calibration_fraction)
     for part, sl in (("evaluation", split.evaluation), ("calibration", split.calibration),
                      ("training", split.fit)):
@@ -169,9 +170,9 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
         part(split.fit), part(split.calibration), part(split.evaluation))
 
     step("features")
-    state = FeatureState(fitting=True)
+    state = FeatureState(fitting=True, labels=y_fit, weights=w_fit)
     x_fit = compute_features(host, domain, r_fit, state)
-    state.fitting = False
+    state.fitting, state.labels, state.weights = False, None, None
     x_cal = compute_features(host, domain, r_cal, state)
     x_eval = compute_features(host, domain, r_eval, state)
 
@@ -279,10 +280,9 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
         info = mlflow.xgboost.log_model(
             booster, name="model", signature=signature, model_format="ubj",
             pip_requirements=[f"xgboost-cpu=={xgb.__version__}"],
-            extra_files=[str(model_dir / "state.json")], registered_model_name=name,
-            await_registration_for=0)
-        version = int(info.registered_model_version)
+            extra_files=[str(model_dir / "state.json")])
         mlflow_run_id = run.info.run_id
+        version = store.register(name, info.model_uri, mlflow_run_id)
 
     step("promote")
     store.tag_version(name, version, {"tracer.decision": decision,

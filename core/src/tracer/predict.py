@@ -46,5 +46,6 @@ def score_frame(scorer: Scorer, frame: pd.DataFrame, source: str = "records",
 def score_file(host: PluginHost, store: ModelStore, domain_name: str, path: str | Path, *,
                tenant: str | None = None, version: int | None = None,
                top: int = 3) -> tuple[list[dict], pd.DataFrame]:
+    frame = read_table(path)  # a missing or unreadable file is the first thing to say
     scorer = scorer_for(host, store, domain_name, tenant=tenant, version=version)
-    return score_frame(scorer, read_table(path), source=str(path), top=top)
+    return score_frame(scorer, frame, source=str(path), top=top)

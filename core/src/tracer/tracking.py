@@ -9,6 +9,7 @@ feature state riding along as ``extra_files/state.json``. Registered models are 
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -46,6 +47,9 @@ class ModelStore:
         import mlflow
         from mlflow import MlflowClient
 
+        # MLflow narrates migrations and environment guesses on stderr; Tracer reports its
+        # own progress and turns real failures into errors.
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
         settings.ensure_home()
         self.settings = settings
         self.uri = settings.tracking_uri
@@ -84,6 +88,16 @@ class ModelStore:
             return None
         return self._info(mv)
 
+    def register(self, name: str, model_uri: str, run_id: str) -> int:
+        """Add a version of registered model ``name`` (created on first use)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(name)
+        except MlflowException:
+            self.client.create_registered_model(name)
+        return int(self.client.create_model_version(name, model_uri, run_id=run_id).version)
+
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.client.set_registered_model_alias(name, alias, str(version))
 
@@ -100,8 +114,22 @@ class ModelStore:
             self.client.set_model_version_tag(name, str(version), key, str(value))
 
     def versions(self, name: str) -> list[VersionInfo]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            aliases = self.client.get_registered_model(name).aliases or {}
+        except MlflowException:
+            return []
+        by_version: dict[int, list[str]] = {}
+        for alias, version in aliases.items():
+            by_version.setdefault(int(version), []).append(alias)
         found = self.client.search_model_versions(f"name = '{name}'")
-        return sorted((self._info(mv) for mv in found), key=lambda v: v.version)
+        infos = []
+        for mv in found:
+            info = self._info(mv)
+            infos.append(VersionInfo(**{**info.__dict__,
+                                        "aliases": sorted(by_version.get(info.version, []))}))
+        return sorted(infos, key=lambda v: v.version)
 
     def model_names(self, prefix: str = "") -> list[str]:
         names = [m.name for m in self.client.search_registered_models()]

@@ -1,0 +1,65 @@
+"""The champion of each tenant model, kept in memory and swapped when its alias moves.
+
+A prediction never waits on MLflow except when the alias is re-checked, at most every
+``champion_refresh_seconds`` per model (the training worker moves aliases from another
+process). Promotions and rollbacks through the API invalidate the entry at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from tracer.domain import Domain
+from tracer.errors import NotFoundError
+from tracer.host import PluginHost
+from tracer.lifecycle import model_name_for
+from tracer.serving import Scorer
+from tracer.tracking import CHAMPION, ModelStore
+
+
+@dataclass
+class _Entry:
+    version: int
+    scorer: Scorer
+    checked: float
+
+
+class ChampionCache:
+    def __init__(self, host: PluginHost, store: ModelStore, refresh_seconds: float) -> None:
+        self.host, self.store, self.refresh = host, store, refresh_seconds
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def scorer(self, domain: Domain, tenant: str) -> Scorer:
+        name = model_name_for(domain, tenant)
+        entry = self._entries.get(name)
+        now = time.monotonic()
+        if entry is not None and now - entry.checked < self.refresh:
+            return entry.scorer
+        version = self._champion_version(name)
+        if version is None:
+            raise NotFoundError(f"{domain.name} has no champion model for this tenant yet; "
+                                f"start a training job (POST /v1/domains/{domain.name}/jobs)",
+                                domain=domain.name)
+        if entry is not None and entry.version == version:
+            entry.checked = now
+            return entry.scorer
+        model = self.store.load(name, version)
+        fresh = _Entry(version, Scorer(self.host, domain, model, name, version), now)
+        with self._lock:
+            self._entries[name] = fresh
+        return fresh.scorer
+
+    def invalidate(self, domain: Domain, tenant: str) -> None:
+        with self._lock:
+            self._entries.pop(model_name_for(domain, tenant), None)
+
+    def _champion_version(self, name: str) -> int | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return int(self.store.client.get_model_version_by_alias(name, CHAMPION).version)
+        except MlflowException:
+            return None

@@ -1,0 +1,32 @@
+"""What the API does around a metered act: the tenant's tier, and telling usage sinks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tracer.errors import NotFoundError
+from tracer.host import PluginHost
+from tracer.settings import Settings, Tier
+from tracer.tenancy import Tenant
+from tracer.usage import UsageEvent
+
+
+def tenant_tier(s: Session, settings: Settings, tenant_id: str) -> tuple[Tenant, Tier]:
+    tenant = s.get(Tenant, tenant_id)
+    if tenant is None:  # pragma: no cover - authenticate() checks the tenant exists
+        raise NotFoundError(f"tenant {tenant_id} not found")
+    return tenant, settings.tiers[tenant.tier]
+
+
+def usage_dict(event: UsageEvent) -> dict[str, Any]:
+    return {"id": event.id, "tenant_id": event.tenant_id, "kind": event.kind,
+            "domain": event.domain, "quantity": event.quantity,
+            "occurred_at": event.occurred_at.isoformat(), "attrs": dict(event.attrs or {})}
+
+
+def announce(host: PluginHost, events: list[dict[str, Any]]) -> None:
+    """Tell ``tracer_usage`` sinks about committed events (after the commit, never before)."""
+    for event in events:
+        host.broadcast("tracer_usage", event=event)

@@ -1,0 +1,163 @@
+"""Request and response bodies, documented field by field for people and AI agents.
+
+Request bodies forbid unknown fields: a client cannot slip in ``tenant_id``, ``role``,
+``tier`` or any other field the server decides (mass assignment), it gets a 422 naming it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(extra="forbid")
+
+LOL_RECORD_EXAMPLE: dict[str, Any] = {
+    "blueWardsPlaced": 28, "blueWardsDestroyed": 2, "blueFirstBlood": 1, "blueKills": 9,
+    "blueDeaths": 6, "blueAssists": 11, "blueEliteMonsters": 0, "blueDragons": 0,
+    "blueHeralds": 0, "blueTowersDestroyed": 0, "blueTotalGold": 17210,
+    "blueAvgLevel": 6.6, "blueTotalExperience": 17039, "blueTotalMinionsKilled": 195,
+    "blueTotalJungleMinionsKilled": 36, "blueGoldDiff": 643, "blueExperienceDiff": -8,
+    "blueCSPerMin": 19.5, "blueGoldPerMin": 1721.0, "redWardsPlaced": 15,
+    "redWardsDestroyed": 6, "redFirstBlood": 0, "redKills": 6, "redDeaths": 9,
+    "redAssists": 8, "redEliteMonsters": 0, "redDragons": 0, "redHeralds": 0,
+    "redTowersDestroyed": 0, "redTotalGold": 16567, "redAvgLevel": 6.8,
+    "redTotalExperience": 17047, "redTotalMinionsKilled": 197,
+    "redTotalJungleMinionsKilled": 55, "redGoldDiff": -643, "redExperienceDiff": 8,
+    "redCSPerMin": 19.7, "redGoldPerMin": 1656.7,
+}
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"record": LOL_RECORD_EXAMPLE}]})
+
+    record: dict[str, Any] | None = Field(
+        default=None, description="One record with the domain's fields (see "
+        "`GET /v1/domains/{domain}` for its record schema). Send `record` or `records`.")
+    records: list[dict[str, Any]] | None = Field(
+        default=None, description="A batch of records (at most the server's "
+        "`max_batch_rows`, 1,000 by default); answers come back in the same order.")
+
+
+class Factor(BaseModel):
+    feature: str = Field(description="The model feature.", examples=["gold_lead"])
+    value: Any = Field(description="The feature's value for this record.", examples=[643])
+    contribution: float = Field(description="Its push on the log-odds of the outcome "
+                                "(TreeSHAP, calibrated); factors plus `bias` add up to "
+                                "logit(probability).", examples=[0.21])
+    direction: Literal["up", "down"] = Field(description="`up` raises the probability.")
+    sentence: str = Field(description="The factor in the domain's words.",
+                          examples=["Blue leads by 643 gold at 10 minutes"])
+
+
+class ModelRef(BaseModel):
+    name: str = Field(description="Registered model `<tenant>.<namespace>.<template>`.")
+    version: int = Field(description="The model version that answered.")
+    domain: str = Field(description="The domain template.", examples=["esports/lol-10min"])
+
+
+class PredictionOut(BaseModel):
+    prediction_id: str = Field(description="Keep it: report the observed outcome later "
+                               "with `POST /v1/feedback`.")
+    probability: float = Field(description="Calibrated probability that the domain's "
+                               "outcome happens (e.g. 'blue wins').", examples=[0.61])
+    label: int = Field(description="1 if `probability >= threshold`, else 0.")
+    threshold: float = Field(description="The model's decision threshold (minimises "
+                             "expected cost when the domain has costs).")
+    base_rate: float = Field(description="How often the outcome happened in training data: "
+                             "compare the probability with it.")
+    factors: list[Factor] | None = Field(default=None, description="Reasons, strongest "
+                                         "first (omitted with `explain=false`).")
+    summary: str | None = Field(default=None, description="One sentence for a person or an "
+                                "agent to act on.")
+    bias: float | None = Field(default=None, description="Log-odds before any factor.")
+    expected_cost: dict[str, float] | None = Field(
+        default=None, description="For domains with a cost model: expected cost of acting "
+        "and of not acting on this record.")
+    model: ModelRef
+
+
+class PredictResponse(BaseModel):
+    predictions: list[PredictionOut]
+    count: int = Field(description="Records answered (= usage metered).")
+    overage: int = Field(description="Of those, predictions above the monthly allowance "
+                         "(billed per prediction on tiers that allow overage).")
+
+
+class TenantIn(BaseModel):
+    model_config = _STRICT
+    id: str = Field(description="Slug: 2–63 lower-case letters, digits, '-'.",
+                    examples=["acme"])
+    name: str = Field(description="Display name.", examples=["Acme Analytics"])
+    tier: str = Field(description="starter, professional or enterprise.",
+                      examples=["professional"])
+
+
+class KeyIn(BaseModel):
+    model_config = _STRICT
+    role: Literal["tenant", "publisher", "reviewer", "admin"] = Field(
+        description="What the key may do.")
+    tenant_id: str | None = Field(default=None, description="For tenant keys: the tenant.")
+    subject: str | None = Field(default=None, description="Who holds a non-tenant key.")
+    name: str = Field(default="", description="A label for the key.")
+
+
+class OwnKeyIn(BaseModel):
+    """A tenant issuing another key for itself: role and tenant are not the client's to say."""
+
+    model_config = _STRICT
+    name: str = Field(default="", description="A label for the key.", examples=["ci"])
+
+
+class KeyOut(BaseModel):
+    id: str
+    prefix: str = Field(description="Public part of the key, for telling keys apart.")
+    role: str
+    tenant_id: str | None
+    subject: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    key: str | None = Field(default=None, description="The key itself: shown once, at "
+                            "issue; only its hash is stored.")
+
+
+class JobIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{}, {"dataset_ids": ["…"], "use_reference": False}]})
+    dataset_ids: list[str] | None = Field(default=None, description="Your datasets to train "
+                                          "on (default: all of yours for this domain).")
+    use_reference: bool = Field(default=True, description="Include the domain's reference "
+                                "data.")
+    include_feedback: bool = Field(default=True, description="Include records you reported "
+                                   "outcomes for.")
+    params: dict[str, float | int] | None = Field(
+        default=None, description="Trainer overrides (e.g. `num_boost_round`, `max_depth`).")
+
+
+class OutcomeIn(BaseModel):
+    model_config = _STRICT
+    prediction_id: str = Field(description="From a prediction answer.")
+    outcome: int = Field(description="1 if the outcome happened, else 0.", examples=[1])
+    observed_at: datetime | None = Field(default=None, description="When it was observed.")
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"outcomes": [{"prediction_id": "3f2b…", "outcome": 1}]}]})
+    outcomes: list[OutcomeIn] = Field(min_length=1, description="Observed outcomes.")
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"min_new_outcomes": 200, "drift_threshold": 0.25}]})
+    enabled: bool = Field(default=True)
+    min_new_outcomes: int | None = Field(default=None, ge=1, description="Train a challenger "
+                                         "after this many new outcomes.")
+    drift_threshold: float | None = Field(default=None, gt=0, description="…or when any "
+                                          "feature's PSI reaches this (0.25 is a real shift).")
+    drift_window: int = Field(default=500, ge=10, le=100_000, description="Recent predictions "
+                              "drift is measured on.")
+    use_reference: bool = Field(default=True, description="Challengers include reference data.")
