@@ -72,6 +72,15 @@ def _base_type(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
+def _show(value: Any) -> str:
+    """A cell as the user wrote it: 2.5, 'lots' (never np.float64(2.5))."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
 def _check_column(name: str, field: Any, column: pd.Series,
                   problems: list[Problem]) -> pd.Series:
     kind, optional = _base_type(field.annotation)
@@ -85,7 +94,7 @@ def _check_column(name: str, field: Any, column: pd.Series,
         bad = ~column.isin(allowed) & ~missing
         for row in np.flatnonzero(bad.to_numpy())[:MAX_REPORTED]:
             problems.append(Problem(int(row) + 1, name,
-                                    f"{column.iloc[row]!r} is not one of {list(allowed)}"))
+                                    f"{_show(column.iloc[row])} is not one of {list(allowed)}"))
         return column
     if kind is str:
         return column.astype("string")
@@ -94,12 +103,12 @@ def _check_column(name: str, field: Any, column: pd.Series,
         bad = numeric.isna() & ~missing
         for row in np.flatnonzero(bad.to_numpy())[:MAX_REPORTED]:
             problems.append(Problem(int(row) + 1, name,
-                                    f"{column.iloc[row]!r} is not a number"))
+                                    f"{_show(column.iloc[row])} is not a number"))
         if kind in (int, bool):
             fractional = numeric.notna() & (numeric != np.floor(numeric.fillna(0)))
             for row in np.flatnonzero(fractional.to_numpy())[:MAX_REPORTED]:
                 problems.append(Problem(int(row) + 1, name,
-                                        f"{column.iloc[row]!r} is not a whole number"))
+                                        f"{_show(column.iloc[row])} is not a whole number"))
         for meta in field.metadata:
             for cls, attr, op, word in ((Ge, "ge", np.less, ">="), (Gt, "gt", np.less_equal, ">"),
                                         (Le, "le", np.greater, "<="),
