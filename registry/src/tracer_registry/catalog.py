@@ -1,0 +1,262 @@
+"""The catalog: listings and releases, search, price plans, certification fields, the index.
+
+``price_plan(session, domain_name)`` is the ledger's way in: it answers for a listing name
+(``tracer-esports``) or for a domain a listing provides (``esports/lol-10min``).
+``set_certification`` is the certification engineer's: it records the level and report of
+one release and re-signs the index so hosts see the new level.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tracer.errors import NotFoundError, ValidationError
+from tracer.settings import Settings
+
+from tracer_registry.blobs import BlobStore
+from tracer_registry.index import IndexClient, IndexRepository
+from tracer_registry.models import LEVELS, STATUSES, Listing, Publisher, Release
+
+INSTALLABLE = ("active",)
+
+
+@dataclass(frozen=True)
+class PricePlan:
+    """What a tenant pays for a listing: integers only (see ``models``)."""
+
+    listing: str
+    currency: str
+    monthly_fee_minor: int
+    per_prediction_micros: int
+    commission_bps: int
+    first_party: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def repository(settings: Settings) -> IndexRepository:
+    return IndexRepository(settings.home.resolve() / "registry" / "index")
+
+
+def client(settings: Settings) -> IndexClient:
+    return IndexClient(repository(settings).root, settings.home.resolve() / "registry" / "trusted")
+
+
+def level_rank(level: str) -> int:
+    if level not in LEVELS:
+        raise ValidationError(f"unknown certification level {level!r} (levels: "
+                              f"{', '.join(LEVELS)})", field="level")
+    return LEVELS.index(level)
+
+
+def get_listing(s: Session, name_or_domain: str) -> Listing:
+    name = canonicalize_name(name_or_domain)
+    listing = s.get(Listing, name)
+    if listing is None:
+        listing = next((row for row in s.scalars(select(Listing))
+                        if name_or_domain in (row.domains or [])), None)
+    if listing is None:
+        raise NotFoundError(f"no listing {name_or_domain!r} in the catalog",
+                            listing=name_or_domain)
+    return listing
+
+
+def releases(s: Session, listing: str) -> list[Release]:
+    rows = s.scalars(select(Release).where(Release.listing_name == listing))
+    return sorted(rows, key=lambda r: Version(r.version), reverse=True)
+
+
+def get_release(s: Session, listing: str, version: str) -> Release:
+    row = s.scalars(select(Release).where(Release.listing_name == listing,
+                                          Release.version == version)).first()
+    if row is None:
+        raise NotFoundError(f"{listing} has no release {version}", listing=listing)
+    return row
+
+
+def latest(s: Session, listing: str) -> Release | None:
+    return next((r for r in releases(s, listing) if r.status in INSTALLABLE), None)
+
+
+def price_plan(s: Session, domain_name: str) -> PricePlan | None:
+    """The price plan of the listing named ``domain_name`` or providing that domain."""
+    try:
+        listing = get_listing(s, domain_name)
+    except NotFoundError:
+        return None
+    publisher = s.get(Publisher, listing.publisher_id)
+    return PricePlan(listing=listing.name, currency=listing.currency,
+                     monthly_fee_minor=listing.monthly_fee_minor,
+                     per_prediction_micros=listing.per_prediction_micros,
+                     commission_bps=listing.commission_bps,
+                     first_party=bool(publisher and publisher.first_party))
+
+
+def set_price_plan(s: Session, name: str, *, currency: str, monthly_fee_minor: int = 0,
+                   per_prediction_micros: int = 0) -> Listing:
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise ValidationError(f"currency {currency!r}: an ISO 4217 code such as USD",
+                              field="currency")
+    for field, value in (("monthly_fee_minor", monthly_fee_minor),
+                         ("per_prediction_micros", per_prediction_micros)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValidationError(f"{field} must be a whole number ≥ 0, got {value!r}",
+                                  field=field)
+    listing = get_listing(s, name)
+    listing.currency = currency
+    listing.monthly_fee_minor = monthly_fee_minor
+    listing.per_prediction_micros = per_prediction_micros
+    return listing
+
+
+def describe_listing(s: Session, name: str, *, domains: list[str] | None = None,
+                     tags: list[str] | None = None, metrics: dict[str, Any] | None = None,
+                     readme: str | None = None) -> Listing:
+    listing = get_listing(s, name)
+    if domains is not None:
+        listing.domains = list(domains)
+    if tags is not None:
+        listing.tags = list(tags)
+    if metrics is not None:
+        listing.metrics = dict(metrics)
+    if readme is not None:
+        listing.readme = readme
+    return listing
+
+
+def set_certification(s: Session, settings: Settings, listing: str, version: str, *,
+                      level: str, report: dict[str, Any] | None,
+                      expires_at: datetime | None = None) -> Release:
+    """Record a release's certification level and report, and re-sign the index."""
+    level_rank(level)
+    release = get_release(s, canonicalize_name(listing), version)
+    release.certification_level = level
+    release.certification_report = report
+    release.certification_expires_at = expires_at
+    s.flush()
+    sign_index(s, settings)
+    return release
+
+
+def _matches(listing: Listing, text: str) -> bool:
+    haystack = " ".join([listing.name, listing.summary, listing.readme,
+                         *(listing.domains or []), *(listing.tags or [])]).lower()
+    return all(word in haystack for word in text.lower().split())
+
+
+def _has_domain(listing: Listing, domain: str) -> bool:
+    """An exact domain or tag, or a domain family (``esports`` finds ``esports/lol-10min``)."""
+    domains, tags = listing.domains or [], listing.tags or []
+    return (domain in domains or domain in tags
+            or any(d.startswith(domain.rstrip("/") + "/") for d in domains))
+
+
+def search(s: Session, text: str | None = None, *, domain: str | None = None,
+           level: str | None = None) -> list[dict[str, Any]]:
+    """Listings with an installable release, filtered by words, domain/tag and level."""
+    minimum = level_rank(level) if level else 0
+    found = []
+    for listing in s.scalars(select(Listing).order_by(Listing.name)):
+        current = latest(s, listing.name)
+        if current is None:
+            continue
+        if text and not _matches(listing, text):
+            continue
+        if domain and not _has_domain(listing, domain):
+            continue
+        if level_rank(current.certification_level) < minimum:
+            continue
+        found.append({"name": listing.name, "version": current.version,
+                      "summary": listing.summary, "domains": listing.domains,
+                      "certification_level": current.certification_level,
+                      "publisher": listing.publisher_id,
+                      "price": price_plan(s, listing.name).as_dict()})
+    return found
+
+
+def show(s: Session, name: str) -> dict[str, Any]:
+    listing = get_listing(s, name)
+    publisher = s.get(Publisher, listing.publisher_id)
+    rows = releases(s, listing.name)
+    current = latest(s, listing.name)
+    shown = current or (rows[0] if rows else None)
+    return {
+        "name": listing.name, "summary": listing.summary, "readme": listing.readme,
+        "domains": listing.domains, "tags": listing.tags, "metrics": listing.metrics,
+        "publisher": {"id": listing.publisher_id, "name": publisher.name if publisher else "",
+                      "first_party": bool(publisher and publisher.first_party),
+                      "identity": {"method": shown.method, "signer": shown.signer,
+                                   "issuer": shown.issuer} if shown else None},
+        "certification": {"level": shown.certification_level,
+                          "report": shown.certification_report,
+                          "expires_at": _iso(shown.certification_expires_at)}
+        if shown else None,
+        "price": price_plan(s, listing.name).as_dict(),
+        "versions": [{"version": r.version, "status": r.status, "reason": r.status_reason,
+                      "sha256": r.wheel_sha256, "published_at": _iso(r.published_at),
+                      "certification_level": r.certification_level, "license": r.license,
+                      "requires_tracer": r.requires_tracer} for r in rows],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# -- the signed index --------------------------------------------------------------------
+
+def index_entry(s: Session, release: Release) -> dict[str, Any]:
+    from tracer_registry.publishers import credentials_for
+
+    listing = s.get(Listing, release.listing_name)
+    _, rules, keys = credentials_for(s, release.listing_name)
+    wheel_target = f"{release.listing_name}/{release.filename}"
+    return {
+        "listing": release.listing_name, "version": release.version,
+        "filename": release.filename, "wheel_target": wheel_target,
+        "bundle_target": wheel_target + ".sigstore.json", "sha256": release.wheel_sha256,
+        "bundle_sha256": release.bundle_sha256, "status": release.status,
+        "status_reason": release.status_reason, "method": release.method,
+        "signer": release.signer, "issuer": release.issuer,
+        "key_id": release.key_id,
+        # what the host re-verifies the bundle with: the signing key, or the records
+        "keys": {release.key_id: keys[release.key_id]}
+        if release.key_id and release.key_id in keys else {},
+        "trusted_publishers": [r.__dict__ for r in rules
+                               if release.issuer and r.issuer == release.issuer],
+        "certification_level": release.certification_level,
+        "certification_expires_at": _iso(release.certification_expires_at),
+        "domains": listing.domains if listing else [],
+        "entry_points": release.entry_points, "requires_tracer": release.requires_tracer,
+    }
+
+
+def sign_index(s: Session, settings: Settings, *, now: datetime | None = None) -> int:
+    """Re-sign the index from the database (every publish, status or level change)."""
+    store = BlobStore(settings.blobs)
+    entries, files = [], {}
+    for release in s.scalars(select(Release).order_by(Release.listing_name, Release.id)):
+        if release.status not in STATUSES:
+            continue
+        entry = index_entry(s, release)
+        entries.append(entry)
+        files[entry["wheel_target"]] = store.path(release.wheel_sha256)
+        files[entry["bundle_target"]] = store.path(release.bundle_sha256)
+    return repository(settings).publish(entries, files, now=now)
+
+
+def export_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, default=str)
+
+
+def index_dir(settings: Settings) -> Path:
+    return repository(settings).root

@@ -1,0 +1,260 @@
+"""Installing a release into this platform's plugin directory, for a tenant.
+
+Order: signed index (TUF) → the entry's status → the tenant's certification policy →
+download (length and sha256 as signed) → the publisher's bundle, re-verified here against
+the identity the index records → the wheel's members and RECORD → unpack into a staging
+directory → swap it in → load it in a separate process → commit. Nothing from the wheel is
+imported before all of that passed, and a failure at any step leaves the previous version
+in place and serving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tracer import __version__ as TRACER_VERSION
+from tracer.errors import RegistryError, ValidationError
+from tracer.settings import Settings
+
+from tracer_registry.catalog import client, level_rank
+from tracer_registry.models import Installation, TenantPolicy
+from tracer_registry.verify import Refusal, TrustedPublisherRule, verify_release
+from tracer_registry.wheels import extract_wheel, inspect_wheel
+
+
+@dataclass
+class Installed:
+    listing: str
+    version: str
+    sha256: str
+    previous: str | None
+    domains: list[str]
+    plugins: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    name, _, version = spec.partition("==")
+    if not name.strip() or "=" in version:
+        raise ValidationError(f"install spec {spec!r}: use NAME or NAME==VERSION")
+    return name.strip(), (version.strip() or None)
+
+
+def set_policy(s: Session, tenant_id: str, min_level: str) -> TenantPolicy:
+    level_rank(min_level)
+    policy = s.get(TenantPolicy, tenant_id) or TenantPolicy(tenant_id=tenant_id)
+    policy.min_level = min_level
+    s.add(policy)
+    s.flush()
+    return policy
+
+
+def _effective_level(entry: dict[str, Any]) -> str:
+    level = entry.get("certification_level") or "community"
+    expires = entry.get("certification_expires_at")
+    if level == "certified" and expires and datetime.fromisoformat(expires).replace(
+            tzinfo=datetime.fromisoformat(expires).tzinfo or UTC) < datetime.now(UTC):
+        return "verified-publisher" if entry.get("method") != "key" else "community"
+    return level
+
+
+def choose(entries: list[dict[str, Any]], name: str, version: str | None) -> dict[str, Any]:
+    """The entry to install: the exact pin (a yanked pin is allowed), else the newest active."""
+    wanted = canonicalize_name(name)
+    mine = [e for e in entries if e["listing"] == wanted or name in (e.get("domains") or [])]
+    if not mine:
+        raise Refusal("index", f"{name!r} is not in the signed catalog index")
+    if version is not None:
+        entry = next((e for e in mine if Version(e["version"]) == Version(version)), None)
+        if entry is None:
+            raise Refusal("index", f"{name} {version} is not in the signed catalog index")
+        if entry["status"] in ("quarantined", "revoked"):
+            raise Refusal("status", f"{entry['listing']} {version} is {entry['status']}: "
+                                    f"{entry.get('status_reason') or 'no reason given'}")
+        return entry
+    active = [e for e in mine if e["status"] == "active"]
+    if not active:
+        reasons = "; ".join(f"{e['version']} {e['status']}: {e.get('status_reason')}"
+                            for e in mine)
+        raise Refusal("status", f"{name} has no installable release ({reasons})")
+    return max(active, key=lambda e: Version(e["version"]))
+
+
+# -- the plugin directory ----------------------------------------------------------------
+
+def _installed_files(plugins: Path, listing: str) -> tuple[str | None, list[Path]]:
+    """Version and files (from RECORD) of ``listing`` in the plugin dir, if installed."""
+    for dist_info in plugins.glob("*.dist-info"):
+        stem = dist_info.name.removesuffix(".dist-info")
+        dist_name, _, dist_version = stem.rpartition("-")
+        if canonicalize_name(dist_name) != listing:
+            continue
+        files = []
+        record = dist_info / "RECORD"
+        for line in record.read_text().splitlines() if record.exists() else []:
+            rel = line.split(",", 1)[0]
+            path = (plugins / rel).resolve()
+            if rel and path.is_relative_to(plugins.resolve()):
+                files.append(path)
+        return dist_version, files
+    return None, []
+
+
+def _move_all(files: list[Path], source_root: Path, target_root: Path) -> list[Path]:
+    moved = []
+    for path in files:
+        if not path.exists():
+            continue
+        target = target_root / path.relative_to(source_root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        moved.append(target)
+    return moved
+
+
+def _prune_empty(root: Path, top: Path) -> None:
+    for directory in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+        if directory != top and not any(directory.iterdir()):
+            directory.rmdir()
+
+
+def _load_check(settings: Settings, listing: str) -> list[dict[str, Any]]:
+    """Load the plugin dir's entry points in a separate process; records of ``listing``."""
+    code = ("import json, sys\n"
+            "from tracer.settings import get_settings\n"
+            "from tracer.host import PluginHost\n"
+            "host = PluginHost(get_settings())\n"
+            "print(json.dumps([r.as_dict() for r in host.records.values()]))\n")
+    env = {**os.environ, "TRACER_HOME": str(settings.home.resolve()),
+           "TRACER_PLUGIN_DIR": str(settings.plugins_path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300, check=False)
+    if done.returncode != 0:
+        raise RegistryError(f"loading the plugin dir failed: {done.stderr.strip()[-400:]}")
+    records = json.loads(done.stdout.strip().splitlines()[-1])
+    return [r for r in records if r.get("distribution")
+            and canonicalize_name(r["distribution"]) == listing]
+
+
+def fetch_verified(s: Session, settings: Settings, tenant_id: str | None,
+                   spec: str) -> tuple[dict[str, Any], bytes, Any]:
+    """Everything before unpacking: index, status, policy, download, bundle, wheel checks."""
+    name, version = parse_spec(spec)
+    index = client(settings)
+    updater = index.refresh()
+    entry = choose(index.catalog(updater), name, version)
+    listing = entry["listing"]
+    policy = s.get(TenantPolicy, tenant_id) if tenant_id else None
+    minimum = policy.min_level if policy else "community"
+    level = _effective_level(entry)
+    if level_rank(level) < level_rank(minimum):
+        raise Refusal("policy", f"{listing} {entry['version']} is {level}; tenant {tenant_id} "
+                                f"accepts {minimum} or higher")
+    try:
+        if entry.get("requires_tracer") and not SpecifierSet(entry["requires_tracer"]).contains(
+                Version(TRACER_VERSION), prereleases=True):
+            raise Refusal("metadata", f"{listing} {entry['version']} requires tracer"
+                                      f"{entry['requires_tracer']}; this is {TRACER_VERSION}")
+    except InvalidSpecifier:
+        raise Refusal("metadata", f"bad tracer range {entry['requires_tracer']!r}") from None
+    wheel, wheel_custom = index.download(updater, entry["wheel_target"])
+    bundle, _ = index.download(updater, entry["bundle_target"])
+    if wheel_custom.get("sha256") != entry["sha256"]:
+        raise Refusal("index", "the catalog and the target metadata disagree (mix-and-match)")
+    rules = [TrustedPublisherRule(**r) for r in entry.get("trusted_publishers") or []]
+    identity = verify_release(wheel, entry["filename"], bundle, rules=rules,
+                              keys=entry.get("keys") or {})
+    if identity.signer != entry["signer"]:
+        raise Refusal("identity", f"signed by {identity.signer}, the index records "
+                                  f"{entry['signer']}")
+    return entry, wheel, inspect_wheel(wheel, entry["filename"])
+
+
+def install(s: Session, settings: Settings, tenant_id: str, spec: str) -> Installed:
+    """Verify and install ``spec`` (``NAME`` or ``NAME==VERSION``) for ``tenant_id``."""
+    _, version = parse_spec(spec)
+    entry, wheel, info = fetch_verified(s, settings, tenant_id, spec)
+    listing = entry["listing"]
+    plugins = settings.plugins_path
+    plugins.mkdir(parents=True, exist_ok=True)
+    previous, old_files = _installed_files(plugins, listing)
+    staging = plugins / f".staging-{uuid.uuid4().hex}"
+    backup = plugins / f".backup-{uuid.uuid4().hex}"
+    try:
+        written = extract_wheel(wheel, staging)
+        old = set(old_files)
+        for rel in written:
+            if (plugins / rel).exists() and (plugins / rel).resolve() not in old:
+                raise Refusal("paths", f"{rel} would overwrite a file of another plugin")
+        _move_all(old_files, plugins, backup)
+        new_files = [staging / rel for rel in written]
+        placed = _move_all(new_files, staging, plugins)
+        try:
+            records = _load_check(settings, listing)
+            failed = [r for r in records if r["status"] != "loaded"]
+            if not records or failed:
+                why = "; ".join(f"{r['name']}: {r['error']}" for r in failed) or "no entry points"
+                raise RegistryError(f"{listing} {info.version} does not load ({why}); "
+                                    f"{previous or 'nothing'} stays installed")
+        except Exception:
+            for path in placed:
+                path.unlink(missing_ok=True)
+            _prune_empty(plugins, plugins)
+            if backup.exists():
+                _move_all([p for p in backup.rglob("*") if p.is_file()], backup, plugins)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(backup, ignore_errors=True)
+    _prune_empty(plugins, plugins)
+    domains = sorted({d for r in records for d in r.get("domains", [])})
+    _record(s, tenant_id, listing, info.version, pinned=version is not None, domains=domains)
+    return Installed(listing=listing, version=info.version, sha256=entry["sha256"],
+                     previous=previous, domains=domains, plugins=[r["name"] for r in records])
+
+
+def _record(s: Session, tenant_id: str, listing: str, version: str, *, pinned: bool,
+            domains: list[str]) -> None:
+    row = s.scalars(select(Installation).where(Installation.tenant_id == tenant_id,
+                                               Installation.listing_name == listing)).first()
+    if row is None:
+        row = Installation(tenant_id=tenant_id, listing_name=listing, version=version,
+                           pinned=pinned, enabled=False)
+        s.add(row)
+    row.version, row.pinned = version, pinned
+    s.flush()
+    from tracer import installs  # the tenant's domain installs (and their metering)
+
+    for domain in domains:
+        if installs.find_install(s, tenant_id, domain) is None:
+            installs.install(s, tenant_id, domain, version)
+
+
+def reload_host(host: Any, listing: str | None = None) -> None:
+    """Make a running host see the plugin dir as it is now (new versions, kill list)."""
+    import importlib
+
+    for record in list(host.records.values()):
+        if not record.builtin:
+            host.unregister(record.name)
+    for module in [m for m in sys.modules if listing and m.split(".")[0]
+                   == canonicalize_name(listing).replace("-", "_")]:
+        del sys.modules[module]
+    importlib.invalidate_caches()
+    host.load_entrypoints()

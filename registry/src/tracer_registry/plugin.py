@@ -1,0 +1,36 @@
+"""The registry's hook implementations: how it joins the platform (core never imports it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tracer.hookspecs import hookimpl
+
+MIGRATIONS = Path(__file__).parent / "migrations" / "registry"
+
+
+@hookimpl
+def tracer_migrations() -> list[dict[str, str]]:
+    return [{"script_location": str(MIGRATIONS), "version_table": "alembic_version_registry"}]
+
+
+@hookimpl
+def tracer_cli(cli: Any) -> None:
+    from tracer_registry.cli import register
+
+    register(cli)
+
+
+@hookimpl
+def tracer_routes(app: Any) -> None:
+    from tracer_registry.routes import register
+
+    register(app)
+
+
+@hookimpl
+def tracer_demo(settings: Any, console: Any) -> None:
+    from tracer_registry.demo import run
+
+    run(settings, console)
