@@ -209,15 +209,18 @@ def _quality_checks(outcome: dict[str, Any], policy: Policy) -> list[CheckResult
                   f"{rows[n]['baseline']['name']} ({rows[n]['baseline']['value']:.4f})"
                   for n in losing) + ". A model must add something over its one-line rule",
         **{n: {"value": d["value"], "baseline": d["baseline"]} for n, d in rows.items()}))
-    uncalibrated = [n for n, d in rows.items() if d["ece"] is None or d["ece"] > policy.ece_bound]
+    limits = {n: policy.ece_limit(d["rows"]["evaluation"]) for n, d in rows.items()}
+    uncalibrated = [n for n, d in rows.items() if d["ece"] is None or d["ece"] > limits[n]]
     out.append(_check(
         policy, "quality.calibration", not uncalibrated,
-        f"expected calibration error within {policy.ece_bound}: "
-        + ", ".join(f"{n} {d['ece']:.4f}" for n, d in rows.items()) if not uncalibrated else
+        "expected calibration error within bounds: "
+        + ", ".join(f"{n} {d['ece']:.4f} <= {limits[n]:.4f}" for n, d in rows.items())
+        if not uncalibrated else
         "; ".join(f"{n}: expected calibration error {rows[n]['ece']} over the bound "
-                  f"{policy.ece_bound}" for n in uncalibrated)
+                  f"{limits[n]:.4f} ({policy.ece_bound} + {policy.ece_noise_allowance}/sqrt("
+                  f"{rows[n]['rows']['evaluation']} held-out records))" for n in uncalibrated)
         + ". Probabilities must mean what they say; check features that leak or drift",
-        bound=policy.ece_bound, **{n: d["ece"] for n, d in rows.items()}))
+        bound=policy.ece_bound, limits=limits, **{n: d["ece"] for n, d in rows.items()}))
     out.append(_explanation_check(rows, policy))
     out.append(_reproducible_check(rows, policy))
     out.append(_speed_check(rows, policy))

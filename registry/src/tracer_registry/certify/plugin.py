@@ -1,0 +1,36 @@
+"""The certification plugin: CLI commands, API routes, its migration tree, a demo step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tracer import hookimpl
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@hookimpl
+def tracer_migrations():
+    return [{"script_location": str(MIGRATIONS),
+             "version_table": "alembic_version_certification"}]
+
+
+@hookimpl
+def tracer_cli(cli):
+    from tracer_registry.certify.cli import register
+
+    register(cli)
+
+
+@hookimpl
+def tracer_routes(app):
+    from tracer_registry.certify.api import router
+
+    app.include_router(router())
+
+
+@hookimpl
+def tracer_demo(settings, console):
+    from tracer_registry.certify.demo import run_demo
+
+    run_demo(settings, console)
