@@ -45,9 +45,9 @@ class CostModel:
     """What a wrong decision costs, so the platform can pick the decision threshold.
 
     A missed positive (false negative) costs ``false_negative`` or, when
-    ``false_negative_column`` is set, that column's value on the record (a missed fraud
-    costs its amount). A false alarm (false positive) costs ``false_positive`` (a review
-    fee). ``true_positive`` is the cost of acting on a real positive (often the same fee).
+    ``false_negative_column`` is set, that column's value on the record (a missed event
+    costs the amount at stake). A false alarm (false positive) costs ``false_positive`` (a
+    review fee). ``true_positive`` is the cost of acting on a real positive (often the same fee).
     Tenants may override any of the numbers.
     """
 
@@ -70,7 +70,7 @@ class Domain:
     """A domain template: everything the platform needs to train and serve it.
 
     Args:
-        name: ``namespace/template``, lower case (``esports/lol-10min``).
+        name: ``namespace/template``, lower case (``acme/churn-30d``).
         version: the template's version (PEP 440).
         title: a human title.
         record: the pydantic model of one input record (features only, no label).
@@ -81,7 +81,7 @@ class Domain:
         primary_metric: the metric the domain is judged by.
         certification_threshold: the value the primary metric must reach for certification.
         positive_label: the raw label value that means "the event happened".
-        outcome: the event in words, for sentences ("blue wins", "the payment is fraud").
+        outcome: the event in words, for sentences ("the customer leaves").
         baseline: the domain's one-line rule baseline.
         weight: per-record sample weights (e.g. to undo sampling); honoured everywhere.
             Called on the training records with the label column added as 0/1 (1 = the
@@ -154,8 +154,8 @@ class FeatureState:
     """JSON-serialisable state that features learn on training rows only.
 
     ``tracer_features`` is called with ``fitting=True`` on the training part, where an
-    implementation may store what it learned in ``values`` (hero win rates, quantiles of
-    legitimate traffic); on the evaluation part and at serving time it reads them back.
+    implementation may store what it learned in ``values`` (rates per category, quantiles
+    of negative records); on the evaluation part and at serving time it reads them back.
 
     While fitting, the platform also hands over the training part's 0/1 ``labels`` (1 =
     the domain's positive label) and sample ``weights``, so features can learn per-class

@@ -1,7 +1,7 @@
 """Metrics, baselines, bootstrap intervals, calibration and cost-based thresholds.
 
 Every function takes optional sample weights and honours them: a domain that undersampled
-its negatives (fraud) gets metrics at the real prevalence.
+its negatives gets metrics at the real prevalence.
 """
 
 from __future__ import annotations

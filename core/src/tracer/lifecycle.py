@@ -245,8 +245,8 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
         decision = (f"{verb}: {domain.primary_metric} {metrics[domain.primary_metric]:.4f} vs "
                     f"champion v{champion.version} {champion_metric:.4f} on the same "
                     f"{len(r_eval)} evaluation records")
-    card = render_model_card(domain, name, metrics, interval, baselines, model, rows, source,
-                             decision, extras)
+    model_card = render_model_card(domain, name, metrics, interval, baselines, model, rows,
+                                   source, decision, extras)
     exp_id = store.experiment_id(name)
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(
             experiment_id=exp_id, run_name=f"{domain.name} {run_id[:8]}") as run:
@@ -270,7 +270,7 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
                           "model before calibration": (y_eval, raw_eval, w_eval)},
                          tmp_path / "reliability.png", f"{domain.name}: reliability")
         mlflow.log_artifact(str(tmp_path / "reliability.png"))
-        mlflow.log_text(card, "model_card.md")
+        mlflow.log_text(model_card, "model_card.md")
         mlflow.log_dict({"metrics": metrics, "baselines": baselines, "rows": rows,
                          "decision": decision, **extras}, "evaluation.json")
         model_dir = model.save(tmp_path / "tracer")
@@ -300,7 +300,7 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
                           primary_metric=domain.primary_metric, metrics=metrics,
                           interval=interval, baselines=baselines,
                           champion_metric=champion_metric, threshold=model.threshold,
-                          rows=rows, mlflow_run_id=mlflow_run_id, model_card=card,
+                          rows=rows, mlflow_run_id=mlflow_run_id, model_card=model_card,
                           extras=extras)
 
 

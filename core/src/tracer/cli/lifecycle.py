@@ -55,7 +55,8 @@ def print_result(result) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("train")
-    def train(domain: str = typer.Argument(..., help="Domain, e.g. esports/lol-10min."),
+    def train(domain: str = typer.Argument(..., help="Domain as namespace/template "
+                                           "(`tracer plugins` lists them)."),
               data: Path | None = typer.Option(None, "--data", help="CSV or Parquet with "
                                                "records and the label; default: the "
                                                "domain's reference data."),
