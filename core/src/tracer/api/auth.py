@@ -71,6 +71,7 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
         return principal
 
     dependency.__name__ = f"require_{'_or_'.join(roles)}"
+    dependency.roles = allowed  # type: ignore[attr-defined] -- lets tests walk every route
     return dependency
 
 

@@ -18,6 +18,9 @@ from tracer.lifecycle import time_split
 from tracer.records import validate_records
 from tracer.retraining import RetrainingPolicy, outcomes_trigger, record_decision
 
+#: Fewer served records than this say nothing about drift (one record fills one bin).
+MIN_DRIFT_RECORDS = 50
+
 
 def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int) -> dict[str, Any]:
     scorer = platform.champions.scorer(domain, tenant_id)
@@ -50,6 +53,8 @@ def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int) -> 
     values = psi(features_profile, compute_features(platform.host, domain, records, state))
     worst = max(values.values()) if values else 0.0
     status = "stable" if worst < 0.1 else "moderate shift" if worst < 0.25 else "shift"
+    if len(recent) < MIN_DRIFT_RECORDS:
+        status = f"too few records to judge (fewer than {MIN_DRIFT_RECORDS})"
     ranked = dict(sorted(values.items(), key=lambda kv: -kv[1]))
     return {**out, "features": ranked, "max_psi": worst, "status": status}
 
@@ -66,7 +71,8 @@ def maybe_retrain(platform: Any, domain: Domain, tenant_id: str) -> str | None:
                                             policy.use_reference)
     if numbers is None and threshold:
         report = drift_report(platform, domain, tenant_id, window)
-        if report["max_psi"] is not None and report["max_psi"] >= threshold:
+        if (report["records"] >= MIN_DRIFT_RECORDS and report["max_psi"] is not None
+                and report["max_psi"] >= threshold):
             feature = next(iter(report["features"]))
             numbers, trigger = {"max_psi": report["max_psi"], "feature": feature,
                                 "drift_threshold": threshold,

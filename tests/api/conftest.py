@@ -1,0 +1,94 @@
+"""API fixtures: a real app (SQLite, MLflow store in tmp, workspace plugins) behind
+FastAPI's TestClient, tenants with keys, and small LoL champions trained in-process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pytest
+
+LOL = "esports/lol-10min"
+
+
+@dataclass
+class Caller:
+    tenant: str | None
+    key: str
+    key_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture
+def app(host, store):
+    from tracer.api import create_app
+
+    return create_app(store.settings, host, store)
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def make_caller(store):
+    from tracer import tenancy
+    from tracer.db import session
+
+    def make(tenant: str | None = None, role: str = "tenant", tier: str = "professional"
+             ) -> Caller:
+        with session(store.settings) as s:
+            if tenant is not None and s.get(tenancy.Tenant, tenant) is None:
+                tenancy.create_tenant(s, tenant, tenant.title(), tier, store.settings.tiers)
+            key, plaintext = tenancy.issue_key(s, role, tenant_id=tenant,
+                                               subject=tenant or f"{role}-person")
+            return Caller(tenant, plaintext, key.id)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def lol_reference() -> pd.DataFrame:
+    from tracer_esports.lol import load_reference
+
+    return load_reference()
+
+
+def enable(client, caller: Caller, domain: str = LOL) -> None:
+    assert client.post(f"/v1/domains/{domain}/install", headers=caller.headers).status_code == 201
+    assert client.post(f"/v1/domains/{domain}/enable", headers=caller.headers).status_code == 200
+
+
+def train_champion(host, store, tenant: str, frame: pd.DataFrame, params=None):
+    from tracer import lifecycle
+
+    return lifecycle.train(host, store, LOL, data=frame, tenant=tenant, params=params)
+
+
+def records_of(frame: pd.DataFrame) -> list[dict]:
+    return frame.drop(columns=["blueWins"]).to_dict(orient="records")
+
+
+def api_routes(app):
+    """(path, methods, dependant) of every API route, plugin routes included.
+
+    FastAPI keeps included routers lazily (``_IncludedRouter``); walk their effective
+    route contexts to see each route with its full path.
+    """
+    from fastapi.routing import APIRoute
+
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            yield route.path, set(route.methods), route.dependant
+        elif hasattr(route, "effective_route_contexts"):
+            for ctx in route.effective_route_contexts():
+                original = ctx.original_route
+                if isinstance(original, APIRoute):
+                    yield ctx.path or original.path, set(original.methods), original.dependant
