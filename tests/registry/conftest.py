@@ -37,3 +37,17 @@ def acme(registry_db, publisher_key):
         register_key(s, "acme", "acme-*", public_pem(publisher_key))
         create_tenant(s, "t1", "Tenant One", "starter", registry_db.tiers)
     return registry_db
+
+
+@pytest.fixture(autouse=True)
+def _forget_plugin_dirs():
+    """Hosts append their plugin dir to sys.path; a test's dir must not outlive the test."""
+    import importlib
+    import sys
+
+    before = list(sys.path)
+    yield
+    sys.path[:] = before
+    for module in [m for m in sys.modules if m.split(".")[0] == "acme_signal"]:
+        del sys.modules[module]
+    importlib.invalidate_caches()
