@@ -1,0 +1,80 @@
+"""Closing a period: rate every tenant, then freeze statements and mark the period closed.
+
+Rating runs in chunks of tenants, each chunk one database transaction, so a crash mid-way
+loses nothing: the next run rates only the tenants without an invoice for the period.
+Freezing the statements and marking the period closed is one transaction that holds the
+period row exclusively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tracer.db import utcnow
+from tracer.errors import LedgerError
+from tracer.settings import Settings
+from tracer.usage import UsageEvent
+
+from tracer_registry.ledger import crashpoints
+from tracer_registry.ledger.concurrency import run_in_transaction
+from tracer_registry.ledger.models import Invoice, Period, UsageClaim
+from tracer_registry.ledger.periods import (
+    last_closed,
+    lock_for_close,
+    next_period,
+    parse_period,
+    period_end,
+)
+from tracer_registry.ledger.rating import rate_tenant
+from tracer_registry.ledger.statements import freeze_statements
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    period: str
+    tenants_rated: int
+    statements: int
+
+
+def tenants_to_rate(s: Session, period: str) -> list[str]:
+    claimed = select(UsageClaim.event_id).where(UsageClaim.event_id == UsageEvent.id)
+    rated = select(Invoice.tenant_id).where(Invoice.period == period)
+    return sorted(s.scalars(select(UsageEvent.tenant_id).distinct()
+                            .where(UsageEvent.occurred_at < period_end(period),
+                                   ~claimed.exists(), UsageEvent.tenant_id.not_in(rated))))
+
+
+def close_period(settings: Settings, period: str, *, caused_by: str,
+                 chunk: int = 100, progress=None) -> CloseResult:
+    parse_period(period)
+
+    def check_order(s: Session) -> None:
+        last = last_closed(s)
+        if last is not None and period <= last:
+            raise LedgerError(f"period {period} is already closed (last closed: {last})")
+        if last is not None and period != next_period(last):
+            raise LedgerError(f"close {next_period(last)} before {period}: periods close in "
+                              "order")
+
+    run_in_transaction(settings, check_order)
+    tenants = run_in_transaction(settings, lambda s: tenants_to_rate(s, period))
+    rated = 0
+    for start in range(0, len(tenants), chunk):
+        group = tenants[start:start + chunk]
+        rated += sum(run_in_transaction(settings, lambda s, g=group: [
+            rate_tenant(s, settings, t, period, caused_by=caused_by) for t in g]))
+        if progress is not None:
+            progress(len(group))
+        crashpoints.reached("close.mid_rating")
+    crashpoints.reached("close.after_rating_before_statements")
+
+    def freeze(s: Session) -> int:
+        previous = lock_for_close(s, period)
+        count = freeze_statements(s, period, previous)
+        row = s.get(Period, period)
+        row.status, row.closed_at = "closed", utcnow()
+        return count
+
+    return CloseResult(period, rated, run_in_transaction(settings, freeze))

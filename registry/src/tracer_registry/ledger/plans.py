@@ -1,0 +1,96 @@
+"""Price plans (agreements) of third-party listings, tax rates and payout thresholds.
+
+The commission rate is data, per listing: the registry sets a listing's plan with
+``set_price_plan`` when the listing is published or repriced. A domain without a plan is
+first-party: the platform keeps 100 % and prices it through the tenant's tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from tracer.db import utcnow
+from tracer.errors import ValidationError
+
+from tracer_registry.ledger.models import PayoutThreshold, PricePlanRow, TaxRate
+from tracer_registry.ledger.money import BPS, SPLIT_RULE_VERSION, exponent
+
+DEFAULT_COMMISSION_BPS = 3_000
+# Ten major units: below this a payout costs more than it is worth; it carries forward.
+DEFAULT_THRESHOLD_MAJOR = 10
+
+
+@dataclass(frozen=True)
+class PricePlan:
+    domain: str
+    publisher_id: str
+    currency: str
+    monthly_fee_minor: int = 0
+    prediction_price_micros: int = 0
+    commission_bps: int = DEFAULT_COMMISSION_BPS
+    rule_version: str = SPLIT_RULE_VERSION
+
+
+def _non_negative_int(name: str, value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise ValidationError(f"{name} must be a non-negative integer, got {value!r}", field=name)
+    return value
+
+
+def set_price_plan(s: Session, plan: PricePlan) -> PricePlan:
+    """Create or replace the plan of ``plan.domain``; takes effect for lines rated later."""
+    exponent(plan.currency)
+    _non_negative_int("monthly_fee_minor", plan.monthly_fee_minor)
+    _non_negative_int("prediction_price_micros", plan.prediction_price_micros)
+    if _non_negative_int("commission_bps", plan.commission_bps) > BPS:
+        raise ValidationError(f"commission_bps must be at most {BPS}, got {plan.commission_bps}",
+                              field="commission_bps")
+    if not plan.publisher_id:
+        raise ValidationError("a price plan needs the listing's publisher", field="publisher_id")
+    row = s.get(PricePlanRow, plan.domain) or PricePlanRow(domain=plan.domain)
+    row.publisher_id, row.currency = plan.publisher_id, plan.currency
+    row.monthly_fee_minor = plan.monthly_fee_minor
+    row.prediction_price_micros = plan.prediction_price_micros
+    row.commission_bps, row.rule_version = plan.commission_bps, plan.rule_version
+    row.updated_at = utcnow()
+    s.add(row)
+    s.flush()
+    return plan
+
+
+def price_plan(s: Session, domain: str | None) -> PricePlan | None:
+    """The plan of a third-party listing, or None for a first-party domain."""
+    row = s.get(PricePlanRow, domain) if domain else None
+    if row is None:
+        return None
+    return PricePlan(row.domain, row.publisher_id, row.currency, row.monthly_fee_minor,
+                     row.prediction_price_micros, row.commission_bps, row.rule_version)
+
+
+def set_tax_rate(s: Session, tenant_id: str, tax_bps: int) -> None:
+    _non_negative_int("tax_bps", tax_bps)
+    row = s.get(TaxRate, tenant_id) or TaxRate(tenant_id=tenant_id)
+    row.tax_bps = tax_bps
+    s.add(row)
+    s.flush()
+
+
+def tax_rate(s: Session, tenant_id: str) -> int:
+    row = s.get(TaxRate, tenant_id)
+    return row.tax_bps if row else 0
+
+
+def set_payout_threshold(s: Session, publisher_id: str, currency: str, minimum: int) -> None:
+    exponent(currency)
+    _non_negative_int("minimum", minimum)
+    row = s.get(PayoutThreshold, (publisher_id, currency)) or PayoutThreshold(
+        publisher_id=publisher_id, currency=currency)
+    row.minimum = minimum
+    s.add(row)
+    s.flush()
+
+
+def payout_threshold(s: Session, publisher_id: str, currency: str) -> int:
+    row = s.get(PayoutThreshold, (publisher_id, currency))
+    return row.minimum if row else DEFAULT_THRESHOLD_MAJOR * 10 ** exponent(currency)

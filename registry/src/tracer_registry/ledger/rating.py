@@ -1,0 +1,162 @@
+"""Rating: a tenant's usage in a period becomes invoice lines, each split and posted once.
+
+Rating a tenant for a period claims every unclaimed usage event of that tenant that
+happened before the period's end (so late events from closed periods land here), adds the
+quantities per (kind, domain), prices each line in micro-units, rounds it once, splits it
+with the one split function and posts it. The invoice row, the claims, the lines and the
+postings commit together; a second rating of the same tenant and period is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.orm import Session
+from tracer.settings import Settings
+from tracer.tenancy import Tenant
+from tracer.usage import UsageEvent
+
+from tracer_registry.ledger.models import Invoice, InvoiceLine, PricePlanRow, UsageClaim
+from tracer_registry.ledger.money import (
+    BPS,
+    MICROS_PER_MAJOR,
+    SPLIT_RULE_VERSION,
+    exponent,
+    micros_to_minor,
+    split,
+)
+from tracer_registry.ledger.periods import period_end
+from tracer_registry.ledger.plans import PricePlan, tax_rate
+from tracer_registry.ledger.postings import (
+    Leg,
+    Posting,
+    platform,
+    post_many,
+    publisher_payable,
+    tenant_receivable,
+)
+
+
+@dataclass(frozen=True)
+class Priced:
+    kind: str
+    domain: str | None
+    plan: PricePlan | None  # None: first-party, the platform keeps it all
+    currency: str
+    quantity: int
+    unit_price_micros: int
+
+
+def _plans(s: Session, domains: set[str]) -> dict[str, PricePlan]:
+    if not domains:
+        return {}
+    rows = s.scalars(select(PricePlanRow).where(PricePlanRow.domain.in_(sorted(domains))))
+    return {r.domain: PricePlan(r.domain, r.publisher_id, r.currency, r.monthly_fee_minor,
+                                r.prediction_price_micros, r.commission_bps, r.rule_version)
+            for r in rows}
+
+
+def price(settings: Settings, tier_name: str, usage: dict[tuple[str, str | None], int],
+          plans: dict[str, PricePlan]) -> list[Priced]:
+    """What a tenant's summed usage costs, line by line (before rounding and splitting)."""
+    tier = settings.tiers[tier_name]
+    home = settings.currency
+    lines: list[Priced] = []
+    predictions = 0
+    for (kind, domain), quantity in sorted(usage.items(), key=lambda kv: (kv[0][0],
+                                                                         kv[0][1] or "")):
+        plan = plans.get(domain) if domain else None
+        if kind == "prediction":
+            predictions += quantity
+            if plan and plan.prediction_price_micros:
+                lines.append(Priced(kind, domain, plan, plan.currency, quantity,
+                                    plan.prediction_price_micros))
+        elif kind == "install":
+            if plan and plan.monthly_fee_minor:
+                per_minor = MICROS_PER_MAJOR // 10 ** exponent(plan.currency)
+                lines.append(Priced(kind, domain, plan, plan.currency, quantity,
+                                    plan.monthly_fee_minor * per_minor))
+        elif kind == "subscription":
+            per_minor = MICROS_PER_MAJOR // 10 ** exponent(home)
+            lines.append(Priced(kind, None, None, home, quantity,
+                                tier.monthly_price_cents * per_minor))
+        elif kind == "training_run":
+            lines.append(Priced(kind, None, None, home, quantity,
+                                settings.training_run_price_micros))
+        elif kind == "custom_domain":
+            lines.append(Priced(kind, None, None, home, quantity,
+                                settings.custom_domain_price_micros))
+    over = predictions - tier.predictions_per_month
+    if over > 0 and tier.overage_allowed:
+        lines.append(Priced("overage", None, None, home, over, settings.overage_price_micros))
+    return lines
+
+
+def rate_tenant(s: Session, settings: Settings, tenant_id: str, period: str, *,
+                caused_by: str) -> bool:
+    """Rate one tenant for one period in the caller's transaction; False if already rated."""
+    invoice_id = f"{tenant_id}/{period}"
+    if s.get(Invoice, invoice_id) is not None:
+        return False
+    s.add(Invoice(id=invoice_id, tenant_id=tenant_id, period=period))
+    s.flush()  # the invoice id is the claim: a concurrent rater fails here and retries
+    end = period_end(period)
+    claimed = select(UsageClaim.event_id).where(UsageClaim.event_id == UsageEvent.id)
+    s.execute(insert(UsageClaim).from_select(
+        ["event_id", "invoice_id"],
+        select(UsageEvent.id, literal(invoice_id))
+        .where(UsageEvent.tenant_id == tenant_id, UsageEvent.occurred_at < end,
+               ~claimed.exists())))
+    rows = s.execute(select(UsageEvent.kind, UsageEvent.domain, func.sum(UsageEvent.quantity),
+                            func.count())
+                     .join(UsageClaim, UsageClaim.event_id == UsageEvent.id)
+                     .where(UsageClaim.invoice_id == invoice_id)
+                     .group_by(UsageEvent.kind, UsageEvent.domain)).all()
+    usage: dict[tuple[str, str | None], int] = defaultdict(int)
+    events = 0
+    for kind, domain, quantity, count in rows:
+        usage[(kind, domain)] += int(quantity)
+        events += count
+    tenant = s.get(Tenant, tenant_id)
+    plans = _plans(s, {d for _, d in usage if d})
+    tax_bps = tax_rate(s, tenant_id)
+    line_rows, postings = [], []
+    effective = end - timedelta(seconds=1)  # a line is earned by the end of its period
+    for item in price(settings, tenant.tier, usage, plans):
+        line_id = f"{invoice_id}/{item.kind}/{item.domain or '-'}"
+        accrued = item.quantity * item.unit_price_micros
+        gross = micros_to_minor(accrued, item.currency)  # rounded once, here
+        bps = item.plan.commission_bps if item.plan else BPS
+        rule = item.plan.rule_version if item.plan else SPLIT_RULE_VERSION
+        cut = split(gross, bps, tax_bps=tax_bps, rule_version=rule)
+        publisher = item.plan.publisher_id if item.plan else None
+        tx_id = f"charge:{line_id}" if gross else None
+        line_rows.append({"id": line_id, "invoice_id": invoice_id, "tenant_id": tenant_id,
+                          "period": period, "kind": item.kind, "domain": item.domain,
+                          "publisher_id": publisher, "currency": item.currency,
+                          "quantity": item.quantity, "unit_price_micros": item.unit_price_micros,
+                          "accrued_micros": accrued, "gross": cut.gross, "tax": cut.tax,
+                          "fee": cut.fee, "share": cut.share, "commission_bps": bps,
+                          "rule_version": rule, "refunded": 0, "transaction_id": tx_id})
+        if not gross:
+            continue
+        legs = [Leg(tenant_receivable(tenant_id, item.currency), "D", cut.gross)]
+        if cut.tax:
+            legs.append(Leg(platform("tax", item.currency), "C", cut.tax))
+        if cut.fee:
+            legs.append(Leg(platform("revenue", item.currency), "C", cut.fee))
+        if cut.share:
+            legs.append(Leg(publisher_payable(publisher, item.currency), "C", cut.share))
+        postings.append(Posting(
+            id=tx_id, kind="charge", legs=legs, effective_at=effective, period=period,
+            caused_by=caused_by, source_event=line_id, rule_version=rule, tenant_id=tenant_id,
+            publisher_id=publisher, domain=item.domain, line_id=line_id,
+            memo={"net": cut.net, "fee": cut.fee, "commission_bps": bps, "tax_bps": tax_bps,
+                  "quantity": item.quantity, "accrued_micros": accrued}))
+    if line_rows:
+        s.execute(insert(InvoiceLine), line_rows)
+    post_many(s, postings)
+    return True
