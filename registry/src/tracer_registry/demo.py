@@ -19,6 +19,7 @@ from rich.table import Table
 
 FIRST_PARTY = ("tracer-esports", "tracer-fraud")
 PUBLISHER = "tracer"
+NAMESPACE = "tracer-*"  # first party owns every tracer-* name: nobody else can squat one
 #: a demo price: free install, a tenth of a cent per prediction (first party keeps 100 %)
 DEMO_PER_PREDICTION_MICROS = 1_000
 
@@ -56,7 +57,7 @@ def run(settings: Any, console: Any) -> None:
 
     from tracer_registry.catalog import describe_listing, releases, search, set_price_plan
     from tracer_registry.install import fetch_verified
-    from tracer_registry.models import Publisher, PublisherKey
+    from tracer_registry.models import Publisher
     from tracer_registry.publishers import create_publisher, register_key
     from tracer_registry.publishing import publish
     from tracer_registry.signing import generate_key, load_private_key, sign_with_key
@@ -72,10 +73,9 @@ def run(settings: Any, console: Any) -> None:
             create_publisher(s, PUBLISHER, "Tracer first-party plugins", first_party=True)
         if not key_path.exists():
             public = generate_key(key_path)
-            for namespace in FIRST_PARTY:
-                register_key(s, PUBLISHER, namespace, public)
-            console.print(f"generated EC P-256 key {key_path.name}; registered "
-                          f"{s.query(PublisherKey).count()} namespace key(s)")
+            record = register_key(s, PUBLISHER, NAMESPACE, public)
+            console.print(f"generated EC P-256 key {key_path.name}, registered for "
+                          f"{NAMESPACE} as {record.key_id[:16]}…")
     key = load_private_key(key_path)
     with tempfile.TemporaryDirectory(prefix="tracer-dist-") as tmp:
         for package in FIRST_PARTY:

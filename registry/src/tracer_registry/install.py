@@ -203,6 +203,7 @@ def install(s: Session, settings: Settings, tenant_id: str, spec: str) -> Instal
             if (plugins / rel).exists() and (plugins / rel).resolve() not in old:
                 raise Refusal("paths", f"{rel} would overwrite a file of another plugin")
         _move_all(old_files, plugins, backup)
+        _prune_empty(plugins, plugins)  # an empty old .dist-info would shadow the new one
         new_files = [staging / rel for rel in written]
         placed = _move_all(new_files, staging, plugins)
         try:
