@@ -38,7 +38,6 @@ def postgres_database(monkeypatch) -> tuple[str, object]:
 
 def migrated(settings):
     from tracer import db
-
     from tracer_registry.ledger import migration_tree
 
     db.upgrade(settings, extra=[migration_tree()])

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from tracer.db import session
 from tracer.tenancy import create_tenant
 from tracer.usage import record_usage
-
 from tracer_registry.ledger.plans import PricePlan, set_price_plan
 
 MAY = datetime(2026, 5, 10, 12, tzinfo=UTC)

@@ -1,5 +1,4 @@
 from tracer.db import session
-
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.reports import reconciliation
 

@@ -134,8 +134,12 @@ def _settle(settings: Settings, rail: FileRail, payout_id: str, caused_by: str) 
 
 
 def run_payouts(settings: Settings, *, caused_by: str, rail: FileRail | None = None,
-                progress: Callable[[int], None] | None = None) -> list[str]:
-    """Resume pending payouts, then pay every publisher at or above its threshold."""
+                progress: Callable[[int], None] | None = None,
+                now: datetime | None = None) -> list[str]:
+    """Resume pending payouts, then pay every publisher at or above its threshold.
+
+    ``now`` is when the payouts are effective (default: the current time).
+    """
     rail = rail or FileRail.for_settings(settings)
     pending = run_in_transaction(settings, lambda s: list(s.scalars(
         select(Payout.id).where(Payout.status == "pending").order_by(Payout.id))))
@@ -146,7 +150,7 @@ def run_payouts(settings: Settings, *, caused_by: str, rail: FileRail | None = N
     paid = []
     for account_id in accounts:
         payout_id = run_in_transaction(settings, lambda s, a=account_id: _open_payout(
-            s, a, caused_by=caused_by, now=utcnow()))
+            s, a, caused_by=caused_by, now=now or utcnow()))
         if progress is not None:
             progress(1)
         if payout_id is None:
