@@ -177,7 +177,8 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
     x_eval = compute_features(host, domain, r_eval, state)
 
     step("train")
-    train_params = {"seed": settings.seed, **params}
+    # "costs" steers the decision threshold, not the trainer
+    train_params = {"seed": settings.seed, **{k: v for k, v in params.items() if k != "costs"}}
     booster = host.call_first("tracer_train", domain, features=x_fit, labels=y_fit,
                               weights=w_fit, params=train_params)
     if not isinstance(booster, xgb.Booster):
