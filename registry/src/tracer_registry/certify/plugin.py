@@ -29,7 +29,7 @@ def tracer_routes(app):
     app.include_router(router())
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after the registry's demo step has published the first-party wheels
 def tracer_demo(settings, console):
     from tracer_registry.certify.demo import run_demo
 

@@ -33,6 +33,14 @@ def certify_wheel(path: str | Path, *, policy: Policy = REGISTRY_POLICY,
         published: the newest version of this plugin the registry already holds.
         allowances: reviewer-granted exceptions for static findings of this plugin.
     """
+    return certify_with_outcome(path, policy=policy, published=published,
+                                allowances=allowances, progress=progress)[0]
+
+
+def certify_with_outcome(path: str | Path, *, policy: Policy = REGISTRY_POLICY,
+                         published: str | None = None, allowances: Sequence[Allowance] = (),
+                         progress: Progress | None = None) -> tuple[Report, dict]:
+    """``certify_wheel`` plus what the sandbox child reported (empty if it did not run)."""
     step = progress or (lambda _stage: None)
     wheel = Wheel(path)
     report = Report(plugin=wheel.name, version=wheel.version, wheel=wheel.path.name,
@@ -49,8 +57,8 @@ def certify_wheel(path: str | Path, *, policy: Policy = REGISTRY_POLICY,
         report.checks += [CheckResult(c, "skipped", policy.severity(c),
                                       "not run: the wheel's paths are unsafe to extract", {})
                           for c in DYNAMIC_CHECKS]
-        return report
+        return report, {}
     step("sandbox: import, conformance, training twice, explanations, speed")
     outcome = run_in_sandbox(wheel, policy)
     report.checks += dynamic_checks(outcome, policy)
-    return report
+    return report, outcome
