@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import socket
 import sys
+import sysconfig
 import traceback
 
 BLOCKED = frozenset({
@@ -21,6 +22,7 @@ BLOCKED = frozenset({
 })
 
 attempts: list[str] = []
+_STDLIB = sysconfig.get_paths()["stdlib"]
 
 
 def _local(event: str, args: tuple) -> bool:
@@ -35,7 +37,10 @@ def guard(event: str, args: tuple) -> None:
     if event not in BLOCKED or _local(event, args):
         return
     stack = traceback.extract_stack()[:-1]
-    frame = next((f for f in reversed(stack) if "tracer/testing" not in f.filename), None)
+    # name the plugin's line, not the standard library's or the guard's
+    frame = next((f for f in reversed(stack) if not f.filename.startswith(_STDLIB)
+                  and "tracer/testing" not in f.filename and not f.filename.startswith("<")),
+                 None)
     where = f" at {frame.filename}:{frame.lineno}" if frame else ""
     attempts.append(f"{event}{where}")
     raise ConnectionRefusedError(f"network access while importing a Tracer plugin: {event}")
