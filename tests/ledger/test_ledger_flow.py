@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import select, text
 from tracer.db import session
 from tracer.errors import ConflictError, LedgerError
-
 from tracer_registry.ledger.adjustments import (
     adjust_publisher,
     apply_credit,

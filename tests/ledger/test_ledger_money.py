@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tracer.errors import LedgerError
-
 from tracer_registry.ledger.money import (
     SPLIT_RULE_VERSION,
     exponent,
@@ -28,7 +27,7 @@ def test_split_parts_sum_to_gross_and_publisher_gets_the_remainder(gross, bps, t
     assert cut.fee == cut.net * bps // 10_000
     assert cut.share == cut.net - cut.fee
     assert cut.rule_version == SPLIT_RULE_VERSION
-    assert 0 <= cut.tax and 0 <= cut.fee <= cut.net
+    assert cut.tax >= 0 and 0 <= cut.fee <= cut.net
 
 
 def test_seventy_thirty_of_one_cent_gives_the_publisher_the_cent():

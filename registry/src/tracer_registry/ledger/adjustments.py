@@ -78,9 +78,9 @@ def refund(s: Session, refund_id: str, line_id: str, amount: int, *, caused_by: 
     """Refund (or charge back) ``amount`` of a line's gross; returns the refund record."""
     if kind not in ("refund", "chargeback"):
         raise LedgerError(f"unknown refund kind {kind!r}")
+    line = _locked_line(s, line_id)  # first the lock, then the replay check: no races
     if _replayed(s, refund_id, kind, line_id, amount):
         return s.get(Refund, refund_id)
-    line = _locked_line(s, line_id)
     part = refund_part(_line_split(line), line.refunded, amount)
     effective_at = effective_at or utcnow()
     tx_id = f"{kind}:{refund_id}"
@@ -105,6 +105,7 @@ def reverse_chargeback(s: Session, reversal_id: str, chargeback_id: str, *, caus
     chargeback = s.get(Refund, chargeback_id)
     if chargeback is None or chargeback.kind != "chargeback":
         raise NotFoundError(f"chargeback {chargeback_id!r} does not exist")
+    line = _locked_line(s, chargeback.line_id)
     existing = s.get(Refund, reversal_id)
     if existing is not None:
         if existing.reverses != chargeback_id:
@@ -113,7 +114,6 @@ def reverse_chargeback(s: Session, reversal_id: str, chargeback_id: str, *, caus
     already = s.scalar(select(Refund).where(Refund.reverses == chargeback_id))
     if already is not None:
         raise LedgerError(f"chargeback {chargeback_id} was already reversed by {already.id}")
-    line = _locked_line(s, chargeback.line_id)
     before = line.refunded - chargeback.amount
     if before < 0:  # pragma: no cover - refunded always includes the chargeback
         raise LedgerError(f"line {line.id} has less refunded than the chargeback")
