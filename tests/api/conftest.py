@@ -92,3 +92,22 @@ def api_routes(app):
                 original = ctx.original_route
                 if isinstance(original, APIRoute):
                     yield ctx.path or original.path, set(original.methods), original.dependant
+
+
+def wait_for_job(client, caller, job_id: str, polls: int = 1200) -> dict:
+    """Poll a job until it is no longer queued or running (bounded, not timed)."""
+    import time
+
+    for _ in range(polls):
+        job = client.get(f"/v1/jobs/{job_id}", headers=caller.headers).json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.25)
+    raise AssertionError(f"job {job_id} still {job['status']} after {polls} polls")
+
+
+def upload(client, caller, frame: pd.DataFrame, name: str = "games.csv") -> dict:
+    answer = client.post(f"/v1/domains/{LOL}/datasets", headers=caller.headers,
+                         files={"file": (name, frame.to_csv(index=False), "text/csv")})
+    assert answer.status_code == 201, answer.text
+    return answer.json()

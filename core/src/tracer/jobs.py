@@ -12,6 +12,7 @@ exit status; jobs orphaned by a restarted API are failed the same way at startup
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -103,10 +104,11 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "TRACER_EVAL_FRACTION": str(settings.eval_fraction),
         "TRACER_CALIBRATION_FRACTION": str(settings.calibration_fraction),
         "TRACER_BOOTSTRAP_SAMPLES": str(settings.bootstrap_samples),
-        "TRACER_PLUGINS_BLOCK": ",".join(settings.plugins_block),
+        # list settings travel as JSON, the form pydantic-settings parses for lists
+        "TRACER_PLUGINS_BLOCK": json.dumps(settings.plugins_block),
     })
     if settings.plugins_allow is not None:
-        env["TRACER_PLUGINS_ALLOW"] = ",".join(settings.plugins_allow)
+        env["TRACER_PLUGINS_ALLOW"] = json.dumps(settings.plugins_allow)
     return env
 
 
