@@ -78,7 +78,7 @@ def test_the_host_trains_the_fresh_plugin_on_its_sample(fresh):
     result = json.loads(fresh.run(fresh.bin / "tracer", "train", "acme/churn", "--json").stdout)
     assert (result["version"], result["promoted"]) == (1, True)
     assert result["rows"] == {"fit": 384, "calibration": 96, "evaluation": 120}
-    assert 0.6 < result["metrics"]["roc_auc"] <= 1.0
+    assert result["metrics"]["roc_auc"] >= 0.7  # the template domain's certification threshold
 
 
 def test_predictions_carry_explanations_in_the_domains_words(fresh):
