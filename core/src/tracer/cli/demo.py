@@ -6,6 +6,8 @@ bills); they run after the core steps.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.panel import Panel
 
@@ -16,10 +18,13 @@ EXAMPLES = 3
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
-    def demo(domains: list[str] = typer.Option(None, "--domain",
-                                                help="Only these domains (default: all).")
+    def demo(domains: Annotated[list[str] | None, typer.Option(
+                 "--domain", help="Only these domains (default: all).")] = None,
+             no_serve: Annotated[bool, typer.Option(
+                 "--no-serve", help="Stop before serving the API (tests, CI).")] = False,
              ) -> None:
-        """Train the loaded domains, then show predictions with their reasons."""
+        """Train the loaded domains, show predictions with their reasons, then serve the API
+        with a demo tenant and key."""
         from tracer.cli.lifecycle import print_result, train_with_progress
         from tracer.predict import score_frame, scorer_for
 
@@ -48,3 +53,6 @@ def register(app: typer.Typer) -> None:
         console.rule("done")
         console.print(f"Models are in MLflow at {h.settings.tracking_uri} "
                       "(`tracer models` lists them).")
+        from tracer.api.demo import run_api_demo
+
+        run_api_demo(h, store, console, serve=not no_serve)
