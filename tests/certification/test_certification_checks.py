@@ -6,14 +6,14 @@ These checks read the wheel as data; nothing here starts the sandbox.
 from __future__ import annotations
 
 import pytest
-
-from tests.certification.build import FIXTURES, build_wheel
 from tracer import __version__
 from tracer_registry.certify import REGISTRY_POLICY, Allowance
 from tracer_registry.certify.contents_checks import contents_checks
 from tracer_registry.certify.metadata_checks import metadata_checks
 from tracer_registry.certify.static_checks import scan_source, static_checks
 from tracer_registry.certify.wheel import Wheel
+
+from tests.certification.build import FIXTURES, build_wheel
 
 BENIGN = FIXTURES / "benign"
 

@@ -8,10 +8,10 @@ import dataclasses
 import sys
 
 import pytest
-
-from tests.certification.conftest import MALICIOUS_NAMES, MARKERS
 from tracer_registry.certify import REGISTRY_POLICY
 from tracer_registry.certify.sandbox import dynamic_checks
+
+from tests.certification.conftest import MALICIOUS_NAMES, MARKERS
 
 PLUGIN_MODULES = ("certsample", "certflawed", "mal_writes", "mal_socket", "mal_pickle",
                   "mal_shell", "mal_evasive")
@@ -104,8 +104,9 @@ def test_calibration_and_speed_fail_against_a_stricter_policy(certified, benign_
 
 
 def test_a_wheel_without_entry_points_fails_import(tmp_path):
-    from tests.certification.build import FIXTURES, build_wheel
     from tracer_registry.certify.sandbox import _import_check
+
+    from tests.certification.build import FIXTURES, build_wheel
 
     check = _import_check({"entry_points": {}}, REGISTRY_POLICY)
     assert check.status == "failed" and "declares no [project.entry-points.tracer]" in \

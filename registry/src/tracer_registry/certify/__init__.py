@@ -7,6 +7,7 @@ check with ``verify_attestation`` before installing when a tenant requires certi
 plugins.
 """
 
+from tracer_registry.certify.attestation import TrustPolicy, verify_attestation
 from tracer_registry.certify.policy import POLICY_VERSION, REGISTRY_POLICY, Policy
 from tracer_registry.certify.report import CheckResult, Report
 from tracer_registry.certify.static_checks import Allowance
@@ -19,5 +20,7 @@ __all__ = [
     "CheckResult",
     "Policy",
     "Report",
+    "TrustPolicy",
     "certify_wheel",
+    "verify_attestation",
 ]

@@ -27,8 +27,10 @@ Anyone = Annotated[Principal, Depends(require_roles("tenant", "publisher", "revi
 
 
 class Approval(BaseModel):
+    """One DSSE signature (``keyid``, base64 ``sig``) over the statement's PAE."""
+
     keyid: str = Field(min_length=64, max_length=64)
-    signature: str = Field(min_length=1, max_length=400)
+    sig: str = Field(min_length=1, max_length=400)
     notes: str = Field(default="", max_length=4000)
 
 
@@ -93,7 +95,7 @@ def router() -> APIRouter:
         settings = settings_of(request)
         with session(settings) as s:
             row = service.approve(s, settings, review_id, who.subject, keyid=body.keyid,
-                                  signature=body.signature, notes=body.notes)
+                                  signature=body.sig, notes=body.notes)
             return _review_out(row)
 
     @r.post("/reviews/{review_id}/reject")

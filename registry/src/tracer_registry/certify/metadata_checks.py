@@ -26,7 +26,9 @@ _SPDX_SPLIT = re.compile(r"\s+(?:AND|OR|WITH)\s+|[()]")
 TEMPLATE_README_MARKERS = (
     "{{", "cookiecutter.",
     "replace this paragraph",
-    "generated from the tracer plugin template",
+    "## make it yours",
+    "fill this in from `tracer train",
+    "the shipped file is synthetic",
 )
 
 
