@@ -123,7 +123,8 @@ def prediction_for(fitted, row: int, probability: float, label: int,
 
 def test_a_fraud_is_explained_in_business_words(fitted, head):
     _, labels, state, features = fitted
-    row = int(np.flatnonzero(labels == 1)[0])  # the first fraud of the file
+    # the first fraud of the file worth more than a review
+    row = int(np.flatnonzero((labels == 1) & (head["Amount"].to_numpy() > 50))[0])
     v14, amount = float(head["V14"].iloc[row]), float(head["Amount"].iloc[row])
     legit = head[labels == 0]
     lower_than = np.mean(legit["V14"] > v14)
@@ -151,6 +152,17 @@ def test_a_fraud_is_explained_in_business_words(fitted, head):
         f"{explanation.factors[0].sentence}; {explanation.factors[1].sentence}.")
 
 
+def test_the_summary_says_when_the_amount_alone_argues_against_the_label(fitted, head):
+    _, labels, _, _ = fitted
+    row = int(np.flatnonzero(labels == 1)[0])
+    prediction = prediction_for(fitted, row, 0.03, 1, {"V14": 0.4})
+    prediction.expected_cost = {"act": 5.0, "do_not_act": 0.03 * 20.0}
+    summary = explain(DOMAIN, prediction).summary
+    assert summary.startswith("Review it: 3.00 % chance the payment is fraud")
+    assert "if you let it through €0.60. For this amount alone, letting it through would " \
+        "cost less. Main signs: V14 = " in summary
+
+
 def test_a_legitimate_payment_is_let_through_with_its_costs(fitted):
     _, labels, _, _ = fitted
     row = int(np.flatnonzero(labels == 0)[10])
@@ -166,4 +178,6 @@ def test_values_beyond_all_legitimate_traffic_say_so(fitted):
     _, _, state, _ = fitted
     low = min(state.values["legitimate_profile"]["quantiles"]["V14"]) - 1
     assert share_below(state, "V14", low) == 0.0
-    assert share(0.99996) == "99.9 %"  # never rounded up to 100 %
+    assert share(0.99996) == "99.99 %"  # never rounded up to 100 %
+    assert share(0.9987) == "99.8 %"
+    assert share(0.99973) == "99.97 %"

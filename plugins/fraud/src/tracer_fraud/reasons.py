@@ -24,7 +24,9 @@ def money(value: float, currency: str) -> str:
 
 
 def share(fraction: float) -> str:
-    """A share of traffic, never rounded up to 100 % (99.96 % reads "99.9 %")."""
+    """A share of traffic, never rounded up: 99.8 %, and two decimals above 99.9 %."""
+    if fraction >= 0.999:
+        return f"{math.floor(fraction * 10_000) / 100:.2f} %"
     return f"{math.floor(fraction * 1000) / 10:.1f} %"
 
 
@@ -67,9 +69,10 @@ def sentence(feature: str, value: float, prediction: Prediction, currency: str) 
         return (f"Made at {hour:02d}:{minute:02d} {period(hour)}, an hour that carries "
                 f"{share(hour_share(state, hour))} of legitimate payments")
     if feature == "distance_to_known_fraud":
-        where = against_legitimate(share_below(state, feature, value), "transactions",
-                                   "farther", "closer")
-        return f"Resembles a fraud seen in training: {where}"
+        below = share_below(state, feature, value)
+        lead = "Close to a fraud" if below < 0.5 else "Unlike the frauds"
+        where = against_legitimate(below, "transactions", "farther", "closer")
+        return f"{lead} seen in training: {where}"
     where = against_legitimate(share_below(state, feature, value), "transactions",
                                "higher", "lower")
     return f"{feature} = {signed(value)}, {where}"
@@ -94,6 +97,11 @@ def explain(domain: Domain, prediction: Prediction) -> Explanation:
     if cost:
         parts.append(f"Expected cost if you {action} it {money(cost['act'], currency)}, "
                      f"if you let it through {money(cost['do_not_act'], currency)}.")
+        # the label follows the model's one threshold; this payment's own amount may disagree
+        cheaper_to_act = cost["act"] < cost["do_not_act"]
+        if cheaper_to_act != bool(prediction.label):
+            better = f"a {action}" if cheaper_to_act else "letting it through"
+            parts.append(f"For this amount alone, {better} would cost less.")
     if factors:
         parts.append("Main signs: " + "; ".join(f.sentence for f in factors[:2]) + ".")
     return Explanation(factors=factors, summary=" ".join(parts))
