@@ -122,6 +122,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if not micros:
                 continue
             gross = (micros + 5_000) // 10_000
+            if not gross:
+                continue  # rounds to nothing: a line without a charge
             tax_bps = 2_000 if tenant == "initech" else 0
             net = gross * 10_000 // (10_000 + tax_bps)
             fee = net * plan.commission_bps // 10_000

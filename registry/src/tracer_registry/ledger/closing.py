@@ -27,7 +27,7 @@ from tracer_registry.ledger.periods import (
     parse_period,
     period_end,
 )
-from tracer_registry.ledger.rating import rate_tenant
+from tracer_registry.ledger.rating import rate_tenants
 from tracer_registry.ledger.statements import freeze_statements
 
 
@@ -63,8 +63,8 @@ def close_period(settings: Settings, period: str, *, caused_by: str,
     rated = 0
     for start in range(0, len(tenants), chunk):
         group = tenants[start:start + chunk]
-        rated += sum(run_in_transaction(settings, lambda s, g=group: [
-            rate_tenant(s, settings, t, period, caused_by=caused_by) for t in g]))
+        rated += run_in_transaction(settings, lambda s, g=group: rate_tenants(
+            s, settings, g, period, caused_by=caused_by))
         if progress is not None:
             progress(len(group))
         crashpoints.reached("close.mid_rating")

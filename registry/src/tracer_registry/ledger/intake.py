@@ -44,7 +44,9 @@ def ingest_bulk(s: Session, events: list[dict[str, Any]], recorded_at: datetime)
                      "occurred_at": e["occurred_at"], "recorded_at": recorded_at,
                      "payload_hash": _hash(e["tenant_id"], e["kind"], e.get("domain"),
                                            e.get("quantity", 1), attrs), "attrs": attrs})
-    insert_ignoring_duplicates(s, UsageEvent.__table__, rows)
+    inserted = insert_ignoring_duplicates(s, UsageEvent.__table__, rows)
+    if inserted == len(rows):
+        return  # nothing was there before: no payload to compare
     wanted = {r["id"]: r["payload_hash"] for r in rows}
     ids = list(wanted)
     for start in range(0, len(ids), 5000):

@@ -93,13 +93,14 @@ class Posting:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def insert_ignoring_duplicates(s: Session, table, rows: list[dict[str, Any]]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL."""
+def insert_ignoring_duplicates(s: Session, table, rows: list[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns rows inserted
+    (-1 when the driver cannot tell)."""
     if not rows:
-        return
+        return 0
     dialect = s.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    s.execute(module.insert(table).on_conflict_do_nothing(), rows)
+    return s.execute(module.insert(table).on_conflict_do_nothing(), rows).rowcount
 
 
 def _check(posting: Posting) -> None:

@@ -15,11 +15,18 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
+from tracer.db import utcnow
 from tracer.settings import Settings
 from tracer.tenancy import Tenant
 from tracer.usage import UsageEvent
 
-from tracer_registry.ledger.models import Invoice, InvoiceLine, PricePlanRow, UsageClaim
+from tracer_registry.ledger.models import (
+    Invoice,
+    InvoiceLine,
+    PricePlanRow,
+    TaxRate,
+    UsageClaim,
+)
 from tracer_registry.ledger.money import (
     BPS,
     MICROS_PER_MAJOR,
@@ -29,7 +36,7 @@ from tracer_registry.ledger.money import (
     split,
 )
 from tracer_registry.ledger.periods import period_end
-from tracer_registry.ledger.plans import PricePlan, tax_rate
+from tracer_registry.ledger.plans import PricePlan
 from tracer_registry.ledger.postings import (
     Leg,
     Posting,
@@ -98,34 +105,60 @@ def price(settings: Settings, tier_name: str, usage: dict[tuple[str, str | None]
 def rate_tenant(s: Session, settings: Settings, tenant_id: str, period: str, *,
                 caused_by: str) -> bool:
     """Rate one tenant for one period in the caller's transaction; False if already rated."""
-    invoice_id = f"{tenant_id}/{period}"
-    if s.get(Invoice, invoice_id) is not None:
-        return False
-    s.add(Invoice(id=invoice_id, tenant_id=tenant_id, period=period))
-    s.flush()  # the invoice id is the claim: a concurrent rater fails here and retries
+    return rate_tenants(s, settings, [tenant_id], period, caused_by=caused_by) == 1
+
+
+def rate_tenants(s: Session, settings: Settings, tenant_ids: list[str], period: str, *,
+                 caused_by: str) -> int:
+    """Rate tenants for one period in the caller's transaction; returns how many were new.
+
+    A few statements per group, not per tenant: one claim INSERT … SELECT, one aggregate,
+    one batch of lines and one batch of postings.
+    """
+    done = set(s.scalars(select(Invoice.tenant_id).where(
+        Invoice.period == period, Invoice.tenant_id.in_(tenant_ids))))
+    todo = sorted(set(tenant_ids) - done)
+    if not todo:
+        return 0
+    # the invoice ids are the claim: a concurrent rater fails here and retries
+    s.execute(insert(Invoice), [{"id": f"{t}/{period}", "tenant_id": t, "period": period,
+                                 "created_at": utcnow()} for t in todo])
     end = period_end(period)
     claimed = select(UsageClaim.event_id).where(UsageClaim.event_id == UsageEvent.id)
     s.execute(insert(UsageClaim).from_select(
         ["event_id", "invoice_id"],
-        select(UsageEvent.id, literal(invoice_id))
-        .where(UsageEvent.tenant_id == tenant_id, UsageEvent.occurred_at < end,
+        select(UsageEvent.id, UsageEvent.tenant_id + literal(f"/{period}"))
+        .where(UsageEvent.tenant_id.in_(todo), UsageEvent.occurred_at < end,
                ~claimed.exists())))
-    rows = s.execute(select(UsageEvent.kind, UsageEvent.domain, func.sum(UsageEvent.quantity),
-                            func.count())
+    rows = s.execute(select(UsageEvent.tenant_id, UsageEvent.kind, UsageEvent.domain,
+                            func.sum(UsageEvent.quantity))
                      .join(UsageClaim, UsageClaim.event_id == UsageEvent.id)
-                     .where(UsageClaim.invoice_id == invoice_id)
-                     .group_by(UsageEvent.kind, UsageEvent.domain)).all()
-    usage: dict[tuple[str, str | None], int] = defaultdict(int)
-    events = 0
-    for kind, domain, quantity, count in rows:
-        usage[(kind, domain)] += int(quantity)
-        events += count
-    tenant = s.get(Tenant, tenant_id)
-    plans = _plans(s, {d for _, d in usage if d})
-    tax_bps = tax_rate(s, tenant_id)
+                     .where(UsageClaim.invoice_id.in_([f"{t}/{period}" for t in todo]))
+                     .group_by(UsageEvent.tenant_id, UsageEvent.kind, UsageEvent.domain)).all()
+    usage: dict[str, dict[tuple[str, str | None], int]] = {t: defaultdict(int) for t in todo}
+    for tenant_id, kind, domain, quantity in rows:
+        usage[tenant_id][(kind, domain)] += int(quantity)
+    plans = _plans(s, {d for u in usage.values() for _, d in u if d})
+    tiers = dict(s.execute(select(Tenant.id, Tenant.tier).where(Tenant.id.in_(todo))).all())
+    taxes = dict(s.execute(select(TaxRate.tenant_id, TaxRate.tax_bps)
+                           .where(TaxRate.tenant_id.in_(todo))).all())
     line_rows, postings = [], []
+    for tenant_id in todo:
+        _rate_one(settings, tenant_id, period, tiers[tenant_id], usage[tenant_id], plans,
+                  taxes.get(tenant_id, 0), caused_by, line_rows, postings)
+    if line_rows:
+        s.execute(insert(InvoiceLine), line_rows)
+    post_many(s, postings)
+    return len(todo)
+
+
+def _rate_one(settings: Settings, tenant_id: str, period: str, tier: str,
+              usage: dict[tuple[str, str | None], int], plans: dict[str, PricePlan],
+              tax_bps: int, caused_by: str, line_rows: list, postings: list) -> None:
+    invoice_id = f"{tenant_id}/{period}"
+    end = period_end(period)
     effective = end - timedelta(seconds=1)  # a line is earned by the end of its period
-    for item in price(settings, tenant.tier, usage, plans):
+    for item in price(settings, tier, usage, plans):
         line_id = f"{invoice_id}/{item.kind}/{item.domain or '-'}"
         accrued = item.quantity * item.unit_price_micros
         gross = micros_to_minor(accrued, item.currency)  # rounded once, here
@@ -156,7 +189,3 @@ def rate_tenant(s: Session, settings: Settings, tenant_id: str, period: str, *,
             publisher_id=publisher, domain=item.domain, line_id=line_id,
             memo={"net": cut.net, "fee": cut.fee, "commission_bps": bps, "tax_bps": tax_bps,
                   "quantity": item.quantity, "accrued_micros": accrued}))
-    if line_rows:
-        s.execute(insert(InvoiceLine), line_rows)
-    post_many(s, postings)
-    return True
