@@ -324,3 +324,18 @@ def test_keyless_sigstore_signing_of_a_statement():  # pragma: no cover - needs 
         {"name": "x", "digest": {"sha256": "ab" * 32}}], "predicateType": att.PREDICATE_TYPE,
         "predicate": {}}))
     assert bundle["dsseEnvelope"]["payloadType"] == att.PAYLOAD_TYPE
+
+
+def test_the_demo_step_certifies_and_shows_the_signed_attestation(platform_db, certified,
+                                                                  benign_wheel):
+    from rich.console import Console
+    from tracer_registry.certify.demo import run_demo
+
+    console = Console(record=True, width=200)
+    run_demo(platform_db, console, wheel=benign_wheel, certify=certified.report)
+    text = console.export_text()
+    assert "PASSED" in text
+    assert "reviewer-ada signed and approved" in text
+    assert "DSSE signatures: 3 (2 reviewers of 2, threshold 2, + the registry)" in text
+    assert "verified as a host would before installing: certified until 20" in text
+    assert "catalog level now: certified" in text

@@ -45,7 +45,8 @@ def _wheel(settings, console, out: Path) -> tuple[Path, dict | None]:
     return next(out.glob("*.whl")), None
 
 
-def run_demo(settings, console) -> None:
+def run_demo(settings, console, wheel: Path | None = None, certify=None) -> None:
+    """``wheel`` and ``certify`` replace the first-party build and the validator in tests."""
     from tracer.db import session
 
     from tracer_registry.certify import attestation as att
@@ -57,7 +58,7 @@ def run_demo(settings, console) -> None:
 
     console.rule("[bold]Certification[/] — automated checks, review, signed attestation")
     with tempfile.TemporaryDirectory() as tmp:
-        path, publisher = _wheel(settings, console, Path(tmp))
+        path, publisher = (wheel, None) if wheel else _wheel(settings, console, Path(tmp))
         if not path.name:
             console.print(f"skipped: no wheel of {PLUGIN} (no catalog release, no uv)")
             return
@@ -66,14 +67,15 @@ def run_demo(settings, console) -> None:
             published = published_version(s, wheel.name, wheel.version)
             allowances = service.allowances_for(s, wheel.name)
         with console.status(f"certifying {path.name} (plugin code runs in a sandbox)") as st:
-            report = certify_wheel(path, published=published, allowances=allowances,
-                                   progress=lambda stage: st.update(f"certifying: {stage}"))
+            report = certify(path) if certify else certify_wheel(
+                path, published=published, allowances=allowances,
+                progress=lambda stage: st.update(f"certifying: {stage}"))
         print_report(console, report)
         with session(settings) as s:
             review = service.submit(s, settings, report, wheel.data, publisher)
             review_id, status = review.id, review.status
     if status != "queued":
-        console.print(f"[red]{PLUGIN} {report.version} cannot be reviewed yet:[/] the "
+        console.print(f"[red]{report.plugin} {report.version} cannot be reviewed yet:[/] the "
                       "automated checks failed (see the report); the publisher sees:\n"
                       f"{review.notes}")
         return
