@@ -6,7 +6,8 @@ needs weights that depend on the label, and features that learn from one class o
 
 - ``Domain.weight`` is called on the training records with the label added as 0/1;
 - while fitting, ``FeatureState.labels`` and ``.weights`` hold the training part's
-  outcomes and weights; they are gone afterwards and never stored with the model.
+  outcomes and weights; they are gone afterwards and never stored with the model;
+- a tenant whose own file is not sampled trains with ``params={"weights": False}``.
 """
 
 from __future__ import annotations
@@ -102,3 +103,19 @@ def test_tenant_cost_overrides_move_the_stored_threshold(bare_host, store):
     stored = store.load("toy.signal", dear_reviews.version)
     assert stored.threshold == pytest.approx(dear_reviews.threshold)
     assert stored.info["costs"]["false_positive"] == 15.0
+
+
+def test_a_tenant_turns_the_domain_weights_off_for_an_unsampled_file(bare_host, store):
+    domain = toy_domain(weight=lambda r: np.where(r["outcome"] == 1, 1.0, 2.5))
+    plugin = LabelAware(domain)
+    bare_host.register(plugin, name="toy")
+    result = lifecycle.train(bare_host, store, "toy/signal", tenant="acme",
+                             params={"weights": False})
+
+    y = make_frame()["outcome"].to_numpy()[:480]
+    model = store.load("acme.toy.signal", result.version)
+    assert model.base_rate == pytest.approx(y.mean(), abs=1e-12)
+    assert plugin.calls[0][3] is None  # features saw no weights either
+    run = store.client.get_run(result.mlflow_run_id)
+    assert run.data.params["sample_weights"] == "False"
+    assert "train.weights" not in run.data.params

@@ -86,6 +86,7 @@ class Domain:
         weight: per-record sample weights (e.g. to undo sampling); honoured everywhere.
             Called on the training records with the label column added as 0/1 (1 = the
             positive label), so a weight may depend on the outcome (undersampled negatives).
+            A training run on a file not sampled that way passes ``{"weights": False}``.
         cost_model: if set, the decision threshold minimises expected cost.
         extra_metrics: platform metric names reported besides the standard ones
             (``recall_at_fpr:0.001``, ``precision_at_k:100``, ``expected_cost``).

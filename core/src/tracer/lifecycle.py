@@ -42,6 +42,8 @@ from tracer.tracking import CHALLENGER, CHAMPION, PREVIOUS, ModelStore
 Progress = Callable[[str], None]
 STAGES = ("load", "validate", "features", "train", "calibrate", "evaluate", "log", "promote")
 MIN_ROWS = 40
+#: ``params`` keys the platform reads itself; the rest go to ``tracer_train``
+PLATFORM_PARAMS = ("costs", "weights")
 
 
 @dataclass
@@ -151,7 +153,8 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
     records = records.iloc[order].reset_index(drop=True)
     labels = labels[order]
     weights = None
-    if domain.weight is not None:
+    # params {"weights": False}: the tenant's file is not sampled like the reference data
+    if domain.weight is not None and params.get("weights", True):
         weights = np.asarray(domain.weight(records.assign(**{domain.label: labels})),
                              dtype=np.float64)
     split = time_split(len(records), settings.eval_fraction, settings.calibration_fraction)
@@ -177,8 +180,8 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
     x_eval = compute_features(host, domain, r_eval, state)
 
     step("train")
-    # "costs" steers the decision threshold, not the trainer
-    train_params = {"seed": settings.seed, **{k: v for k, v in params.items() if k != "costs"}}
+    train_params = {"seed": settings.seed,
+                    **{k: v for k, v in params.items() if k not in PLATFORM_PARAMS}}
     booster = host.call_first("tracer_train", domain, features=x_fit, labels=y_fit,
                               weights=w_fit, params=train_params)
     if not isinstance(booster, xgb.Booster):
@@ -260,6 +263,7 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
                            "threshold": round(model.threshold, 6),
                            "calibration_a": round(calibration["a"], 6),
                            "calibration_b": round(calibration["b"], 6),
+                           "sample_weights": weights is not None,
                            **{f"train.{k}": v for k, v in
                               {**dict(domain.train_params), **train_params}.items()
                               if k != "costs"}})

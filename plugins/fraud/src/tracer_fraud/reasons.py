@@ -87,7 +87,9 @@ def explain(domain: Domain, prediction: Prediction) -> Explanation:
                 else f"{feature} = {signed(value)}")
         return f"{text} ({'points to fraud' if contribution > 0 else 'looks legitimate'})"
 
-    factors = rank_factors(prediction, say)
+    # every factor, ranked: the platform keeps the top ones it was asked for, and all of
+    # them together add up to the logit of the probability
+    factors = rank_factors(prediction, say, top=len(prediction.contributions))
     p = prediction.probability
     action = domain.cost_model.action if domain.cost_model else "review"
     verdict = f"{action.capitalize()} it" if prediction.label else "Let it through"
