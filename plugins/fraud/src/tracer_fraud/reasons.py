@@ -70,9 +70,11 @@ def sentence(feature: str, value: float, prediction: Prediction, currency: str) 
                 f"{share(hour_share(state, hour))} of legitimate payments")
     if feature == "distance_to_known_fraud":
         below = share_below(state, feature, value)
-        lead = "Close to a fraud" if below < 0.5 else "Unlike the frauds"
+        lead = ("Close to a fraud seen in training" if below < 0.1
+                else "Unlike the frauds seen in training" if below > 0.9
+                else "As far from known frauds as legitimate traffic")
         where = against_legitimate(below, "transactions", "farther", "closer")
-        return f"{lead} seen in training: {where}"
+        return f"{lead}: {where}"
     where = against_legitimate(share_below(state, feature, value), "transactions",
                                "higher", "lower")
     return f"{feature} = {signed(value)}, {where}"
