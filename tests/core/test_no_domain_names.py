@@ -44,7 +44,7 @@ def test_the_pattern_finds_domain_words_on_word_boundaries_only():
     hits = ["domain esports/lol-10min", "a missed fraud costs", "LOL_RECORD_EXAMPLE",
             "Card payments", "dota2-draft"]
     misses = ["render_model_card", "the model card", "discard the row", "lollipop",
-              "fraudulently_named_but_not".replace("fraudulently", "defraud"), "ulbrich"]
+              "defrauded", "ulbrich"]
     assert [bool(pattern.search(ALLOWED_PHRASES.sub("", t))) for t in hits] == [True] * 5
     assert [bool(pattern.search(ALLOWED_PHRASES.sub("", t))) for t in misses] == [False] * 6
 
