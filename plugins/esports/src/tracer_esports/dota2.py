@@ -121,7 +121,8 @@ def sentence(feature: str, value: float, contribution: float) -> str:
 
 @hookimpl
 def tracer_explain(domain, prediction):
-    factors = rank_factors(prediction, sentence)
+    # every factor, ranked: the scorer keeps as many as the caller asked for
+    factors = rank_factors(prediction, sentence, top=len(prediction.contributions))
     p = prediction.probability
     favourite, chance = ("Radiant", p) if p >= 0.5 else ("Dire", 1 - p)
     reasons = "; ".join(f.sentence for f in factors[:2]) or "the drafts are even"
