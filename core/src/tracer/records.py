@@ -191,3 +191,10 @@ def _labels(domain: Domain, raw: pd.Series, source: str,
                          f"(all {only}); training needs both outcomes", source=source,
                          column=domain.label)
     return labels
+
+
+def as_dicts(records: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts of Python values (a fraction of ``DataFrame.to_dict``'s cost)."""
+    columns = list(records.columns)
+    return [dict(zip(columns, row, strict=True))
+            for row in records.to_numpy(dtype=object).tolist()]

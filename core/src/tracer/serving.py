@@ -19,6 +19,7 @@ from tracer.explain import TOP_FACTORS
 from tracer.features import compute_features
 from tracer.host import PluginHost
 from tracer.model import TracerModel
+from tracer.records import as_dicts
 
 
 class Scorer:
@@ -44,7 +45,7 @@ class Scorer:
         probs = 1.0 / (1.0 + np.exp(-logits))
         names = self.model.feature_names
         feature_rows = features[names].to_numpy(dtype=np.float64)
-        raw = records.to_dict(orient="records")
+        raw = as_dicts(records)
         answers = []
         for i, p in enumerate(probs):
             label = int(p >= self.model.threshold)

@@ -21,7 +21,7 @@ from tracer.errors import LimitError, ValidationError
 from tracer.feedback import StoredPrediction, get_prediction
 from tracer.installs import require_enabled
 from tracer.quota import charge_predictions
-from tracer.records import validate_records
+from tracer.records import as_dicts, validate_records
 from tracer.tenancy import Principal
 from tracer.usage import record_usage
 
@@ -129,7 +129,7 @@ def predict(domain: str, body: PredictRequest, request: Request, principal: Tena
     answers = scorer.score(records, explain=explain, top=top)
     request_id = str(uuid.uuid4())
     now = utcnow()
-    stored_rows, raw = [], records.to_dict(orient="records")
+    stored_rows, raw = [], as_dicts(records)
     for answer, record in zip(answers, raw, strict=True):
         answer["prediction_id"] = pid = str(uuid.uuid4())
         stored_rows.append({"id": pid, "tenant_id": tenant_id, "domain": dom.name,
