@@ -22,9 +22,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, create_engine
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, create_engine, text
 from sqlalchemy import insert as sql_insert
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 MAY = datetime(2026, 5, 1, tzinfo=UTC)
@@ -70,7 +69,6 @@ def run(label: str, settings, args) -> dict:
     from tracer import db
     from tracer.db import session
     from tracer.tenancy import Tenant
-
     from tracer_registry.ledger import migration_tree
     from tracer_registry.ledger.closing import close_period
     from tracer_registry.ledger.intake import ingest_bulk

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from tracer.api.problems import install_handlers
 from tracer.db import session
 from tracer.tenancy import issue_key
-
 from tracer_registry.ledger.api import register
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.plans import PricePlan, set_price_plan
