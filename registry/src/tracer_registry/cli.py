@@ -34,17 +34,30 @@ def register(app: typer.Typer) -> None:
             bundle: Annotated[Path, typer.Option("--bundle", exists=True,
                                                  help="Sigstore bundle or PEP 740 attestation")],
             domain: Annotated[list[str] | None, typer.Option(
-                "--domain", help="Domains the plugin provides.")] = None) -> None:
-        """Verify a signed wheel and publish it to the catalog."""
+                "--domain", help="Domains the plugin provides.")] = None,
+            certify: Annotated[bool, typer.Option(
+                "--certify", help="Run the queued certification checks now instead of "
+                "leaving them to `tracer review run-pending`.")] = False) -> None:
+        """Verify a signed wheel and publish it to the catalog; certification is queued."""
+        from tracer_registry.certify import intake
         from tracer_registry.publishing import publish
 
         host, tx = _session()
         with tx as s:
             release = publish(s, host.settings, wheel.read_bytes(), wheel.name,
                               bundle.read_bytes(), domains=domain or None)
-            console.print(f"published [bold]{release.listing_name} {release.version}[/] "
+            intake.enqueue(s, release.listing_name, release.version)
+            name, version = release.listing_name, release.version
+            console.print(f"published [bold]{name} {version}[/] "
                           f"sha256 {release.wheel_sha256[:16]}… signed by {release.signer} "
                           f"({release.method}), level {release.certification_level}")
+        if not certify:
+            console.print("certification queued: `tracer review run-pending` runs the "
+                          "automated checks, then reviewers see it in `tracer review queue`")
+            return
+        for outcome in intake.run_pending(host.settings):
+            console.print(f"certification of {outcome['plugin']} {outcome['version']}: "
+                          f"{outcome['status']} {outcome.get('review') or outcome.get('error')}")
 
     catalog = typer.Typer(help="Search and show the plugin catalog.", no_args_is_help=True)
     app.add_typer(catalog, name="catalog")

@@ -2,10 +2,11 @@
 
 Order: signed index (TUF) → the entry's status → the tenant's certification policy →
 download (length and sha256 as signed) → the publisher's bundle, re-verified here against
-the identity the index records → the wheel's members and RECORD → unpack into a staging
-directory → swap it in → load it in a separate process → commit. Nothing from the wheel is
-imported before all of that passed, and a failure at any step leaves the previous version
-in place and serving.
+the identity the index records → for tenants requiring ``certified``, the signed
+certification attestation of these exact bytes → the wheel's members and RECORD → unpack
+into a staging directory → swap it in → load it in a separate process → commit. Nothing
+from the wheel is imported before all of that passed, and a failure at any step leaves the
+previous version in place and serving.
 """
 
 from __future__ import annotations
@@ -183,7 +184,25 @@ def fetch_verified(s: Session, settings: Settings, tenant_id: str | None,
     if identity.signer != entry["signer"]:
         raise Refusal("identity", f"signed by {identity.signer}, the index records "
                                   f"{entry['signer']}")
+    if minimum == "certified":
+        _verify_certified(s, settings, entry, wheel)
     return entry, wheel, inspect_wheel(wheel, entry["filename"])
+
+
+def _verify_certified(s: Session, settings: Settings, entry: dict[str, Any],
+                      wheel: bytes) -> None:
+    """The tenant requires certified plugins: the index's level is not enough, the signed
+    attestation over exactly these bytes must verify (reviewers M of N, registry key,
+    subject digest, name, version, expiry) before anything of the wheel is imported."""
+    from tracer.errors import CertificationError
+
+    from tracer_registry.certify.review import verify_for_install
+
+    try:
+        verify_for_install(s, settings, entry["listing"], entry["version"], wheel)
+    except CertificationError as exc:
+        raise Refusal("certification", f"{entry['listing']} {entry['version']}: {exc}") \
+            from None
 
 
 def install(s: Session, settings: Settings, tenant_id: str, spec: str) -> Installed:

@@ -2,7 +2,8 @@
 
 A body over the limit gets a 413 problem naming the limit, whether it announced its size
 (``Content-Length``) or streamed it chunked; it is never parsed. Dataset uploads have their
-own, larger limit.
+own, larger limit, and so do the paths plugins list in ``app.state.upload_paths`` (the
+registry's wheel uploads).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class BodyLimit:
         self.app, self.settings = app, settings
 
     def _limit(self, scope: Scope) -> tuple[int, str]:
-        if scope["path"].rstrip("/").endswith(UPLOAD_SUFFIX):
+        path = scope["path"].rstrip("/")
+        uploads = getattr(getattr(scope.get("app"), "state", None), "upload_paths", ())
+        if path.endswith(UPLOAD_SUFFIX) or path in uploads:
             return self.settings.max_upload_bytes, "max_upload_bytes"
         return self.settings.max_body_bytes, "max_body_bytes"
 

@@ -84,6 +84,36 @@ def register(cli: typer.Typer) -> None:
             print_report(console, report)
             console.print(f"review {review_id}: {status}")
 
+    @review.command("run-pending")
+    def run_pending(as_json: bool = typer.Option(False, "--json")) -> None:
+        """Run the automated checks on every release queued at publish (the validator
+        worker; reports then wait in `tracer review queue`)."""
+        from tracer.cli.context import console, platform
+
+        from tracer_registry.certify import review as service
+        from tracer_registry.certify.intake import run_pending as drain
+        from tracer_registry.certify.report import Report
+
+        h, _ = platform()
+        outcomes = drain(h.settings)
+        if as_json:
+            typer.echo(json.dumps(outcomes))
+            return
+        from tracer.db import session
+
+        for outcome in outcomes:
+            if outcome["status"] != "done":
+                console.print(f"[red]{outcome['plugin']} {outcome['version']}: the "
+                              f"validator could not run:[/] {outcome['error']}")
+                continue
+            with session(h.settings) as s:
+                row = service.get_review(s, outcome["review"])
+                report, status = Report.from_dict(service.report_of(s, row)), row.status
+            print_report(console, report)
+            console.print(f"review {outcome['review']}: {status}")
+        if not outcomes:
+            console.print("no release is waiting for the automated checks")
+
     @review.command("queue")
     def show_queue() -> None:
         """Releases waiting for a reviewer."""

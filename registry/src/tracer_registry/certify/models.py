@@ -101,3 +101,25 @@ class Attestation(Base):
     reviewed_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: states of an automated validator run queued at publish
+RUN_STATES = ("pending", "running", "done", "failed")
+
+
+class CertificationRun(Base):
+    """One queued run of the validator on a published release (``certify.intake``)."""
+
+    __tablename__ = "certification_runs"
+    __table_args__ = (UniqueConstraint("plugin", "version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plugin: Mapped[str] = mapped_column(String(128), index=True)  # normalized name
+    version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    review_id: Mapped[str | None] = mapped_column(String(36))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -284,8 +284,20 @@ def status_of(s: Session, plugin: str, version: str, now: datetime | None = None
     review = s.scalars(select(CertificationReview).where(
         CertificationReview.plugin == plugin, CertificationReview.version == version)
         .order_by(CertificationReview.created_at.desc())).first()
+    from tracer_registry.certify.intake import state
+
+    automated = state(s, plugin, version)
     if review is None:
-        raise NotFoundError(f"{plugin} {version} has no certification report", plugin=plugin)
+        if automated is None:
+            raise NotFoundError(f"{plugin} {version} has no certification report",
+                                plugin=plugin)
+        # published and queued: the validator has not produced a report yet
+        level = (registry_link.publisher_of(s, plugin, version) or {}).get("level")
+        return {"plugin": plugin, "version": version, "review": None,
+                "status": f"checks-{automated['status']}", "notes": automated["error"],
+                "report_passed": None, "counts": None, "level": level or "community",
+                "certified_until": None, "expired": False, "needs_recertification": False,
+                "automated": automated}
     report = report_of(s, review)
     found = latest_attestation(s, plugin, version)
     now = now or datetime.now(UTC)
@@ -298,6 +310,7 @@ def status_of(s: Session, plugin: str, version: str, now: datetime | None = None
         "certified_until": att.iso(expires) if expires else None,
         "expired": bool(expires and now >= expires),
         "needs_recertification": bool(expires and now >= expires),
+        "automated": automated,
     }
 
 

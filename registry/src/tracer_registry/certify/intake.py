@@ -1,0 +1,132 @@
+"""Certification queued at publish: the upload is answered at once, the validator runs later.
+
+What a real marketplace does: publishing verifies the signature and stores the release in
+a second or two; the automated checks take tens of seconds (two trainings in a sandbox),
+so publish only ``enqueue``s a run and a worker process does the rest. The worker
+(``python -m tracer_registry.certify.worker``, or ``tracer review run-pending`` on a
+validator machine) claims pending runs one at a time and calls ``review.certify_release``;
+the report then waits in the reviewer queue (or requests changes when it failed).
+
+The API launches a worker after each publish (``launch``; one at a time, like training
+jobs). An operator who keeps plugin code off the API machine sets
+``app.state.certify_on_publish = False`` and runs ``tracer review run-pending`` elsewhere.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from tracer.db import session, utcnow
+from tracer.settings import Settings
+
+from tracer_registry.certify.models import CertificationRun
+from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
+
+_worker_slot = threading.Semaphore(1)
+
+
+def enqueue(s: Session, plugin: str, version: str) -> CertificationRun:
+    """Queue the validator for a published release (once per release)."""
+    plugin = canonicalize_name(plugin)
+    run = s.scalars(select(CertificationRun).where(CertificationRun.plugin == plugin,
+                                                   CertificationRun.version == version)).first()
+    if run is None:
+        run = CertificationRun(id=str(uuid.uuid4()), plugin=plugin, version=version,
+                               status="pending", attempts=0, created_at=utcnow())
+        s.add(run)
+        s.flush()
+    return run
+
+
+def state(s: Session, plugin: str, version: str) -> dict[str, Any] | None:
+    """The automated run of one release as publishers and the catalog see it."""
+    run = s.scalars(select(CertificationRun).where(
+        CertificationRun.plugin == canonicalize_name(plugin),
+        CertificationRun.version == version)).first()
+    if run is None:
+        return None
+    return {"run": run.id, "status": run.status, "review": run.review_id, "error": run.error,
+            "queued_at": run.created_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None}
+
+
+def _claim_next(settings: Settings, policy: Policy) -> tuple[str, str, str] | None:
+    """Atomically move one run to ``running``: a pending one, or one whose worker died
+    (running for longer than the sandbox could possibly take)."""
+    stale = utcnow() - timedelta(seconds=2 * policy.wall_seconds + 60)
+    with session(settings) as s:
+        candidates = s.scalars(select(CertificationRun).where(
+            (CertificationRun.status == "pending")
+            | ((CertificationRun.status == "running") & (CertificationRun.started_at < stale)))
+            .order_by(CertificationRun.created_at)).all()
+        for run in candidates:
+            # the conditional update is the claim: two workers cannot both win one run
+            won = s.execute(update(CertificationRun).where(
+                CertificationRun.id == run.id, CertificationRun.status == run.status,
+                CertificationRun.attempts == run.attempts).values(
+                status="running", started_at=utcnow(), attempts=run.attempts + 1)).rowcount
+            if won:
+                return run.id, run.plugin, run.version
+    return None
+
+
+def _finish(settings: Settings, run_id: str, *, review_id: str | None = None,
+            error: str | None = None) -> None:
+    with session(settings) as s:
+        run = s.get(CertificationRun, run_id)
+        run.status = "failed" if error else "done"
+        run.review_id, run.error, run.finished_at = review_id, error, utcnow()
+
+
+def run_pending(settings: Settings, policy: Policy = REGISTRY_POLICY,
+                limit: int | None = None) -> list[dict[str, Any]]:
+    """Certify queued releases one after another; returns what happened to each."""
+    from tracer.errors import TracerError
+
+    from tracer_registry.certify.review import certify_release
+
+    done: list[dict[str, Any]] = []
+    while limit is None or len(done) < limit:
+        claimed = _claim_next(settings, policy)
+        if claimed is None:
+            break
+        run_id, plugin, version = claimed
+        try:
+            review_id = certify_release(settings, plugin, version, policy=policy)
+        except TracerError as exc:
+            _finish(settings, run_id, error=str(exc)[:2000])
+            done.append({"plugin": plugin, "version": version, "status": "failed",
+                         "error": str(exc)})
+            continue
+        except Exception as exc:  # noqa: BLE001 -- record it; the next run must still go
+            _finish(settings, run_id, error=f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        _finish(settings, run_id, review_id=review_id)
+        done.append({"plugin": plugin, "version": version, "status": "done",
+                     "review": review_id})
+    return done
+
+
+def launch(settings: Settings) -> threading.Thread:
+    """Drain the queue in a worker process started from a background thread."""
+    thread = threading.Thread(target=_run_worker, args=(settings,), name="certification",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
+def _run_worker(settings: Settings) -> None:
+    from tracer.jobs import worker_env
+
+    with _worker_slot:  # one validator at a time: each trains models on every core
+        subprocess.run([sys.executable, "-m", "tracer_registry.certify.worker"],
+                       env=worker_env(settings), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
