@@ -1,7 +1,7 @@
 """``fraud/card`` through the real lifecycle: a full training run on the whole reference
 file with a real MLflow store, then scoring, explaining and the command line.
 
-The full run is shared by the module (it takes about a minute on two busy cores).
+The full run is shared by the module (about 15 s on two idle cores, so not marked slow).
 """
 
 from __future__ import annotations
@@ -62,7 +62,6 @@ def probabilities(trained, records: pd.DataFrame) -> np.ndarray:
     return model.predict_proba(x)
 
 
-@pytest.mark.slow
 def test_full_training_reports_auprc_next_to_the_baselines(trained, parts):
     _, _, result = trained
     m, base = result.metrics, result.baselines
@@ -80,7 +79,6 @@ def test_full_training_reports_auprc_next_to_the_baselines(trained, parts):
     assert 0.0 < m["precision_at_k:100"] <= 0.41  # at most 41 frauds among 100 alerts
 
 
-@pytest.mark.slow
 def test_weights_give_the_real_base_rate_and_calibrated_probabilities(trained, parts):
     _, store, result = trained
     model = store.load(result.model_name, result.version)
@@ -97,7 +95,6 @@ def test_weights_give_the_real_base_rate_and_calibrated_probabilities(trained, p
     assert result.metrics["ece"] < 0.002
 
 
-@pytest.mark.slow
 def test_the_threshold_minimises_cost_on_calibration_rows_and_sets_labels(trained, parts):
     host, store, result = trained
     records, y, w = parts["calibration"]
@@ -128,7 +125,6 @@ def test_the_threshold_minimises_cost_on_calibration_rows_and_sets_labels(traine
     assert 0 < sum(labels) < 20
 
 
-@pytest.mark.slow
 def test_contributions_add_up_and_a_later_fraud_is_explained(trained, parts):
     host, store, result = trained
     scorer = scorer_for(host, store, "fraud/card")

@@ -50,7 +50,7 @@ def undo_sampling(records: pd.DataFrame) -> np.ndarray:
 DOMAIN = Domain(
     name="fraud/card",
     version="0.1.0",
-    title="Card payments: is this payment fraud?",
+    title="Fraud risk of a card payment",
     description=("Probability that a card payment is fraudulent, from its amount, time of "
                  "day and 28 anonymised components, with a review decision that minimises "
                  "the expected cost (missed frauds cost their amount, reviews a fee)."),
