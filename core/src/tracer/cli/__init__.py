@@ -35,6 +35,14 @@ def build_app(load_plugins: bool = True) -> typer.Typer:
     return app
 
 
+def _click_errors(name: str) -> tuple[type[BaseException], ...]:
+    """click's exception ``name`` and the same one of the click copy newer typer vendors
+    (``typer._click``): usage errors raised by either must end as a message, not a trace."""
+    vendored = getattr(getattr(typer, "_click", None), "exceptions", None)
+    found = [getattr(click.exceptions, name), getattr(vendored, name, None)]
+    return tuple(e for e in found if isinstance(e, type))
+
+
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
@@ -46,12 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     except TracerError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 1
-    except click.exceptions.Exit as exc:
+    except _click_errors("Exit") as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except _click_errors("ClickException") as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except _click_errors("Abort"):
         err.print("aborted")
         return 130
 
