@@ -214,3 +214,40 @@ def test_a_rendered_plugin_goes_from_publish_to_certified_install_and_a_predicti
     other = api.post(f"/v1/domains/{DOMAIN}/predict", headers=api.as_("t2"),
                      json={"record": record})
     assert other.status_code == 404 and "is not installed" in other.json()["detail"]
+
+
+def test_the_demo_step_certifies_a_rendered_template_release_and_shows_the_attestation(
+        settings):
+    """``tracer demo``'s certification step: bounded (the template's 600-row sample, the
+    registry's own policy), and it prints the report summary, the attestation, the level."""
+    if shutil.which("uv") is None:
+        pytest.skip("uv is not on PATH; the demo cannot build the rendered template")
+    from rich.console import Console
+    from tracer import db
+    from tracer.host import PluginHost
+    from tracer_registry.certify.demo import run_demo
+    from tracer_registry.certify.policy import REGISTRY_POLICY
+
+    host = PluginHost(settings)
+    db.upgrade(settings, extra=[t for trees in host.broadcast("tracer_migrations")
+                                for t in trees])
+    console = Console(record=True, width=200)
+    run_demo(settings, console)
+    text = console.export_text()
+    assert f"published {PLUGIN} {VERSION} (rendered from template/)" in text
+    assert "certification queued" in text
+    assert f"Certification report: {PLUGIN} {VERSION} (policy {REGISTRY_POLICY.version})" in text
+    assert "PASSED: 22 passed, 0 errors, 1 warnings, 0 skipped" in text
+    assert "reviewer-ada signed and approved" in text
+    assert "reviewer-grace signed and approved" in text
+    assert f"level certified, plugin {PLUGIN} {VERSION}, policy {REGISTRY_POLICY.version}" in text
+    assert "DSSE signatures: 3 (2 reviewers of 2, threshold 2, + the registry)" in text
+    assert "verified as a host would before installing: certified until 20" in text
+    assert "catalog level now: certified" in text
+    assert text.count('"keyid"') == 3
+    # a second run finds the release published and certified, and changes nothing
+    again = Console(record=True, width=200)
+    run_demo(settings, again)
+    second = again.export_text()
+    assert f"{PLUGIN} {VERSION}: already published" in second
+    assert "reviewer-ada claimed" not in second and "catalog level now: certified" in second

@@ -19,7 +19,9 @@ from rich.table import Table
 
 FIRST_PARTY = ("tracer-esports", "tracer-fraud")
 PUBLISHER = "tracer"
-NAMESPACE = "tracer-*"  # first party owns every tracer-* name: nobody else can squat one
+# first party claims its own names, not all of tracer-*: plugins rendered from template/
+# are named tracer-<namespace>-<name> and belong to their third-party publishers (look-alike
+# names are still refused at publish by the near-miss check)
 #: a demo price: free install, a tenth of a cent per prediction (first party keeps 100 %)
 DEMO_PER_PREDICTION_MICROS = 1_000
 
@@ -67,20 +69,21 @@ def run(settings: Any, console: Any) -> None:
     if workspace is None:
         console.print("[yellow]not running from the workspace: no plugin sources to build[/]")
         return
-    key_path = settings.home.resolve() / "registry" / "demo-publisher.pem"
+    keys = {}
     with session(settings) as s:
         if s.get(Publisher, PUBLISHER) is None:
             create_publisher(s, PUBLISHER, "Tracer first-party plugins", first_party=True)
-        if not key_path.exists():
-            public = generate_key(key_path)
-            record = register_key(s, PUBLISHER, NAMESPACE, public)
-            console.print(f"generated EC P-256 key {key_path.name}, registered for "
-                          f"{NAMESPACE} as {record.key_id[:16]}…")
-    key = load_private_key(key_path)
+        for package in FIRST_PARTY:  # a key per namespace (a registered key has one)
+            keys[package] = settings.home.resolve() / "registry" / f"demo-{package}.pem"
+            if not keys[package].exists():
+                record = register_key(s, PUBLISHER, package, generate_key(keys[package]))
+                console.print(f"generated EC P-256 key {keys[package].name}, registered for "
+                              f"{package} as {record.key_id[:16]}…")
     with tempfile.TemporaryDirectory(prefix="tracer-dist-") as tmp:
         for package in FIRST_PARTY:
             wheel = build_wheel(workspace, package, Path(tmp))
-            bundle = sign_with_key(wheel.read_bytes(), wheel.name, key)
+            bundle = sign_with_key(wheel.read_bytes(), wheel.name,
+                                   load_private_key(keys[package]))
             with session(settings) as s:
                 published = {r.version for r in releases(s, package)}
                 version = wheel.name.split("-")[1]
