@@ -82,7 +82,12 @@ def test_tenant_certification_policy_refuses_lower_levels(acme, publisher_key):
     with session(acme) as s:
         set_certification(s, acme, "acme-signal", "1.0.0", level="certified",
                           report={"checks": 12, "passed": 12})
-    assert _install(acme).version == "1.0.0"
+    # the index's level alone does not pass: the signed attestation must verify over the
+    # downloaded bytes (the passing case is tests/e2e/test_release_journey.py)
+    with pytest.raises(Refusal) as refused:
+        _install(acme)
+    assert refused.value.check == "certification"
+    assert not list(acme.plugins_path.glob("acme_signal*"))
 
 
 def test_yank_hides_from_new_installs_but_an_exact_pin_still_installs(acme, publisher_key):

@@ -194,6 +194,7 @@ def _verify_certified(s: Session, settings: Settings, entry: dict[str, Any],
     """The tenant requires certified plugins: the index's level is not enough, the signed
     attestation over exactly these bytes must verify (reviewers M of N, registry key,
     subject digest, name, version, expiry) before anything of the wheel is imported."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
     from tracer.errors import CertificationError
 
     from tracer_registry.certify.review import verify_for_install
@@ -202,6 +203,12 @@ def _verify_certified(s: Session, settings: Settings, entry: dict[str, Any],
         verify_for_install(s, settings, entry["listing"], entry["version"], wheel)
     except CertificationError as exc:
         raise Refusal("certification", f"{entry['listing']} {entry['version']}: {exc}") \
+            from None
+    except (OperationalError, ProgrammingError):
+        # no certification tables: nothing can prove the level, so fail closed
+        raise Refusal("certification", f"{entry['listing']} {entry['version']}: this "
+                      "platform keeps no certification attestations (the certification "
+                      "plugin's tables are missing), so certified cannot be verified") \
             from None
 
 
