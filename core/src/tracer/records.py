@@ -198,3 +198,24 @@ def as_dicts(records: pd.DataFrame) -> list[dict[str, Any]]:
     columns = list(records.columns)
     return [dict(zip(columns, row, strict=True))
             for row in records.to_numpy(dtype=object).tolist()]
+
+
+_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _example(domain: Domain) -> dict[str, Any]:
+    frame = domain.load_reference()
+    if domain.order_by in frame.columns:
+        frame = frame.sort_values(domain.order_by, kind="stable")
+    records, _ = validate_records(domain, frame.tail(1), source="reference data")
+    row = as_dicts(records[domain.columns])[0]
+    fields = domain.record.model_fields
+    return {k: int(v) if fields[k].annotation is int else v for k, v in row.items()}
+
+
+def example_record(domain: Domain) -> dict[str, Any]:
+    """The latest reference record of a domain, as an API client would send it."""
+    key = (domain.name, domain.version)
+    if key not in _EXAMPLES:
+        _EXAMPLES[key] = _example(domain)
+    return dict(_EXAMPLES[key])

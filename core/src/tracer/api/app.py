@@ -115,14 +115,17 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                           "description": f"Record schema: #/components/schemas/{key}"}
     predict = schema["paths"].get("/v1/domains/{domain}/predict", {}).get("post")
     if predict is not None:
-        from tracer.api.schemas import LOL_RECORD_EXAMPLE
+        from tracer.records import example_record
 
         content = predict["requestBody"]["content"]["application/json"]
-        content["examples"] = {
-            "one record": {"summary": "One League of Legends game at minute 10 "
-                           "(domain esports/lol-10min)", "value": {"record": LOL_RECORD_EXAMPLE}},
-            "batch": {"summary": "A batch (at most max_batch_rows records)",
-                      "value": {"records": [LOL_RECORD_EXAMPLE, LOL_RECORD_EXAMPLE]}}}
+        content["examples"] = {}
+        for name, domain in sorted(host.domains.items()):
+            record = example_record(domain)
+            content["examples"][f"{name}: one record"] = {
+                "summary": f"One {name} record ({domain.title})", "value": {"record": record}}
+            content["examples"][f"{name}: batch"] = {
+                "summary": f"A batch of {name} records (at most max_batch_rows)",
+                "value": {"records": [record, record]}}
         predict["description"] = (predict.get("description", "") + "\n\nRecord schemas of the "
                                   "loaded domains: " + ", ".join(
                                       f"`{n}` → `{e['description'].split(': ')[1]}`"

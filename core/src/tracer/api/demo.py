@@ -1,5 +1,5 @@
-"""The API part of ``tracer demo``: a demo tenant with a key, its own LoL champion, a curl
-line that returns a prediction with its reasons, and then the API serving."""
+"""The API part of ``tracer demo``: a demo tenant with a key, its own champion of one loaded
+domain, a curl line that returns a prediction with its reasons, and then the API serving."""
 
 from __future__ import annotations
 
@@ -12,17 +12,23 @@ from tracer.host import PluginHost
 from tracer.tracking import ModelStore
 
 DEMO_TENANT = "demo"
-DEMO_DOMAIN = "esports/lol-10min"
+
+
+def demo_domain(host: PluginHost) -> str | None:
+    """The loaded domain with the smallest reference data: the quickest to train again."""
+    sizes = {name: len(d.load_reference()) for name, d in host.domains.items()}
+    return min(sorted(sizes), key=sizes.__getitem__) if sizes else None
 
 
 def prepare_demo_tenant(host: PluginHost, store: ModelStore, console: Any) -> str | None:
-    """Create (or reuse) the demo tenant, enable LoL, train its champion; returns a new key."""
+    """Create (or reuse) the demo tenant, enable a domain, train its champion; returns a key."""
     from tracer import installs, lifecycle, tenancy
 
-    if DEMO_DOMAIN not in host.domains:
-        console.print(f"[yellow]{DEMO_DOMAIN} is not loaded; no API demo[/]")
+    name = demo_domain(host)
+    if name is None:
+        console.print("[yellow]no domain is loaded; no API demo[/]")
         return None
-    domain = host.domain(DEMO_DOMAIN)
+    domain = host.domain(name)
     settings = host.settings
     with session(settings) as s:
         if s.get(tenancy.Tenant, DEMO_TENANT) is None:
@@ -32,16 +38,16 @@ def prepare_demo_tenant(host: PluginHost, store: ModelStore, console: Any) -> st
         installs.set_enabled(s, DEMO_TENANT, domain.name, True)
         _, plaintext = tenancy.issue_key(s, "tenant", tenant_id=DEMO_TENANT, name="demo")
     if store.alias(lifecycle.model_name_for(domain, DEMO_TENANT), "champion") is None:
-        console.print(f"training the demo tenant's own {DEMO_DOMAIN} model …")
-        lifecycle.train(host, store, DEMO_DOMAIN, tenant=DEMO_TENANT)
+        console.print(f"training the demo tenant's own {domain.name} model …")
+        lifecycle.train(host, store, domain.name, tenant=DEMO_TENANT)
     return plaintext
 
 
-def curl_example(key: str, host: str, port: int) -> str:
-    from tracer.api.schemas import LOL_RECORD_EXAMPLE
+def curl_example(key: str, host: str, port: int, domain: Any) -> str:
+    from tracer.records import example_record
 
-    body = json.dumps({"record": LOL_RECORD_EXAMPLE}, separators=(",", ":"))
-    return (f"curl -s http://{host}:{port}/v1/domains/{DEMO_DOMAIN}/predict \\\n"
+    body = json.dumps({"record": example_record(domain)}, separators=(",", ":"))
+    return (f"curl -s http://{host}:{port}/v1/domains/{domain.name}/predict \\\n"
             f"  -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
             f"  -d {shlex.quote(body)}")
 
@@ -55,7 +61,9 @@ def run_api_demo(host: PluginHost, store: ModelStore, console: Any, serve: bool)
     console.print(f"demo tenant [bold]{DEMO_TENANT}[/], API key (shown once):")
     console.print(key, soft_wrap=True, markup=False)
     console.print("Ask for a prediction with its reasons:")
-    console.print(curl_example(key, settings.api_host, settings.api_port), soft_wrap=True,
+    domain = host.domain(demo_domain(host))
+    console.print(curl_example(key, settings.api_host, settings.api_port, domain),
+                  soft_wrap=True,
                   markup=False)
     if serve:
         from tracer.cli.serve import serve_app

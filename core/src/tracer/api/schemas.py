@@ -13,25 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 _STRICT = ConfigDict(extra="forbid")
 
-LOL_RECORD_EXAMPLE: dict[str, Any] = {
-    "blueWardsPlaced": 28, "blueWardsDestroyed": 2, "blueFirstBlood": 1, "blueKills": 9,
-    "blueDeaths": 6, "blueAssists": 11, "blueEliteMonsters": 0, "blueDragons": 0,
-    "blueHeralds": 0, "blueTowersDestroyed": 0, "blueTotalGold": 17210,
-    "blueAvgLevel": 6.6, "blueTotalExperience": 17039, "blueTotalMinionsKilled": 195,
-    "blueTotalJungleMinionsKilled": 36, "blueGoldDiff": 643, "blueExperienceDiff": -8,
-    "blueCSPerMin": 19.5, "blueGoldPerMin": 1721.0, "redWardsPlaced": 15,
-    "redWardsDestroyed": 6, "redFirstBlood": 0, "redKills": 6, "redDeaths": 9,
-    "redAssists": 8, "redEliteMonsters": 0, "redDragons": 0, "redHeralds": 0,
-    "redTowersDestroyed": 0, "redTotalGold": 16567, "redAvgLevel": 6.8,
-    "redTotalExperience": 17047, "redTotalMinionsKilled": 197,
-    "redTotalJungleMinionsKilled": 55, "redGoldDiff": -643, "redExperienceDiff": 8,
-    "redCSPerMin": 19.7, "redGoldPerMin": 1656.7,
-}
 
 
 class PredictRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"record": LOL_RECORD_EXAMPLE}]})
+    # per-domain examples (a real reference record of each loaded domain) are added to the
+    # OpenAPI document at start-up: see tracer.api.app._openapi
+    model_config = ConfigDict(extra="forbid")
 
     record: dict[str, Any] | None = Field(
         default=None, description="One record with the domain's fields (see "
@@ -42,27 +29,28 @@ class PredictRequest(BaseModel):
 
 
 class Factor(BaseModel):
-    feature: str = Field(description="The model feature.", examples=["gold_lead"])
+    feature: str = Field(description="The model feature.", examples=["amount_over_typical"])
     value: Any = Field(description="The feature's value for this record.", examples=[643])
     contribution: float = Field(description="Its push on the log-odds of the outcome "
                                 "(TreeSHAP, calibrated); factors plus `bias` add up to "
                                 "logit(probability).", examples=[0.21])
     direction: Literal["up", "down"] = Field(description="`up` raises the probability.")
     sentence: str = Field(description="The factor in the domain's words.",
-                          examples=["Blue leads by 643 gold at 10 minutes"])
+                          examples=["The amount is 643 above the customer's typical one"])
 
 
 class ModelRef(BaseModel):
     name: str = Field(description="Registered model `<tenant>.<namespace>.<template>`.")
     version: int = Field(description="The model version that answered.")
-    domain: str = Field(description="The domain template.", examples=["esports/lol-10min"])
+    domain: str = Field(description="The domain template, `namespace/template`.",
+                        examples=["acme/churn"])
 
 
 class PredictionOut(BaseModel):
     prediction_id: str = Field(description="Keep it: report the observed outcome later "
                                "with `POST /v1/feedback`.")
     probability: float = Field(description="Calibrated probability that the domain's "
-                               "outcome happens (e.g. 'blue wins').", examples=[0.61])
+                               "outcome happens (the domain's `outcome`).", examples=[0.61])
     label: int = Field(description="1 if `probability >= threshold`, else 0.")
     threshold: float = Field(description="The model's decision threshold (minimises "
                              "expected cost when the domain has costs).")
