@@ -50,12 +50,13 @@ def render_model_card(domain: Domain, name: str, metrics: dict[str, float],
         f"{rows['calibration']:,}, evaluated on the latest {rows['evaluation']:,} "
         "(time-aware split, nothing random).",
         "",
-        f"## Held-out evaluation ({primary} is the primary metric; target {target})",
+        f"## Held-out evaluation ({primary} is the primary metric; certification "
+        f"threshold {target})",
         "",
         metric_table(primary, metrics, baselines, domain.extra_metrics),
         "",
         f"Primary metric {metrics[primary]:.4f}, 95 % bootstrap interval "
-        f"[{interval[0]:.4f}, {interval[1]:.4f}]; target {target} "
+        f"[{interval[0]:.4f}, {interval[1]:.4f}]; certification threshold {target} "
         f"{'reached' if reached else 'not reached'}.",
         "",
         "## Calibration",

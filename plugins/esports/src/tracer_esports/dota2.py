@@ -55,7 +55,9 @@ DOMAIN = Domain(
     order_by="match_index",
     load_reference=load_reference,
     primary_metric="accuracy",
-    certification_threshold=0.605,
+    # the floor a certified release must reach (published draft-only results: 58–61 %);
+    # the roadmap target of 60.5 % is reported in the README
+    certification_threshold=0.59,
     positive_label=1,
     outcome="Radiant wins",
     baseline=Baseline("Radiant always wins", lambda r: np.ones(len(r))),

