@@ -53,6 +53,28 @@ def print_result(result) -> None:
     console.print(f"[{colour}]{result.decision}[/]")
 
 
+def parse_costs(pairs: list[str]) -> dict[str, float | str]:
+    """``["false_positive=2", "currency=EUR"]`` → ``{"false_positive": 2.0, "currency": "EUR"}``."""
+    from tracer.domain import CostModel
+    from tracer.errors import ValidationError
+
+    known = set(CostModel.__dataclass_fields__)
+    out: dict[str, float | str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in known:
+            raise ValidationError(f"--cost {pair!r}: use KEY=VALUE with KEY one of "
+                                  f"{', '.join(sorted(known))}")
+        if key in ("currency", "action", "false_negative_column"):
+            out[key] = value
+            continue
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise ValidationError(f"--cost {pair!r}: {value!r} is not a number") from None
+    return out
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train(domain: str = typer.Argument(..., help="Domain as namespace/template "
@@ -61,9 +83,18 @@ def register(app: typer.Typer) -> None:
                                                "records and the label; default: the "
                                                "domain's reference data."),
               tenant: str | None = TENANT,
+              cost: list[str] = typer.Option(
+                  None, "--cost", help="Override the domain's cost model, e.g. "
+                  "--cost false_positive=2 (repeatable; domains with a cost model only)."),
+              weights: bool = typer.Option(True, "--weights/--no-weights",
+                                           help="Use the domain's sample weights (switch off "
+                                                "for a file not sampled like the reference)."),
               as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
         """Train, evaluate and register a model version; promote it if it beats the champion."""
-        result = train_with_progress(domain, data, tenant)
+        params: dict = {"weights": weights}
+        if cost:
+            params["costs"] = parse_costs(cost)
+        result = train_with_progress(domain, data, tenant, params)
         if as_json:
             console.print_json(json.dumps(result.as_dict(), default=float))
         else:
