@@ -110,3 +110,15 @@ def test_help_lists_every_core_command(settings, capsys):
     for command in ("plugins", "domains", "train", "predict", "models", "promote", "rollback",
                     "demo"):
         assert command in out
+
+
+def test_train_takes_cost_overrides_and_refuses_unknown_keys(settings, capsys):
+    from tracer.cli.lifecycle import parse_costs
+    from tracer.errors import ValidationError
+
+    assert parse_costs(["false_positive=2", "currency=EUR"]) == {"false_positive": 2.0,
+                                                                 "currency": "EUR"}
+    code, _, err = run(capsys, "train", LOL, "--cost", "review=2")
+    assert code == 1 and "--cost 'review=2': use KEY=VALUE with KEY one of" in err
+    with pytest.raises(ValidationError, match="'lots' is not a number"):
+        parse_costs(["false_positive=lots"])

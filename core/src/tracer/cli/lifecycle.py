@@ -136,10 +136,7 @@ def register(app: typer.Typer) -> None:
         from tracer.lifecycle import model_name_for
 
         h, store = platform()
-        if domain:
-            names = [model_name_for(h.domain(domain), tenant)]
-        else:
-            names = store.model_names()
+        names = [model_name_for(h.domain(domain), tenant)] if domain else store.model_names()
         infos = [v for n in names for v in store.versions(n)]
         if as_json:
             console.print_json(json.dumps([i.as_dict() for i in infos]))
