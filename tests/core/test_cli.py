@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 import pytest
-
 from tracer.cli import main
 
 LOL = "esports/lol-10min"

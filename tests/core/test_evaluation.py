@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tracer import CostModel
 from tracer.evaluation import (
     accuracy,

@@ -6,11 +6,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from tests.core.toy import ToyPlugin, toy_domain
 from tracer import __version__, hookimpl
 from tracer.errors import PluginError, UnknownDomainError
 from tracer.host import PluginHost
+
+from tests.core.toy import ToyPlugin, toy_domain
 
 
 def make_distribution(root: Path, dist: str, module: str, source: str,
@@ -124,7 +124,6 @@ def test_hooks_are_called_per_domain_only_on_the_owner(bare_host):
 
 def test_add_on_plugin_without_domain_contributes_columns(bare_host):
     import pandas as pd
-
     from tracer.domain import FeatureState
     from tracer.features import compute_features
 

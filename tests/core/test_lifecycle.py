@@ -9,14 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
-
-from tests.core.toy import ToyPlugin, make_frame, toy_domain
 from tracer import CostModel, hookimpl, lifecycle
 from tracer.db import TrainingRun, session
-from tracer.errors import ConflictError, LabelError, PluginError, UnknownDomainError, ValidationError
+from tracer.errors import (
+    ConflictError,
+    LabelError,
+    PluginError,
+    UnknownDomainError,
+    ValidationError,
+)
 from tracer.model import logit
 from tracer.predict import scorer_for
 from tracer.tracking import CHALLENGER, CHAMPION, PREVIOUS
+
+from tests.core.toy import ToyPlugin, make_frame, toy_domain
 
 
 @pytest.fixture
@@ -79,7 +85,8 @@ def test_worse_challenger_does_not_replace_the_champion(toy_host, store):
 
     assert (result.version, result.promoted) == (2, False)
     assert result.decision.startswith("kept champion: roc_auc ")
-    assert "vs champion v1" in result.decision and "on the same 120 evaluation records" in result.decision
+    assert "vs champion v1" in result.decision
+    assert "on the same 120 evaluation records" in result.decision
     assert result.champion_metric > result.metrics["roc_auc"]
     assert store.alias("toy.signal", CHAMPION).version == 1
     assert store.alias("toy.signal", CHALLENGER).version == 2

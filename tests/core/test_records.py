@@ -7,10 +7,10 @@ from typing import Literal
 import pandas as pd
 import pytest
 from pydantic import BaseModel, Field
-
-from tests.core.toy import make_frame, toy_domain
 from tracer.errors import LabelError, ValidationError
 from tracer.records import read_table, validate_records
+
+from tests.core.toy import make_frame, toy_domain
 
 
 class Draft(BaseModel):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-
 from tracer import Baseline, Domain, Explanation, hookimpl
 from tracer.explain import rank_factors
 

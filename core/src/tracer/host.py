@@ -99,7 +99,8 @@ class PluginHost:
                 record.status, record.error = "skipped", "not in TRACER_PLUGINS_ALLOW"
                 self.records[ep.name] = record
                 continue
-            if ep.name in self.settings.plugins_block or record.distribution in self.settings.plugins_block:
+            blocked = self.settings.plugins_block
+            if ep.name in blocked or record.distribution in blocked:
                 record.status, record.error = "skipped", "blocked (TRACER_PLUGINS_BLOCK)"
                 self.records[ep.name] = record
                 continue

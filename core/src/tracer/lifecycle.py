@@ -192,8 +192,9 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
     raw_cal = np.asarray(booster.inplace_predict(x_cal.to_numpy(), predict_type="margin"),
                          dtype=np.float64)
     calibration = fit_platt(raw_cal, y_cal, w_cal)
-    train_w = np.ones(split.calibration.stop) if weights is None else weights[:split.calibration.stop]
-    base_rate = float(np.sum(train_w * labels[:split.calibration.stop]) / np.sum(train_w))
+    seen = split.calibration.stop  # rows before the evaluation part
+    train_w = np.ones(seen) if weights is None else weights[:seen]
+    base_rate = float(np.sum(train_w * labels[:seen]) / np.sum(train_w))
     model = TracerModel(domain=domain.name, domain_version=domain.version, booster=booster,
                         feature_names=list(x_fit.columns), state=state,
                         calibration=calibration, base_rate=base_rate)
@@ -212,7 +213,8 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
     metrics["ece_uncalibrated"] = expected_calibration_error(y_eval, raw_eval, w_eval)
     interval = bootstrap_ci(domain.primary_metric, y_eval, p_eval, w_eval, model.threshold,
                             samples=settings.bootstrap_samples, seed=settings.seed)
-    metrics[f"{domain.primary_metric}_ci_low"], metrics[f"{domain.primary_metric}_ci_high"] = interval
+    primary = domain.primary_metric
+    metrics[f"{primary}_ci_low"], metrics[f"{primary}_ci_high"] = interval
     baselines = _baselines(domain, r_eval, y_eval, w_eval, pd.concat([x_fit, x_cal]),
                            np.concatenate([y_fit, y_cal]),
                            None if weights is None else np.concatenate([w_fit, w_cal]),
@@ -336,7 +338,8 @@ def _baselines(domain: Domain, r_eval: pd.DataFrame, y_eval: np.ndarray, w_eval:
         metrics = evaluate(y_eval, p, w_eval, t, domain.extra_metrics)
         low, high = bootstrap_ci(domain.primary_metric, y_eval, p, w_eval, t,
                                  samples=min(settings.bootstrap_samples, 200), seed=settings.seed)
-        metrics[f"{domain.primary_metric}_ci_low"], metrics[f"{domain.primary_metric}_ci_high"] = low, high
+        primary = domain.primary_metric
+        metrics[f"{primary}_ci_low"], metrics[f"{primary}_ci_high"] = low, high
         out[label] = metrics
     return out
 

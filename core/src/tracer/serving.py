@@ -60,8 +60,10 @@ class Scorer:
                 answer["expected_cost"] = cost
             if explain:
                 prediction = Prediction(
-                    record=raw[i], features=dict(zip(names, feature_rows[i].tolist())),
-                    contributions=dict(zip(names, contribs[i].tolist())), bias=float(bias[i]),
+                    record=raw[i],
+                    features=dict(zip(names, feature_rows[i].tolist(), strict=True)),
+                    contributions=dict(zip(names, contribs[i].tolist(), strict=True)),
+                    bias=float(bias[i]),
                     probability=float(p), label=label, threshold=self.model.threshold,
                     base_rate=self.model.base_rate, state=self.state, expected_cost=cost)
                 explanation = self.host.call_first("tracer_explain", self.domain,

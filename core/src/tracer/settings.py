@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     eval_fraction: float = Field(default=0.2, gt=0, lt=0.5,
                                  description="Latest share of records held out for evaluation.")
     calibration_fraction: float = Field(default=0.2, gt=0, lt=0.5,
-                                        description="Latest share of training rows for calibration.")
+                                        description="Latest share of training rows for "
+                                                    "calibration.")
     bootstrap_samples: int = Field(default=500, ge=50)
     # API
     api_host: str = "127.0.0.1"

@@ -9,6 +9,7 @@ feature state riding along as ``extra_files/state.json``. Registered models are 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -104,10 +105,8 @@ class ModelStore:
     def delete_alias(self, name: str, alias: str) -> None:
         from mlflow.exceptions import MlflowException
 
-        try:
+        with contextlib.suppress(MlflowException):
             self.client.delete_registered_model_alias(name, alias)
-        except MlflowException:
-            pass
 
     def tag_version(self, name: str, version: int, tags: dict[str, Any]) -> None:
         for key, value in tags.items():
