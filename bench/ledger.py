@@ -71,7 +71,7 @@ def run(label: str, settings, args) -> dict:
     from tracer.tenancy import Tenant
     from tracer_registry.ledger import migration_tree
     from tracer_registry.ledger.closing import close_period
-    from tracer_registry.ledger.intake import ingest_bulk
+    from tracer_registry.ledger.intake import ingest_many
     from tracer_registry.ledger.models import PricePlanRow
     from tracer_registry.ledger.payouts import FileRail, run_payouts
     from tracer_registry.ledger.reports import reconciliation
@@ -92,9 +92,7 @@ def run(label: str, settings, args) -> dict:
     figures = {"engine": label, "events": len(rows), "baseline_insert_s": base}
 
     started = time.perf_counter()
-    for i in range(0, len(rows), 50_000):
-        with session(settings) as s:
-            ingest_bulk(s, rows[i:i + 50_000], now)
+    figures["ingested"] = ingest_many(settings, rows, recorded_at=now)
     figures["ingest_s"] = time.perf_counter() - started
     del rows
 

@@ -1,5 +1,5 @@
-"""The same events replayed shuffled, duplicated and from 16 concurrent writers: identical
-balances, statements and transfers."""
+"""The same events replayed shuffled, duplicated, from 16 concurrent writers and through the
+bulk import (4 writers, overlapping chunks): identical balances, statements and transfers."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ def test_in_order_run_pays_publishers_and_claims_every_event(ledger_db, tmp_path
 
 @pytest.mark.parametrize("how", [
     {"seed": 7}, {"seed": 8, "duplicate": True}, {"seed": 9, "duplicate": True, "writers": 16},
-], ids=["shuffled", "shuffled-duplicated", "16-writers"])
+    {"seed": 10, "duplicate": True, "bulk": True},
+    {"seed": 11, "duplicate": True, "writers": 4, "bulk": True},
+], ids=["shuffled", "shuffled-duplicated", "16-writers", "bulk-shuffled-duplicated",
+        "bulk-4-writers"])
 def test_replays_end_in_identical_balances(ledger_db, tmp_path, how):
     replayed = _run(ledger_db, tmp_path, **how)
     # the reference: same database engine, fresh database, in order, one writer

@@ -18,7 +18,7 @@ from tracer.tenancy import Tenant, create_tenant
 from tracer_registry.ledger.adjustments import refund
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.concurrency import run_in_transaction
-from tracer_registry.ledger.intake import ingest
+from tracer_registry.ledger.intake import ingest, ingest_many
 from tracer_registry.ledger.models import Account, Period, Statement, UsageClaim
 from tracer_registry.ledger.payouts import FileRail, run_payouts
 from tracer_registry.ledger.plans import PricePlan, set_price_plan
@@ -67,10 +67,16 @@ def _closed(settings, period: str) -> bool:
 
 
 def _deliver(settings, events: list[dict], writers: int, seed: int | None,
-             duplicate: bool) -> None:
+             duplicate: bool, bulk: bool = False) -> None:
     batch = list(events) + (list(events) if duplicate else [])
     if seed is not None:
         random.Random(seed).shuffle(batch)
+    if bulk:  # each writer imports an overlapping slice in small chunks
+        size = -(-len(batch) // writers)
+        slices = [batch[max(0, i * size - 7):(i + 1) * size] for i in range(writers)]
+        with ThreadPoolExecutor(writers) as pool:
+            list(pool.map(lambda part: ingest_many(settings, part, chunk=16), slices))
+        return
     if writers == 1:
         for event in batch:
             ingest(settings, event)
@@ -101,13 +107,14 @@ def _close(settings, period: str, writers: int) -> None:
 
 
 def play(settings, rail: FileRail, *, writers: int = 1, seed: int | None = None,
-         duplicate: bool = False) -> None:
+         duplicate: bool = False, bulk: bool = False) -> None:
     setup(settings)
     if not _closed(settings, "2026-05"):
-        _deliver(settings, PHASE_ONE, writers, seed, duplicate)
+        _deliver(settings, PHASE_ONE, writers, seed, duplicate, bulk)
     _close(settings, "2026-05", writers)
     run_payouts(settings, caused_by="w", rail=rail, now=JUNE)
-    _deliver(settings, PHASE_TWO, writers, None if seed is None else seed + 1, duplicate)
+    _deliver(settings, PHASE_TWO, writers, None if seed is None else seed + 1, duplicate,
+             bulk)
     refunds = REFUNDS + (REFUNDS if duplicate else [])
     if writers == 1:
         for item in refunds:

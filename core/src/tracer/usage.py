@@ -37,8 +37,9 @@ class UsageEvent(Base):
     attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-def _hash(tenant_id: str, kind: str, domain: str | None, quantity: int,
-          attrs: dict[str, Any]) -> str:
+def payload_hash(tenant_id: str, kind: str, domain: str | None, quantity: int,
+                 attrs: dict[str, Any]) -> str:
+    """What an event id stands for: the same id must always come with this same digest."""
     body = json.dumps([tenant_id, kind, domain, quantity, attrs], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -55,7 +56,7 @@ def record_usage(s: Session, event_id: str, *, tenant_id: str, kind: str,
     if kind not in KINDS:
         raise ValueError(f"unknown usage kind {kind!r}")
     attrs = attrs or {}
-    digest = _hash(tenant_id, kind, domain, quantity, attrs)
+    digest = payload_hash(tenant_id, kind, domain, quantity, attrs)
     existing = s.get(UsageEvent, event_id)
     if existing is not None:
         if existing.payload_hash != digest:

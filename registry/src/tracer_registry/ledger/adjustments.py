@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import LedgerError, NotFoundError
 
+from tracer_registry.ledger.concurrency import write_lock
 from tracer_registry.ledger.models import InvoiceLine, Refund
 from tracer_registry.ledger.money import (
     MICROS_PER_MAJOR,
@@ -57,6 +58,7 @@ def _legs(line: InvoiceLine, part: RefundPart, taking_back: bool) -> list[Leg]:
 
 
 def _locked_line(s: Session, line_id: str) -> InvoiceLine:
+    write_lock(s)
     line = s.scalar(select(InvoiceLine).where(InvoiceLine.id == line_id).with_for_update())
     if line is None:
         raise NotFoundError(f"invoice line {line_id!r} does not exist")

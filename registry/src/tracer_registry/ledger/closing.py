@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import LedgerError
 from tracer.settings import Settings
+from tracer.tenancy import Tenant
 from tracer.usage import UsageEvent
 
 from tracer_registry.ledger import crashpoints
@@ -39,11 +40,18 @@ class CloseResult:
 
 
 def tenants_to_rate(s: Session, period: str) -> list[str]:
+    """Tenants with unclaimed usage before the period's end and no invoice for it yet.
+
+    Asked per tenant (EXISTS over the usage table's tenant index), so each tenant costs one
+    index probe to its first unclaimed event instead of a scan of every event.
+    """
     claimed = select(UsageClaim.event_id).where(UsageClaim.event_id == UsageEvent.id)
+    pending = select(UsageEvent.id).where(UsageEvent.tenant_id == Tenant.id,
+                                          UsageEvent.occurred_at < period_end(period),
+                                          ~claimed.exists())
     rated = select(Invoice.tenant_id).where(Invoice.period == period)
-    return sorted(s.scalars(select(UsageEvent.tenant_id).distinct()
-                            .where(UsageEvent.occurred_at < period_end(period),
-                                   ~claimed.exists(), UsageEvent.tenant_id.not_in(rated))))
+    return list(s.scalars(select(Tenant.id).where(pending.exists(), Tenant.id.not_in(rated))
+                          .order_by(Tenant.id)))
 
 
 def close_period(settings: Settings, period: str, *, caused_by: str,

@@ -23,7 +23,7 @@ T = TypeVar("T")
 _RETRYABLE_PG = {"40001", "40P01", "23505"}  # serialization, deadlock, unique violation
 
 
-def _retryable(error: DBAPIError) -> bool:
+def retryable(error: DBAPIError) -> bool:
     if isinstance(error, IntegrityError):
         code = getattr(error.orig, "sqlstate", None)
         return code == "23505" if code else "UNIQUE constraint" in str(error.orig)
@@ -41,9 +41,24 @@ def run_in_transaction(settings: Settings, work: Callable[[Session], T], *,
             with session(settings) as s:
                 return work(s)
         except DBAPIError as error:
-            if attempt == attempts or not _retryable(error):
+            if attempt == attempts or not retryable(error):
                 if isinstance(error, IntegrityError):
                     raise LedgerError(f"the ledger refused a write: {error.orig}") from error
                 raise
             time.sleep(min(0.5, 0.005 * attempt) * random.random())
     raise AssertionError("unreachable")
+
+
+def write_lock(s: Session) -> None:
+    """Take the lock that what this transaction reads next is checked and written under.
+
+    PostgreSQL: nothing here (callers lock rows with ``SELECT … FOR UPDATE``). SQLite has no
+    row locks and, until a transaction's first write, runs each SELECT in a snapshot of its
+    own, so a replay check could read before another writer's commit and write after it:
+    take the database write lock now (``BEGIN IMMEDIATE``; waits up to the busy timeout).
+    """
+    if s.get_bind().dialect.name != "sqlite":
+        return
+    raw = s.connection().connection.driver_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")

@@ -28,7 +28,7 @@ from tracer.errors import LedgerError, NotFoundError
 from tracer.settings import Settings
 
 from tracer_registry.ledger import crashpoints
-from tracer_registry.ledger.concurrency import run_in_transaction
+from tracer_registry.ledger.concurrency import run_in_transaction, write_lock
 from tracer_registry.ledger.models import Account, Entry, Payout, Period, Transaction
 from tracer_registry.ledger.periods import open_period
 from tracer_registry.ledger.plans import payout_threshold
@@ -87,6 +87,7 @@ def available(s: Session, publisher_id: str, currency: str) -> int:
 
 def _open_payout(s: Session, account_id: int, *, caused_by: str,
                  now: datetime) -> str | None:
+    write_lock(s)
     account = s.scalar(select(Account).where(Account.id == account_id).with_for_update())
     amount, entries = _available_entries(s, account_id)
     if amount <= 0 or amount < payout_threshold(s, account.owner, account.currency):
@@ -118,6 +119,7 @@ def _settle(settings: Settings, rail: FileRail, payout_id: str, caused_by: str) 
     crashpoints.reached("payout.after_send_before_settle")
 
     def mark_sent(s: Session) -> None:
+        write_lock(s)
         row = s.scalar(select(Payout).where(Payout.id == payout_id).with_for_update())
         if row.status != "pending":
             return
@@ -163,6 +165,7 @@ def run_payouts(settings: Settings, *, caused_by: str, rail: FileRail | None = N
 
 def fail_payout(s: Session, payout_id: str, *, reason: str, caused_by: str) -> Payout:
     """The transfer bounced: the money comes back to the publisher's payable."""
+    write_lock(s)
     payout = s.scalar(select(Payout).where(Payout.id == payout_id).with_for_update())
     if payout is None:
         raise NotFoundError(f"payout {payout_id!r} does not exist")

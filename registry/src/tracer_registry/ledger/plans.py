@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import ValidationError
@@ -94,3 +95,16 @@ def set_payout_threshold(s: Session, publisher_id: str, currency: str, minimum: 
 def payout_threshold(s: Session, publisher_id: str, currency: str) -> int:
     row = s.get(PayoutThreshold, (publisher_id, currency))
     return row.minimum if row else DEFAULT_THRESHOLD_MAJOR * 10 ** exponent(currency)
+
+
+def payout_thresholds(s: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """``payout_threshold`` for many (publisher, currency) pairs, one query per 5,000."""
+    owners = sorted({publisher for publisher, _ in pairs})
+    found: dict[tuple[str, str], int] = {}
+    for start in range(0, len(owners), 5000):
+        for row in s.scalars(select(PayoutThreshold).where(
+                PayoutThreshold.publisher_id.in_(owners[start:start + 5000]))):
+            found[(row.publisher_id, row.currency)] = row.minimum
+    return {(publisher, currency): found.get((publisher, currency),
+                                             DEFAULT_THRESHOLD_MAJOR * 10 ** exponent(currency))
+            for publisher, currency in pairs}

@@ -13,7 +13,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.settings import Settings
@@ -45,6 +56,11 @@ from tracer_registry.ledger.postings import (
     publisher_payable,
     tenant_receivable,
 )
+
+# the events one rating transaction picks (a temporary table, created on first use)
+_PICKED = Table("ledger_rating_picked", MetaData(), Column("id", String(128)),
+                Column("tenant_id", String(64)), Column("kind", String(32)),
+                Column("domain", String(128)), Column("quantity", Integer))
 
 
 @dataclass(frozen=True)
@@ -112,8 +128,9 @@ def rate_tenants(s: Session, settings: Settings, tenant_ids: list[str], period: 
                  caused_by: str) -> int:
     """Rate tenants for one period in the caller's transaction; returns how many were new.
 
-    A few statements per group, not per tenant: one claim INSERT … SELECT, one aggregate,
-    one batch of lines and one batch of postings.
+    A few statements per group, not per tenant: one pick of the unclaimed events, one claim
+    INSERT … SELECT and one aggregate over the picked set, one batch of lines and one batch
+    of postings.
     """
     done = set(s.scalars(select(Invoice.tenant_id).where(
         Invoice.period == period, Invoice.tenant_id.in_(tenant_ids))))
@@ -121,22 +138,11 @@ def rate_tenants(s: Session, settings: Settings, tenant_ids: list[str], period: 
     if not todo:
         return 0
     # the invoice ids are the claim: a concurrent rater fails here and retries
-    s.execute(insert(Invoice), [{"id": f"{t}/{period}", "tenant_id": t, "period": period,
-                                 "created_at": utcnow()} for t in todo])
-    end = period_end(period)
-    claimed = select(UsageClaim.event_id).where(UsageClaim.event_id == UsageEvent.id)
-    s.execute(insert(UsageClaim).from_select(
-        ["event_id", "invoice_id"],
-        select(UsageEvent.id, UsageEvent.tenant_id + literal(f"/{period}"))
-        .where(UsageEvent.tenant_id.in_(todo), UsageEvent.occurred_at < end,
-               ~claimed.exists())))
-    rows = s.execute(select(UsageEvent.tenant_id, UsageEvent.kind, UsageEvent.domain,
-                            func.sum(UsageEvent.quantity))
-                     .join(UsageClaim, UsageClaim.event_id == UsageEvent.id)
-                     .where(UsageClaim.invoice_id.in_([f"{t}/{period}" for t in todo]))
-                     .group_by(UsageEvent.tenant_id, UsageEvent.kind, UsageEvent.domain)).all()
+    s.execute(insert(Invoice.__table__), [{"id": f"{t}/{period}", "tenant_id": t,
+                                           "period": period, "created_at": utcnow()}
+                                          for t in todo])
     usage: dict[str, dict[tuple[str, str | None], int]] = {t: defaultdict(int) for t in todo}
-    for tenant_id, kind, domain, quantity in rows:
+    for tenant_id, kind, domain, quantity in _claim(s, todo, period):
         usage[tenant_id][(kind, domain)] += int(quantity)
     plans = _plans(s, {d for u in usage.values() for _, d in u if d})
     tiers = dict(s.execute(select(Tenant.id, Tenant.tier).where(Tenant.id.in_(todo))).all())
@@ -147,9 +153,41 @@ def rate_tenants(s: Session, settings: Settings, tenant_ids: list[str], period: 
         _rate_one(settings, tenant_id, period, tiers[tenant_id], usage[tenant_id], plans,
                   taxes.get(tenant_id, 0), caused_by, line_rows, postings)
     if line_rows:
-        s.execute(insert(InvoiceLine), line_rows)
+        s.execute(insert(InvoiceLine.__table__), line_rows)
     post_many(s, postings)
     return len(todo)
+
+
+def _claim(s: Session, tenants: list[str], period: str) -> list[tuple]:
+    """Claim the tenants' unclaimed usage up to the period's end; returns its sums per
+    (tenant, kind, domain).
+
+    The events are picked once, into a temporary table, and both the claims and the sums
+    come from that one set, so they cannot disagree even while usage keeps arriving. Only
+    this transaction can claim these tenants' events: it holds their invoice rows.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_PICKED.name} (id varchar(128), "
+                       "tenant_id varchar(64), kind varchar(32), domain varchar(128), "
+                       "quantity integer) ON COMMIT DROP"))
+        s.execute(text(f"TRUNCATE {_PICKED.name}"))
+    else:
+        s.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_PICKED.name} (id TEXT, "
+                       "tenant_id TEXT, kind TEXT, domain TEXT, quantity INTEGER)"))
+        s.execute(text(f"DELETE FROM {_PICKED.name}"))
+    claimed = select(UsageClaim.event_id).where(UsageClaim.event_id == UsageEvent.id)
+    s.execute(insert(_PICKED).from_select(
+        ["id", "tenant_id", "kind", "domain", "quantity"],
+        select(UsageEvent.id, UsageEvent.tenant_id, UsageEvent.kind, UsageEvent.domain,
+               UsageEvent.quantity)
+        .where(UsageEvent.tenant_id.in_(tenants), UsageEvent.occurred_at < period_end(period),
+               ~claimed.exists())))
+    p = _PICKED.c
+    s.execute(insert(UsageClaim.__table__).from_select(
+        ["event_id", "invoice_id"],
+        select(p.id, p.tenant_id + literal(f"/{period}")).order_by(p.id)))
+    return s.execute(select(p.tenant_id, p.kind, p.domain, func.sum(p.quantity))
+                     .group_by(p.tenant_id, p.kind, p.domain)).all()
 
 
 def _rate_one(settings: Settings, tenant_id: str, period: str, tier: str,
