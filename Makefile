@@ -2,6 +2,8 @@
 # needed: uv is bootstrapped into .venv-uv/ when it is not on PATH.
 SHELL := /bin/bash
 PYTHON ?= python3
+# a bootstrapped uv goes on PATH too: the demo and tests build wheels with it
+export PATH := $(CURDIR)/.venv-uv/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo .venv-uv/bin/uv)
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PYTHON_DOWNLOADS := never

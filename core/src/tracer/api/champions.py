@@ -1,8 +1,10 @@
 """The champion of each tenant model, kept in memory and swapped when its alias moves.
 
-A prediction never waits on MLflow except when the alias is re-checked, at most every
-``champion_refresh_seconds`` per model (the training worker moves aliases from another
-process). Promotions and rollbacks through the API invalidate the entry at once.
+A prediction waits on MLflow only for a model's first request. After that the alias is
+re-checked in a background thread at most every ``champion_refresh_seconds`` per model (the
+training worker moves aliases from another process) while requests keep being answered by
+the cached champion; the new version is swapped in once loaded. Promotions and rollbacks
+through the API invalidate the entry at once.
 """
 
 from __future__ import annotations
@@ -30,14 +32,34 @@ class ChampionCache:
     def __init__(self, host: PluginHost, store: ModelStore, refresh_seconds: float) -> None:
         self.host, self.store, self.refresh = host, store, refresh_seconds
         self._entries: dict[str, _Entry] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def scorer(self, domain: Domain, tenant: str) -> Scorer:
         name = model_name_for(domain, tenant)
         entry = self._entries.get(name)
         now = time.monotonic()
-        if entry is not None and now - entry.checked < self.refresh:
+        if entry is not None and self.refresh == 0:  # no caching asked: check every time
+            return self._load(domain, name, entry)
+        if entry is not None:
+            if now - entry.checked >= self.refresh and name not in self._refreshing:
+                self._refreshing.add(name)
+                entry.checked = now
+                threading.Thread(target=self._refresh, args=(domain, name),
+                                 daemon=True, name=f"champion-refresh {name}").start()
             return entry.scorer
+        return self._load(domain, name, None)
+
+    def _refresh(self, domain: Domain, name: str) -> None:
+        try:
+            self._load(domain, name, self._entries.get(name))
+        except Exception:  # noqa: BLE001 -- keep serving the cached champion; retry later
+            pass
+        finally:
+            self._refreshing.discard(name)
+
+    def _load(self, domain: Domain, name: str, entry: _Entry | None) -> Scorer:
+        now = time.monotonic()
         version = self._champion_version(name)
         if version is None:
             raise NotFoundError(f"{domain.name} has no champion model for this tenant yet; "
