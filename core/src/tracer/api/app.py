@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
                       {"name": "admin", "description": "Tenants and keys (admin keys)."}])
     app.state.settings = settings
     app.state.platform = Platform(settings, host, store,
-                                  ChampionCache(host, store, settings.champion_refresh_seconds))
+                                  ChampionCache(host, store))
     install_handlers(app)
     app.add_middleware(BodyLimit, settings=settings)
     for router in ROUTERS:

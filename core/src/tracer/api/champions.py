@@ -29,8 +29,8 @@ class _Entry:
 
 
 class ChampionCache:
-    def __init__(self, host: PluginHost, store: ModelStore, refresh_seconds: float) -> None:
-        self.host, self.store, self.refresh = host, store, refresh_seconds
+    def __init__(self, host: PluginHost, store: ModelStore) -> None:
+        self.host, self.store = host, store
         self._entries: dict[str, _Entry] = {}
         self._refreshing: set[str] = set()
         self._lock = threading.Lock()
@@ -39,10 +39,11 @@ class ChampionCache:
         name = model_name_for(domain, tenant)
         entry = self._entries.get(name)
         now = time.monotonic()
-        if entry is not None and self.refresh == 0:  # no caching asked: check every time
+        refresh = self.store.settings.champion_refresh_seconds  # read live: settable at run time
+        if entry is not None and refresh == 0:  # no caching asked: check every time
             return self._load(domain, name, entry)
         if entry is not None:
-            if now - entry.checked >= self.refresh and name not in self._refreshing:
+            if now - entry.checked >= refresh and name not in self._refreshing:
                 self._refreshing.add(name)
                 entry.checked = now
                 threading.Thread(target=self._refresh, args=(domain, name),
