@@ -7,6 +7,8 @@ same Alembic migrations. Plugins (the registry) bring their own migration trees 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -76,11 +78,23 @@ def _factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(engine_for(url), expire_on_commit=False)
 
 
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+
+
 @contextmanager
-def session(settings: Settings | None = None) -> Iterator[Session]:
-    """A transaction: committed when the block ends, rolled back if it raises."""
+def session(settings: Settings | None = None, *, write: bool = False) -> Iterator[Session]:
+    """A transaction: committed when the block ends, rolled back if it raises.
+
+    ``write=True`` marks a hot write path. On SQLite, which admits one writer at a time,
+    such transactions of this process queue on a lock instead of colliding inside SQLite,
+    whose busy handler sleeps in steps of 1 to 100 ms: under concurrent requests that
+    sleeping, not the work, made the tail.
+    """
     settings = settings or get_settings()
-    with _factory(settings.platform_db_url).begin() as s:
+    url = settings.platform_db_url
+    lock = _SQLITE_WRITERS.setdefault(url, threading.Lock()) if (
+        write and url.startswith("sqlite")) else contextlib.nullcontext()
+    with lock, _factory(url).begin() as s:
         yield s
 
 

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2_000_000, ge=1_024)
     max_upload_bytes: int = Field(default=50_000_000, ge=1_024)
     champion_refresh_seconds: float = Field(default=2.0, ge=0)
+    auth_cache_seconds: float = Field(
+        default=2.0, ge=0, description="How long a verified API key is trusted without a "
+        "database look-up; revocations in the same process apply at once, in others within "
+        "this time. 0 looks every key up on every request.")
     # Billing (minor units of USD; sub-cent prices are in micro-units: 1 USD = 1_000_000)
     currency: str = "USD"
     overage_price_micros: int = 10_000  # $0.01 per prediction above the allowance

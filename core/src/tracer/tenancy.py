@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,7 +106,32 @@ def revoke_key(s: Session, key_id: str, *, tenant_id: str | None = None) -> ApiK
         raise NotFoundError(f"API key {key_id} not found", key=key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+    forget_verified()
     return key
+
+
+#: verified keys: sha256 of the key -> (principal, monotonic expiry); see auth_cache_seconds
+_VERIFIED: dict[str, tuple[Principal, float]] = {}
+_VERIFIED_MAX = 10_000
+
+
+def remember_verified(plaintext: str, principal: Principal, ttl: float) -> None:
+    if ttl > 0:
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[_digest(plaintext)] = (principal, time.monotonic() + ttl)
+
+
+def recall_verified(plaintext: str | None) -> Principal | None:
+    if not plaintext or not _VERIFIED:
+        return None
+    hit = _VERIFIED.get(_digest(plaintext))
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
+
+def forget_verified() -> None:
+    """Drop every cached verification (a key was revoked or a tenant deactivated)."""
+    _VERIFIED.clear()
 
 
 def authenticate(s: Session, plaintext: str | None) -> Principal:

@@ -26,7 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from tracer.db import session
 from tracer.errors import ForbiddenError, ValidationError
 from tracer.settings import Settings, get_settings
-from tracer.tenancy import ROLES, Principal, authenticate
+from tracer.tenancy import ROLES, Principal, authenticate, recall_verified, remember_verified
 
 __all__ = ["Principal", "current_principal", "require_roles", "require_tenant",
            "settings_of"]
@@ -50,8 +50,12 @@ def current_principal(request: Request,
     if cached is not None:
         return cached
     plaintext = credentials.credentials if credentials is not None else None
-    with session(settings_of(request)) as s:
-        principal = authenticate(s, plaintext)
+    principal = recall_verified(plaintext)
+    if principal is None:
+        settings = settings_of(request)
+        with session(settings) as s:
+            principal = authenticate(s, plaintext)
+        remember_verified(plaintext, principal, settings.auth_cache_seconds)
     request.state.principal = principal
     return principal
 

@@ -21,7 +21,7 @@ from tracer.errors import LimitError, ValidationError
 from tracer.feedback import StoredPrediction, get_prediction
 from tracer.installs import require_enabled
 from tracer.quota import charge_predictions
-from tracer.records import as_dicts, validate_records
+from tracer.records import as_dicts, frame_from_rows, validate_records
 from tracer.tenancy import Principal
 from tracer.usage import record_usage
 
@@ -69,9 +69,7 @@ def _per_record(domain, items: list[dict[str, Any]], single: bool) -> pd.DataFra
         shown = "; ".join(f"{e['where']}: {e['message']}" for e in errors[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         raise ValidationError(f"{shown}{more}", errors=errors[:50], domain=domain.name)
-    frame = pd.DataFrame.from_records(rows, columns=domain.columns)
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    return frame.astype(dict.fromkeys(numeric, "float64"))
+    return frame_from_rows(domain, rows)
 
 
 def validated(domain, items: list[dict[str, Any]], single: bool) -> pd.DataFrame:
@@ -138,7 +136,7 @@ def predict(domain: str, body: PredictRequest, request: Request, principal: Tena
                             "threshold": answer["threshold"], "record": record,
                             "created_at": now})
     try:
-        with session(p.settings) as s:
+        with session(p.settings, write=True) as s:
             tenant, tier = tenant_tier(s, p.settings, tenant_id)
             overage = charge_predictions(s, tenant_id, tenant.tier, tier, len(answers), now)
             s.execute(insert(StoredPrediction), stored_rows)
