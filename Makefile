@@ -28,7 +28,8 @@ lint: setup
 
 bench: setup
 	$(UV) sync --all-packages --frozen --group bench
-	$(UV) run --frozen python bench/run.py
+	$(UV) run --frozen --group bench python bench/serving.py
+	$(UV) run --frozen --group bench python bench/ledger.py
 
 clean:
 	rm -rf .venv .venv-uv .tracer
