@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from tracer.db import session
 from tracer.errors import ConflictError, NotFoundError, ValidationError
 from tracer.usage import UsageEvent, payload_hash, record_usage
-from tracer_registry.ledger.intake import digest, ingest, ingest_many
+from tracer_registry.ledger.intake import digest, ingest, ingest_bulk, ingest_many
 
 from .bulk_driver import START, events
 from .conftest import REPO
@@ -84,6 +84,18 @@ def test_changed_payload_refuses_its_chunk_and_keeps_earlier_chunks(market):
     rows = stored(market)
     assert sorted(rows) == sorted([f"bulk-{i}" for i in range(24)])
     assert rows["bulk-5"][3] == batch[5]["quantity"]
+
+
+def test_bulk_intake_in_a_callers_transaction_commits_or_rolls_back_with_it(market):
+    batch = events(20)
+    with pytest.raises(RuntimeError), session(market) as s:
+        assert ingest_bulk(s, batch[:10]) == 10
+        raise RuntimeError("the caller's own write failed")
+    assert count(market) == 0
+    with session(market) as s:
+        assert ingest_bulk(s, batch[:10]) == 10
+        assert ingest_bulk(s, batch) == 10  # same transaction: the first ten are there
+    assert count(market) == 20
 
 
 def test_same_id_twice_in_one_import_is_kept_once_or_refused_when_it_differs(market):
