@@ -3,6 +3,8 @@ FastAPI's TestClient, tenants with keys, and small LoL champions trained in-proc
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,6 +22,37 @@ class Caller:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request, settings):
+    """Every API test runs on SQLite and, when TRACER_TEST_POSTGRES_URL names a server
+    (``source .ci/postgres`` starts one), again on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield settings
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("TRACER_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("PostgreSQL API tests need TRACER_TEST_POSTGRES_URL "
+                    "(run `source .ci/postgres` to start a throwaway server)")
+    name = f"api_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    settings.database_url = url
+    try:
+        yield settings
+    finally:
+        from tracer.db import engine_for
+
+        engine_for(url).dispose()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

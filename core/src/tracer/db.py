@@ -48,7 +48,7 @@ class TrainingRun(Base):
     finished_at: Mapped[datetime | None]
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
     model_version: Mapped[int | None] = mapped_column(Integer)
-    decision: Mapped[str | None] = mapped_column(String(32))
+    decision: Mapped[str | None] = mapped_column(Text)
     metrics: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
 
