@@ -25,9 +25,8 @@ def test_the_python_example_trains_and_explains(settings):
 
 
 def test_every_command_the_readme_shows_is_a_tracer_command(settings):
-    from tracer.cli import build_app
-
     import typer
+    from tracer.cli import build_app
 
     command = typer.main.get_command(build_app())
     known = set(command.commands)  # type: ignore[attr-defined]
