@@ -115,3 +115,22 @@ def test_catalog_search_show_price_plan_and_certification(acme, publisher_key):
     assert listing["publisher"]["identity"]["method"] == "key"
     assert listing["readme"].startswith("# acme-signal")
     assert [v["version"] for v in listing["versions"]] == ["1.0.0"]
+
+
+def test_a_third_party_price_plan_reaches_the_ledger_per_domain(acme, publisher_key):
+    from tracer import db
+    from tracer_registry.ledger import migration_tree
+    from tracer_registry.ledger.models import PricePlanRow
+
+    db.upgrade(acme, extra=[migration_tree()])
+    filename, wheel = make_wheel()
+    with session(acme) as s:
+        publish(s, acme, wheel, filename, signed(publisher_key, filename, wheel),
+                domains=["acme/signal"])
+        set_price_plan(s, "acme-signal", currency="EUR", monthly_fee_minor=4_900,
+                       per_prediction_micros=400)
+    with session(acme) as s:
+        row = s.get(PricePlanRow, "acme/signal")
+        assert (row.publisher_id, row.currency, row.monthly_fee_minor,
+                row.prediction_price_micros, row.commission_bps) == ("acme", "EUR", 4_900,
+                                                                     400, 3000)

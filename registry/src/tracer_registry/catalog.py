@@ -115,7 +115,31 @@ def set_price_plan(s: Session, name: str, *, currency: str, monthly_fee_minor: i
     listing.currency = currency
     listing.monthly_fee_minor = monthly_fee_minor
     listing.per_prediction_micros = per_prediction_micros
+    _bill_through_ledger(s, listing)
     return listing
+
+
+def _bill_through_ledger(s: Session, listing: Listing) -> None:
+    """Hand a third-party listing's prices to the ledger, per domain it provides.
+
+    Usage events name domains, so the ledger rates by domain. First-party listings keep
+    100 % for the platform and get no plan. The ledger is its own plugin: when its tables
+    are absent (not installed, or blocked), there is nothing to tell it.
+    """
+    from sqlalchemy import inspect
+
+    publisher = s.get(Publisher, listing.publisher_id)
+    if publisher is None or publisher.first_party or not listing.domains:
+        return
+    if not inspect(s.connection()).has_table("ledger_price_plans"):
+        return
+    from tracer_registry.ledger.plans import PricePlan as LedgerPlan
+    from tracer_registry.ledger.plans import set_price_plan as set_ledger_plan
+
+    for domain in listing.domains:
+        set_ledger_plan(s, LedgerPlan(domain, listing.publisher_id, listing.currency,
+                                      listing.monthly_fee_minor, listing.per_prediction_micros,
+                                      listing.commission_bps))
 
 
 def describe_listing(s: Session, name: str, *, domains: list[str] | None = None,
@@ -130,6 +154,8 @@ def describe_listing(s: Session, name: str, *, domains: list[str] | None = None,
         listing.metrics = dict(metrics)
     if readme is not None:
         listing.readme = readme
+    if domains is not None:
+        _bill_through_ledger(s, listing)
     return listing
 
 
