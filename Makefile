@@ -26,10 +26,12 @@ test: setup
 lint: setup
 	$(UV) run --frozen ruff check core plugins registry tests bench
 
+# MLflow's full package (the serving baseline) shares files with mlflow-skinny: it gets its own
+# environment, so removing it later can never break the main one
 bench: setup
-	$(UV) sync --all-packages --frozen --group bench
-	$(UV) run --frozen --group bench python bench/serving.py
-	$(UV) run --frozen --group bench python bench/ledger.py
+	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) sync --all-packages --frozen --group bench
+	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) run --frozen --group bench python bench/serving.py
+	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) run --frozen --group bench python bench/ledger.py
 
 clean:
-	rm -rf .venv .venv-uv .tracer
+	rm -rf .venv .venv-uv .venv-bench .tracer

@@ -12,7 +12,25 @@ sources and licenses.
 from importlib.resources import files
 from pathlib import Path
 
+from tracer import Explanation
+from tracer.explain import rank_factors
+
 __version__ = "0.1.0"
+
+
+def explain_matchup(prediction, sentence, sides: tuple[str, str], even: str,
+                    context: str = "") -> Explanation:
+    """Every factor ranked (the scorer keeps as many as asked) and a "who is favoured" summary.
+
+    ``sides`` names the side the probability is about first ("Blue", "Red").
+    """
+    factors = rank_factors(prediction, sentence, top=len(prediction.contributions))
+    p = prediction.probability
+    favourite, chance = (sides[0], p) if p >= 0.5 else (sides[1], 1 - p)
+    reasons = "; ".join(f.sentence for f in factors[:2]) or even
+    return Explanation(factors=factors,
+                       summary=f"{favourite} is favoured to win ({chance:.0%}){context}: "
+                               f"{reasons}.")
 
 
 def data_path(name: str) -> Path:

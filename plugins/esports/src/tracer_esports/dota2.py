@@ -16,10 +16,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field, create_model
-from tracer import Baseline, Domain, Explanation, hookimpl
-from tracer.explain import rank_factors
+from tracer import Baseline, Domain, hookimpl
 
-from tracer_esports import data_path, draft
+from tracer_esports import data_path, draft, explain_matchup
 
 HERO_COLUMNS = [f"hero_{k}" for k in range(1, draft.HEROES + 1)]
 Pick = Literal[-1, 0, 1]
@@ -123,13 +122,8 @@ def sentence(feature: str, value: float, contribution: float) -> str:
 
 @hookimpl
 def tracer_explain(domain, prediction):
-    # every factor, ranked: the scorer keeps as many as the caller asked for
-    factors = rank_factors(prediction, sentence, top=len(prediction.contributions))
-    p = prediction.probability
-    favourite, chance = ("Radiant", p) if p >= 0.5 else ("Dire", 1 - p)
-    reasons = "; ".join(f.sentence for f in factors[:2]) or "the drafts are even"
-    summary = f"{favourite} is favoured to win ({chance:.0%}) on the draft: {reasons}."
-    return Explanation(factors=factors, summary=summary)
+    return explain_matchup(prediction, sentence, ("Radiant", "Dire"), "the drafts are even",
+                           context=" on the draft")
 
 
 __all__ = ["DOMAIN", "DotaDraft", "HERO_COLUMNS"]

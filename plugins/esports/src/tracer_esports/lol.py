@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 from pydantic import Field, create_model
-from tracer import Baseline, Domain, Explanation, hookimpl
-from tracer.explain import rank_factors
+from tracer import Baseline, Domain, hookimpl
 
-from tracer_esports import data_path
+from tracer_esports import data_path, explain_matchup
 
 _TEAM_COLUMNS: list[tuple[str, type, str]] = [
     ("WardsPlaced", int, "wards placed"),
@@ -140,13 +139,7 @@ def sentence(feature: str, value: float, contribution: float) -> str:
 
 @hookimpl
 def tracer_explain(domain, prediction):
-    # every factor, ranked: the scorer keeps as many as the caller asked for
-    factors = rank_factors(prediction, sentence, top=len(prediction.contributions))
-    p = prediction.probability
-    favourite, chance = ("Blue", p) if p >= 0.5 else ("Red", 1 - p)
-    reasons = "; ".join(f.sentence for f in factors[:2]) or "the teams are even"
-    summary = f"{favourite} is favoured to win ({chance:.0%}): {reasons}."
-    return Explanation(factors=factors, summary=summary)
+    return explain_matchup(prediction, sentence, ("Blue", "Red"), "the teams are even")
 
 
 __all__ = ["DOMAIN", "LolGame"]
