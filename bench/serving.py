@@ -1,6 +1,6 @@
 """Serving benchmark: Tracer's API against MLflow's own scoring server, same model, same run.
 
-    make bench        # in its own environment, .venv-bench (MLflow's scoring server is the baseline)
+    make bench        # own environment .venv-bench; MLflow's scoring server is the baseline
     .venv-bench/bin/python bench/serving.py [--requests 2000]
 
 1. Trains the real LoL domain model (``esports/lol-10min``, reference data) for a bench
