@@ -121,7 +121,7 @@ def main() -> None:
 
     settings = get_settings()
     host = PluginHost(settings)
-    db.upgrade(settings, extra=[t for ts in host.broadcast("tracer_migrations") for t in ts])
+    db.upgrade(settings, extra=host.migration_trees())
     store = ModelStore(settings)
     domain = host.domain(DOMAIN)
     print(f"training {DOMAIN} for tenant {TENANT} in {home} …", flush=True)

@@ -30,8 +30,7 @@ def platform_db(settings):
     from tracer.host import PluginHost
 
     host = PluginHost(settings)
-    db.upgrade(settings, extra=[t for trees in host.broadcast("tracer_migrations")
-                                for t in trees])
+    db.upgrade(settings, extra=host.migration_trees())
     return settings
 
 

@@ -196,6 +196,18 @@ def test_probabilities_are_calibrated_on_held_out_data(toy_host, store):
     assert 0.3 < result.extras["calibration"]["a"] < 3
 
 
+def test_an_overconfident_trainer_is_calibrated_back(toy_host, store):
+    # deep trees, a full learning rate and no early stopping memorise the training rows:
+    # raw probabilities near 0 and 1; Platt scaling must shrink the margin (a < 1)
+    overfit = {"max_depth": 6, "eta": 1.0, "num_boost_round": 200, "early_stopping_rounds": 0,
+               "min_child_weight": 0.0, "lambda": 0.0, "subsample": 1.0,
+               "colsample_bytree": 1.0}
+    result = lifecycle.train(toy_host, store, "toy/signal", params=overfit)
+    assert result.extras["calibration"]["a"] < 0.6
+    assert result.metrics["ece"] < result.metrics["ece_uncalibrated"] - 0.05
+    assert result.metrics["log_loss"] < 0.6
+
+
 def test_cost_model_picks_the_threshold_and_labels_use_it(bare_host, store):
     costly = toy_domain(cost_model=CostModel(false_positive=1.0, false_negative=20.0))
     bare_host.register(ToyPlugin(costly), name="toy")

@@ -230,8 +230,7 @@ def test_the_demo_step_certifies_a_rendered_template_release_and_shows_the_attes
     from tracer_registry.certify.policy import REGISTRY_POLICY
 
     host = PluginHost(settings)
-    db.upgrade(settings, extra=[t for trees in host.broadcast("tracer_migrations")
-                                for t in trees])
+    db.upgrade(settings, extra=host.migration_trees())
     console = Console(record=True, width=200)
     run_demo(settings, console)
     text = console.export_text()

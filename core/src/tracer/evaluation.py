@@ -58,8 +58,8 @@ METRICS: dict[str, Callable[..., float]] = {
 def recall_at_fpr(y, p, w=None, fpr=0.01):
     """Share of (weighted) positives caught when at most ``fpr`` of negatives are flagged."""
     w = _w(y, w)
-    neg = np.sort(p[y == 0])[::-1]
-    neg_w = w[y == 0][np.argsort(p[y == 0])[::-1]]
+    order = np.argsort(p[y == 0])[::-1]
+    neg, neg_w = p[y == 0][order], w[y == 0][order]
     allowed = fpr * neg_w.sum()
     flagged = np.cumsum(neg_w) <= allowed
     cut = neg[flagged.sum()] if flagged.sum() < len(neg) else -np.inf

@@ -279,6 +279,10 @@ class PluginHost:
                 f"{domain.name}: {exc}", plugin=plugin_name, hook=hook,
                 domain=domain.name) from exc
 
+    def migration_trees(self) -> list[dict[str, str]]:
+        """Every plugin's Alembic trees (``tracer_migrations``), flattened for ``db.upgrade``."""
+        return [tree for trees in self.broadcast("tracer_migrations") for tree in trees]
+
     def broadcast(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call a platform hook (cli, routes, migrations, usage) on every plugin, isolated."""
         results = []

@@ -189,26 +189,24 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
                          "expected an xgboost.Booster")
 
     step("calibrate")
-    raw_cal = np.asarray(booster.inplace_predict(x_cal.to_numpy(), predict_type="margin"),
-                         dtype=np.float64)
-    calibration = fit_platt(raw_cal, y_cal, w_cal)
     seen = split.calibration.stop  # rows before the evaluation part
     train_w = np.ones(seen) if weights is None else weights[:seen]
     base_rate = float(np.sum(train_w * labels[:seen]) / np.sum(train_w))
     model = TracerModel(domain=domain.name, domain_version=domain.version, booster=booster,
-                        feature_names=list(x_fit.columns), state=state,
-                        calibration=calibration, base_rate=base_rate)
+                        feature_names=list(x_fit.columns), state=state, base_rate=base_rate)
+    raw_cal = model.raw_margin(x_cal)
+    model.calibration = calibration = fit_platt(raw_cal, y_cal, w_cal)
     costs = domain.cost_model.with_overrides(params.get("costs")) if domain.cost_model else None
     if costs is not None:
         amounts_cal = r_cal[costs.false_negative_column] if costs.false_negative_column else None
-        model.threshold, _ = min_cost_threshold(y_cal, model.predict_proba(x_cal), w_cal,
-                                                costs, amounts_cal)
+        model.threshold, _ = min_cost_threshold(y_cal, sigmoid(model.calibrate(raw_cal)),
+                                                w_cal, costs, amounts_cal)
 
     step("evaluate")
-    p_eval = model.predict_proba(x_eval)
+    raw_eval_margin = model.raw_margin(x_eval)
+    p_eval = sigmoid(model.calibrate(raw_eval_margin))
+    raw_eval = sigmoid(raw_eval_margin)
     metrics = evaluate(y_eval, p_eval, w_eval, model.threshold, domain.extra_metrics)
-    raw_eval = sigmoid(np.asarray(booster.inplace_predict(x_eval.to_numpy(),
-                                                          predict_type="margin"), dtype=float))
     metrics["ece"] = expected_calibration_error(y_eval, p_eval, w_eval)
     metrics["ece_uncalibrated"] = expected_calibration_error(y_eval, raw_eval, w_eval)
     interval = bootstrap_ci(domain.primary_metric, y_eval, p_eval, w_eval, model.threshold,

@@ -37,14 +37,15 @@ class Scorer:
               top: int = TOP_FACTORS) -> list[dict[str, Any]]:
         """Answers for validated records, in order."""
         features = compute_features(self.host, self.domain, records, self.state)
+        matrix = self.model.matrix(features)  # converted once: scored, explained, quoted
         if explain:
-            contribs, bias = self.model.contributions(features)
+            contribs, bias = self.model.contributions(matrix)
             logits = contribs.sum(axis=1) + bias
         else:
-            logits = self.model.margin(features)
+            logits = self.model.margin(matrix)
         probs = 1.0 / (1.0 + np.exp(-logits))
         names = self.model.feature_names
-        feature_rows = features[names].to_numpy(dtype=np.float64)
+        feature_rows = matrix.astype(np.float64)
         raw = as_dicts(records)
         answers = []
         for i, p in enumerate(probs):

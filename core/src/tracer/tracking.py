@@ -9,7 +9,6 @@ feature state riding along as ``extra_files/state.json``. Registered models are 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import tempfile
@@ -101,12 +100,6 @@ class ModelStore:
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.client.set_registered_model_alias(name, alias, str(version))
-
-    def delete_alias(self, name: str, alias: str) -> None:
-        from mlflow.exceptions import MlflowException
-
-        with contextlib.suppress(MlflowException):
-            self.client.delete_registered_model_alias(name, alias)
 
     def tag_version(self, name: str, version: int, tags: dict[str, Any]) -> None:
         for key, value in tags.items():

@@ -10,10 +10,10 @@ from rich.table import Table
 
 
 def _session():
-    from tracer.cli.context import platform
+    from tracer.cli.context import migrated
     from tracer.db import session
 
-    host, _ = platform()
+    host = migrated()
     return host, session(host.settings)
 
 

@@ -59,8 +59,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     settings = settings or get_settings()
     host = host or PluginHost(settings)
     if migrate:
-        db.upgrade(settings, extra=[t for trees in host.broadcast("tracer_migrations")
-                                    for t in trees])
+        db.upgrade(settings, extra=host.migration_trees())
     store = store or ModelStore(settings)
 
     @asynccontextmanager

@@ -24,17 +24,26 @@ def host() -> PluginHost:
 
 
 @lru_cache(maxsize=1)
-def platform() -> tuple[PluginHost, ModelStore]:
-    """Host plus a migrated platform DB and the MLflow store."""
+def migrated() -> PluginHost:
+    """The host, with the platform DB (core and plugin trees) migrated: for commands that
+    need the database but not MLflow (importing MLflow costs about a second)."""
     from tracer import db
-    from tracer.tracking import ModelStore
 
     h = host()
-    db.upgrade(h.settings, extra=[t for trees in h.broadcast("tracer_migrations")
-                                  for t in trees])
+    db.upgrade(h.settings, extra=h.migration_trees())
+    return h
+
+
+@lru_cache(maxsize=1)
+def platform() -> tuple[PluginHost, ModelStore]:
+    """Host plus a migrated platform DB and the MLflow store."""
+    from tracer.tracking import ModelStore
+
+    h = migrated()
     return h, ModelStore(h.settings)
 
 
 def reset() -> None:
     host.cache_clear()
+    migrated.cache_clear()
     platform.cache_clear()

@@ -92,8 +92,7 @@ class Conformance:
             from tracer import db
             from tracer.tracking import ModelStore
 
-            trees = [t for found in self.host.broadcast("tracer_migrations") for t in found]
-            db.upgrade(self.settings, extra=trees)
+            db.upgrade(self.settings, extra=self.host.migration_trees())
             self._store = ModelStore(self.settings)
         return self._store
 

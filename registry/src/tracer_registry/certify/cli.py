@@ -60,7 +60,7 @@ def register(cli: typer.Typer) -> None:
     def submit(wheel: Path, as_json: bool = typer.Option(False, "--json")) -> None:
         """Certify a wheel with the registry's policy and store the report (queued if it
         passed)."""
-        from tracer.cli.context import console, platform
+        from tracer.cli.context import console, migrated
         from tracer.db import session
 
         from tracer_registry.certify import review as service
@@ -68,7 +68,7 @@ def register(cli: typer.Typer) -> None:
         from tracer_registry.certify.validator import certify_wheel
         from tracer_registry.certify.wheel import Wheel
 
-        h, _ = platform()
+        h = migrated()
         opened = Wheel(wheel)
         with session(h.settings) as s:
             published = published_version(s, opened.name, opened.version)
@@ -88,13 +88,13 @@ def register(cli: typer.Typer) -> None:
     def run_pending(as_json: bool = typer.Option(False, "--json")) -> None:
         """Run the automated checks on every release queued at publish (the validator
         worker; reports then wait in `tracer review queue`)."""
-        from tracer.cli.context import console, platform
+        from tracer.cli.context import console, migrated
 
         from tracer_registry.certify import review as service
         from tracer_registry.certify.intake import run_pending as drain
         from tracer_registry.certify.report import Report
 
-        h, _ = platform()
+        h = migrated()
         outcomes = drain(h.settings)
         if as_json:
             typer.echo(json.dumps(outcomes))
@@ -117,12 +117,12 @@ def register(cli: typer.Typer) -> None:
     @review.command("queue")
     def show_queue() -> None:
         """Releases waiting for a reviewer."""
-        from tracer.cli.context import console, platform
+        from tracer.cli.context import console, migrated
         from tracer.db import session
 
         from tracer_registry.certify import review as service
 
-        h, _ = platform()
+        h = migrated()
         table = Table(title="Certification queue")
         for column in ("review", "plugin", "version", "status", "claimed by", "since"):
             table.add_column(column)
@@ -136,13 +136,13 @@ def register(cli: typer.Typer) -> None:
     def claim(review_id: str, reviewer: str = typer.Option(..., "--as")) -> None:
         """Claim a queued release; prints its report and the diff from the last certified
         version."""
-        from tracer.cli.context import console, platform
+        from tracer.cli.context import console, migrated
         from tracer.db import session
 
         from tracer_registry.certify import review as service
         from tracer_registry.certify.report import Report
 
-        h, _ = platform()
+        h = migrated()
         with session(h.settings) as s:
             row = service.claim(s, review_id, reviewer)
             report = Report.from_dict(service.report_of(s, row))
@@ -158,12 +158,12 @@ def register(cli: typer.Typer) -> None:
                 reviewer: str = typer.Option(..., "--as"),
                 notes: str = typer.Option("", "--notes")) -> None:
         """Sign the review's statement with your key and approve."""
-        from tracer.cli.context import console, platform
+        from tracer.cli.context import console, migrated
         from tracer.db import session
 
         from tracer_registry.certify import review as service
 
-        h, _ = platform()
+        h = migrated()
         with session(h.settings) as s:
             row = service.approve_with_key(s, h.settings, review_id, reviewer, key, notes)
             status = row.status
@@ -173,12 +173,12 @@ def register(cli: typer.Typer) -> None:
     def reject(review_id: str, reviewer: str = typer.Option(..., "--as"),
                notes: str = typer.Option(..., "--notes")) -> None:
         """Reject with notes the publisher sees."""
-        from tracer.cli.context import console, platform
+        from tracer.cli.context import console, migrated
         from tracer.db import session
 
         from tracer_registry.certify import review as service
 
-        h, _ = platform()
+        h = migrated()
         with session(h.settings) as s:
             service.reject(s, review_id, reviewer, notes)
         console.print(f"review {review_id}: rejected")
@@ -188,13 +188,13 @@ def register(cli: typer.Typer) -> None:
                                                  help="Where to write the private key.")],
                reviewer: str = typer.Option(..., "--as")) -> None:
         """Make a reviewer key pair and register its public half."""
-        from tracer.cli.context import console, platform
+        from tracer.cli.context import console, migrated
         from tracer.db import session
 
         from tracer_registry.certify import attestation as att
         from tracer_registry.certify import review as service
 
-        h, _ = platform()
+        h = migrated()
         key = att.generate_key()
         att.save_private(key, out)
         with session(h.settings) as s:
@@ -207,12 +207,12 @@ def register(cli: typer.Typer) -> None:
               reason: str = typer.Option(..., "--reason"),
               reviewer: str = typer.Option(..., "--as")) -> None:
         """Allow one static finding of one plugin, visibly, with a reason."""
-        from tracer.cli.context import console, platform
+        from tracer.cli.context import console, migrated
         from tracer.db import session
 
         from tracer_registry.certify import review as service
 
-        h, _ = platform()
+        h = migrated()
         with session(h.settings) as s:
             service.allow(s, plugin=plugin, rule=rule, file=file, symbol=symbol,
                           reason=reason, reviewer=reviewer)
@@ -221,11 +221,11 @@ def register(cli: typer.Typer) -> None:
     @review.command("status")
     def status(plugin: str, version: str) -> None:
         """What the publisher sees: state, notes, level, expiry."""
-        from tracer.cli.context import console, platform
+        from tracer.cli.context import console, migrated
         from tracer.db import session
 
         from tracer_registry.certify import review as service
 
-        h, _ = platform()
+        h = migrated()
         with session(h.settings) as s:
             console.print_json(json.dumps(service.status_of(s, plugin, version)))

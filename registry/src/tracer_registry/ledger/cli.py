@@ -17,13 +17,9 @@ WHO = "cli"
 
 
 def _settings() -> Settings:
-    from tracer import db
-    from tracer.cli.context import host
+    from tracer.cli.context import migrated
 
-    h = host()
-    db.upgrade(h.settings, extra=[t for trees in h.broadcast("tracer_migrations")
-                                  for t in trees])
-    return h.settings
+    return migrated().settings
 
 
 def _console():
