@@ -195,7 +195,7 @@ ATTACKS = {"flipped byte": (flipped_byte, {"digest", "index"}),
            "wrong issuer": (wrong_issuer, {"issuer"}),
            "unknown key": (unknown_key, {"key"}),
            "index rollback": (index_rollback, {"index"}),
-           "expired index": (expired_index, {"index"}),
+           "expired index": (expired_index, {"freshness"}),
            "mix-and-match": (mix_and_match, {"index"}),
            "oversized download": (oversized_download, {"size"}),
            "../ paths or symlink": (hostile_paths, {"paths"})}
@@ -236,7 +236,7 @@ def test_index_rollback_refused(acme, publisher_key):
 
 
 def test_expired_index_refused(acme, publisher_key):
-    assert set(_run("expired index", acme, publisher_key).values()) == {"index"}
+    assert set(_run("expired index", acme, publisher_key).values()) == {"freshness"}
 
 
 def test_mix_and_match_refused(acme, publisher_key):

@@ -48,7 +48,13 @@ def repository(settings: Settings) -> IndexRepository:
 
 
 def client(settings: Settings) -> IndexClient:
-    return IndexClient(repository(settings).root, settings.home.resolve() / "registry" / "trusted")
+    from datetime import timedelta
+
+    from tracer_registry.config import pinned_root_path, registry_config
+
+    lifetime = timedelta(seconds=registry_config().timestamp_lifetime_seconds)
+    return IndexClient(repository(settings).root, settings.home.resolve() / "registry" / "trusted",
+                       pinned_root=pinned_root_path(settings), lifetime=lifetime)
 
 
 def level_rank(level: str) -> int:
@@ -267,17 +273,45 @@ def index_entry(s: Session, release: Release) -> dict[str, Any]:
 
 
 def sign_index(s: Session, settings: Settings, *, now: datetime | None = None) -> int:
-    """Re-sign the index from the database (every publish, status or level change)."""
+    """Re-sign the index from the database (every publish, status or level change).
+
+    Every wheel is checked against the digest its publisher's bundle signs and the catalog
+    records, from the bytes in storage (``subject.check_bytes``), before anything is
+    signed: a swapped file stops the re-sign with both digests named.
+    """
+    from datetime import timedelta
+
+    from tracer_registry.config import pinned_root_path, registry_config
+    from tracer_registry.subject import check_bytes
+
     store = BlobStore(settings.blobs)
     entries, files = [], {}
     for release in s.scalars(select(Release).order_by(Release.listing_name, Release.id)):
         if release.status not in STATUSES:
             continue
         entry = index_entry(s, release)
+        what = f"{release.listing_name} {release.version}"
+        bundle = _stored(store, release.bundle_sha256, what + " bundle")
+        check_bytes(what + " bundle", bundle, recorded=release.bundle_sha256, bundle_raw=None)
+        check_bytes(what + " wheel", _stored(store, release.wheel_sha256, what + " wheel"),
+                    recorded=release.wheel_sha256, bundle_raw=bundle)
         entries.append(entry)
-        files[entry["wheel_target"]] = store.path(release.wheel_sha256)
-        files[entry["bundle_target"]] = store.path(release.bundle_sha256)
-    return repository(settings).publish(entries, files, now=now)
+        files[entry["wheel_target"]] = (store.path(release.wheel_sha256), release.wheel_sha256)
+        files[entry["bundle_target"]] = (store.path(release.bundle_sha256),
+                                         release.bundle_sha256)
+    index = repository(settings)
+    index.initialize(pinned=pinned_root_path(settings))
+    lifetime = {"timestamp": timedelta(seconds=registry_config().timestamp_lifetime_seconds)}
+    return index.publish(entries, files, now=now, lifetime=lifetime)
+
+
+def _stored(store: BlobStore, digest: str, what: str) -> bytes:
+    from tracer_registry.verify import Refusal
+
+    path = store.path(digest)
+    if not path.is_file():
+        raise Refusal("digest", f"{what}: sha256 {digest} is missing from the blob store")
+    return path.read_bytes()
 
 
 def export_json(data: Any) -> str:

@@ -17,10 +17,10 @@ one it trusted), expired (frozen), tampered with (bad signature), mixed and matc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,6 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from securesystemslib.signer import CryptoSigner, SSlibKey
-from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import (
     Metadata,
     MetaFile,
@@ -39,8 +38,6 @@ from tuf.api.metadata import (
     Timestamp,
 )
 from tuf.api.serialization.json import JSONSerializer
-from tuf.ngclient import Updater, UpdaterConfig
-from tuf.ngclient.fetcher import FetcherInterface
 
 from tracer_registry.verify import Refusal
 
@@ -53,6 +50,14 @@ _SCHEME = "tracer-index://"
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class IndexRepository:
@@ -94,8 +99,9 @@ class IndexRepository:
         path = self.metadata / f"{role}.json"
         return Metadata.from_file(str(path)) if path.exists() else None
 
-    def initialize(self) -> None:
-        """Create root metadata v1 (once)."""
+    def initialize(self, pinned: Path | None = None) -> None:
+        """Create root metadata v1 (once) and, for a single-machine deployment, write it
+        to ``pinned`` (the host configuration the registry ships)."""
         if (self.metadata / "root.json").exists():
             return
         root = Root(expires=_now() + LIFETIME["root"], consistent_snapshot=False)
@@ -104,25 +110,55 @@ class IndexRepository:
         md = Metadata(root)
         md.sign(self._signer("root"))
         self._write("root", md, versioned=True)
+        if pinned is not None and not pinned.exists():
+            pinned.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.metadata / "1.root.json", pinned)
 
-    def publish(self, entries: list[dict[str, Any]], files: dict[str, Path], *,
-                now: datetime | None = None) -> int:
-        """Sign a new index holding ``entries`` (catalog rows) and ``files`` (path → file).
+    def export_root(self, destination: Path) -> Path:
+        """Write root v1 for hosts to pin (the registry's shipped configuration)."""
+        source = self.metadata / "1.root.json"
+        if not source.exists():
+            raise Refusal("index", "the registry has not created its index yet")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+        return destination
 
+    def publish(self, entries: list[dict[str, Any]], files: dict[str, tuple[Path, str]], *,
+                now: datetime | None = None,
+                lifetime: dict[str, timedelta] | None = None) -> int:
+        """Sign a new index holding ``entries`` (catalog rows) and ``files``.
+
+        ``files`` maps a target path to (source file, sha256 the catalog records). Every
+        source and every file already in the targets folder is hashed and must be that
+        digest before anything is written: a swapped file is refused, never signed.
         Returns the new targets version. ``now`` moves the clock (tests sign expired
-        metadata this way).
+        metadata this way); ``lifetime`` overrides role lifetimes (the timestamp's is
+        configured, see ``config``).
         """
         self.initialize()
         now = (now or _now()).replace(microsecond=0)
+        lifetimes = {**LIFETIME, **(lifetime or {})}
+        staged: list[tuple[str, Path, Path]] = []
+        for path, (source, expected) in files.items():
+            target = self._target_path(path)
+            for where, what in ((source, "the stored blob"), (target, "the targets folder")):
+                if where.exists() and (actual := _sha256(where)) != expected:
+                    raise Refusal("digest", f"{path}: {what} holds sha256 {actual}, the "
+                                            f"catalog records {expected}; the index is not "
+                                            "re-signed over a file it cannot verify",
+                                  actual=actual, recorded=expected)
+            if not target.exists() and not source.exists():
+                raise Refusal("digest", f"{path}: sha256 {expected} is missing from storage")
+            staged.append((path, source, target))
         self.targets.mkdir(parents=True, exist_ok=True)
         signed_targets: dict[str, TargetFile] = {}
-        for path, source in files.items():
-            target = self._target_path(path)
+        for path, source, target in staged:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
                 shutil.copyfile(source, target)
-            info = TargetFile.from_file(path, str(target), ["sha256"])
-            signed_targets[path] = info
+            signed_targets[path] = TargetFile.from_file(path, str(target), ["sha256"])
+            if signed_targets[path].hashes["sha256"] != files[path][1]:  # changed meanwhile
+                raise Refusal("digest", f"{path}: the targets folder changed while signing")
         for entry in entries:
             path = entry["wheel_target"]
             if path in signed_targets:
@@ -135,17 +171,17 @@ class IndexRepository:
         old = {role: self._read(role) for role in ("targets", "snapshot", "timestamp")}
         version = {role: (md.signed.version + 1 if md else 1) for role, md in old.items()}
         targets = Metadata(Targets(version=version["targets"], targets=signed_targets,
-                                   expires=now + LIFETIME["targets"]))
+                                   expires=now + lifetimes["targets"]))
         targets.sign(self._signer("targets"))
         self._write("targets", targets)
         snapshot = Metadata(Snapshot(version=version["snapshot"],
                                      meta={"targets.json": MetaFile(version["targets"])},
-                                     expires=now + LIFETIME["snapshot"]))
+                                     expires=now + lifetimes["snapshot"]))
         snapshot.sign(self._signer("snapshot"))
         self._write("snapshot", snapshot)
         timestamp = Metadata(Timestamp(version=version["timestamp"],
                                        snapshot_meta=MetaFile(version["snapshot"]),
-                                       expires=now + LIFETIME["timestamp"]))
+                                       expires=now + lifetimes["timestamp"]))
         timestamp.sign(self._signer("timestamp"))
         self._write("timestamp", timestamp)
         return version["targets"]
@@ -157,98 +193,6 @@ class IndexRepository:
         return target
 
 
-class _DirectoryFetcher(FetcherInterface):
-    """Serves ``tracer-index://metadata/…`` and ``…/targets/…`` from the registry directory.
+from tracer_registry.index_client import IndexClient  # noqa: E402 -- re-export
 
-    In a multi-machine deployment this is an HTTPS fetcher; the verification is the same.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root).resolve()
-
-    def _fetch(self, url: str) -> Iterator[bytes]:
-        if not url.startswith(_SCHEME):
-            raise tuf_errors.DownloadHTTPError(f"unsupported URL {url}", 400)
-        path = (self.root / url.removeprefix(_SCHEME)).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
-            raise tuf_errors.DownloadHTTPError(f"{url} not found", 404)
-
-        def chunks() -> Iterator[bytes]:
-            with open(path, "rb") as handle:
-                while chunk := handle.read(65536):
-                    yield chunk
-
-        return chunks()
-
-
-class IndexClient:
-    """A host's view of the registry index; every answer passed TUF verification."""
-
-    def __init__(self, repository: Path, state: Path) -> None:
-        self.repository = Path(repository)
-        self.state = Path(state)
-        self.metadata_dir = self.state / "metadata"
-        self.download_dir = self.state / "downloads"
-
-    def _bootstrap(self) -> None:
-        """Trust on first use of this machine's registry: copy root v1 once.
-
-        A host on another machine gets the registry's root.json out of band instead.
-        """
-        if (self.metadata_dir / "root.json").exists():
-            return
-        self.metadata_dir.mkdir(parents=True, exist_ok=True)
-        first = self.repository / "metadata" / "1.root.json"
-        if not first.exists():
-            raise Refusal("index", "the registry has not published an index yet")
-        shutil.copyfile(first, self.metadata_dir / "root.json")
-
-    def _updater(self) -> Updater:
-        self._bootstrap()
-        self.download_dir.mkdir(parents=True, exist_ok=True)
-        return Updater(metadata_dir=str(self.metadata_dir),
-                       metadata_base_url=f"{_SCHEME}metadata/",
-                       target_dir=str(self.download_dir),
-                       target_base_url=f"{_SCHEME}targets/",
-                       fetcher=_DirectoryFetcher(self.repository),
-                       config=UpdaterConfig(prefix_targets_with_hash=False), bootstrap=None)
-
-    def refresh(self) -> Updater:
-        updater = self._updater()
-        try:
-            updater.refresh()
-        except tuf_errors.ExpiredMetadataError as exc:
-            raise Refusal("index", f"the catalog index expired (frozen?): {exc}") from None
-        except tuf_errors.BadVersionNumberError as exc:
-            raise Refusal("index", f"the catalog index was rolled back or mixed: {exc}") \
-                from None
-        except tuf_errors.UnsignedMetadataError as exc:
-            raise Refusal("index", f"the catalog index signature does not verify: {exc}") \
-                from None
-        except (tuf_errors.RepositoryError, tuf_errors.DownloadError) as exc:
-            raise Refusal("index", f"the catalog index is invalid: "
-                                   f"{type(exc).__name__}: {exc}") from None
-        return updater
-
-    def download(self, updater: Updater, path: str) -> tuple[bytes, dict[str, Any]]:
-        """A target's bytes (length and sha256 as signed) and its signed custom fields."""
-        info = updater.get_targetinfo(path)
-        if info is None:
-            raise Refusal("index", f"{path} is not in the signed index")
-        destination = self.download_dir / f".{os.getpid()}-{info.hashes['sha256']}"
-        try:
-            updater.download_target(info, str(destination))
-        except tuf_errors.DownloadLengthMismatchError as exc:
-            raise Refusal("size", f"{path}: download longer than the signed length "
-                                  f"{info.length} ({exc})") from None
-        except (tuf_errors.LengthOrHashMismatchError, tuf_errors.DownloadError) as exc:
-            raise Refusal("index", f"{path}: the download does not match the signed index "
-                                   f"({type(exc).__name__}: {exc})") from None
-        try:
-            return destination.read_bytes(), dict(info.unrecognized_fields.get("custom", {}))
-        finally:
-            destination.unlink(missing_ok=True)
-
-    def catalog(self, updater: Updater) -> list[dict[str, Any]]:
-        data, _ = self.download(updater, CATALOG)
-        return json.loads(data)["releases"]
+__all__ = ["CATALOG", "LIFETIME", "ROLES", "IndexClient", "IndexRepository"]

@@ -33,6 +33,7 @@ from tracer.settings import Settings
 
 from tracer_registry.catalog import client, level_rank
 from tracer_registry.models import Installation, TenantPolicy
+from tracer_registry.subject import check_bytes
 from tracer_registry.verify import Refusal, TrustedPublisherRule, verify_release
 from tracer_registry.wheels import extract_wheel, inspect_wheel
 
@@ -178,6 +179,12 @@ def fetch_verified(s: Session, settings: Settings, tenant_id: str | None,
     bundle, _ = index.download(updater, entry["bundle_target"])
     if wheel_custom.get("sha256") != entry["sha256"]:
         raise Refusal("index", "the catalog and the target metadata disagree (mix-and-match)")
+    # the downloaded bytes themselves: the catalog's record and the publisher's signed digest
+    check_bytes(f"{listing} {entry['version']} wheel", wheel, recorded=entry["sha256"],
+                bundle_raw=bundle)
+    if entry.get("bundle_sha256"):
+        check_bytes(f"{listing} {entry['version']} bundle", bundle,
+                    recorded=entry["bundle_sha256"], bundle_raw=None)
     rules = [TrustedPublisherRule(**r) for r in entry.get("trusted_publishers") or []]
     identity = verify_release(wheel, entry["filename"], bundle, rules=rules,
                               keys=entry.get("keys") or {})

@@ -1,11 +1,11 @@
 """Reading and extracting wheels without trusting them.
 
 Nothing here imports or runs the wheel's code. Before anything is extracted every member
-is checked: no absolute paths, no ``..`` components, no backslashes or drive letters, no
-symlinks or other special files, sizes under a limit (a zip bomb is refused from its
-declared sizes and again while reading), and every file listed in RECORD with a matching
-sha256. Extraction then writes only regular files whose resolved path stays under the
-target directory.
+is checked: no ``.pth``, bytecode or unreadable source (``contents``), no absolute paths,
+no ``..`` components, no backslashes or drive letters, no symlinks or other special files,
+sizes under a limit (a zip bomb is refused from its declared sizes and again while
+reading), and every file listed in RECORD with a matching sha256. Extraction then writes
+only regular files whose resolved path stays under the target directory.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from tracer_registry.contents import forbidden_members
 from tracer_registry.verify import Refusal
 
 MAX_MEMBERS = 5_000
@@ -58,6 +59,8 @@ def parse_filename(filename: str) -> tuple[str, str]:
 
 def _check_member(info: zipfile.ZipInfo) -> None:
     name = info.filename
+    if info.flag_bits & 0x1:
+        raise Refusal("contents", f"wheel member {name!r} is encrypted: it cannot be checked")
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise Refusal("paths", f"wheel member {name!r} is a symlink")
@@ -146,6 +149,13 @@ def inspect_wheel(data: bytes, filename: str) -> WheelInfo:
                                   "expected 1")
     dist_info = dist_infos.pop()
     files = _check_record(archive, dist_info)
+    regular = [m for m in archive.infolist() if not m.is_dir()]
+    bad = forbidden_members([m.filename for m in regular],
+                            lambda n: _read(archive, archive.getinfo(n)))
+    if bad:
+        raise Refusal("contents", f"wheel member {bad[0]['file']!r}: {bad[0]['why']}"
+                      + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
+                      files=bad)
     try:
         metadata = BytesParser().parsebytes(archive.read(f"{dist_info}/METADATA"))
     except KeyError:

@@ -1,5 +1,6 @@
 """Packaging checks on the wheel's files: no pickles, no escaping paths, no undeclared
-native code, no startup hooks, and every file exactly as RECORD lists it."""
+native code, no startup hooks (``.pth`` anywhere), no code the static scan cannot read
+(``packaging.readable``), and every file exactly as RECORD lists it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import PurePosixPath
 from tracer_registry.certify.policy import Policy
 from tracer_registry.certify.report import CheckResult
 from tracer_registry.certify.wheel import Wheel, record_digest
+from tracer_registry.contents import forbidden_members
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pck", ".joblib", ".jbl", ".cloudpickle", ".dill",
                    ".pt", ".pth.tar", ".sav")
@@ -59,7 +61,7 @@ def check_paths(wheel: Wheel, policy: Policy) -> CheckResult:
             bad.append({"file": name, "why": "absolute path"})
         elif ".." in parts or "\\" in name or "%2e" in name.lower():
             bad.append({"file": name, "why": "parent-directory or backslash component"})
-        elif name.endswith(".pth") and "/" not in name:
+        elif PurePosixPath(name).name.lower().endswith(".pth"):  # top level or .data/
             bad.append({"file": name, "why": ".pth startup hook (runs at every interpreter "
                                              "start)"})
     return CheckResult(
@@ -128,6 +130,22 @@ def check_record(wheel: Wheel, policy: Policy) -> CheckResult:
         else {"files": len(names) - 1})
 
 
+def check_readable(wheel: Wheel, policy: Policy) -> CheckResult:
+    """Code the static scan cannot read is refused, not trusted: bytecode, source in
+    another encoding or that does not parse, archives of code (``.pth`` is a path rule)."""
+    members = [m.name for m in wheel.members if not m.is_symlink]
+    found = [f for f in forbidden_members(members, wheel.read)
+             if not f["file"].lower().endswith(".pth")]
+    return CheckResult(
+        "packaging.readable", "failed" if found else "passed",
+        policy.severity("packaging.readable"),
+        (f"{len(found)} file(s) the static scan cannot read, first {found[0]['file']}: "
+         f"{found[0]['why']}; ship UTF-8 Python source only") if found
+        else f"every code file of the {len(members)} can be read by the static scan",
+        {"files": found} if found else {"files_checked": len(members)})
+
+
 def contents_checks(wheel: Wheel, policy: Policy) -> list[CheckResult]:
     return [check_pickles(wheel, policy), check_paths(wheel, policy),
-            check_native(wheel, policy), check_record(wheel, policy)]
+            check_native(wheel, policy), check_record(wheel, policy),
+            check_readable(wheel, policy)]

@@ -36,7 +36,8 @@ SUBPROCESS_MODULES = {"subprocess", "pty", "multiprocessing", "os.system", "os.p
 CODE_MODULES = {"builtins.eval", "builtins.exec", "builtins.compile", "builtins.__import__",
                 "pickle", "_pickle", "cPickle", "marshal", "dill", "cloudpickle", "joblib",
                 "shelve", "ctypes", "cffi", "importlib.import_module", "importlib.__import__",
-                "runpy", "code", "codeop"}
+                "runpy", "code", "codeop", "pkgutil.resolve_name", "importlib.util",
+                "importlib.machinery", "zipimport"}
 WRITE_FUNCTIONS = {"os.remove", "os.unlink", "os.rename", "os.renames", "os.replace",
                    "os.makedirs", "os.mkdir", "os.rmdir", "os.removedirs", "os.chmod",
                    "os.chown", "os.link", "os.symlink", "os.truncate", "os.mkfifo",
@@ -45,8 +46,9 @@ WRITE_FUNCTIONS = {"os.remove", "os.unlink", "os.rename", "os.renames", "os.repl
 WRITE_METHODS = {"write_text", "write_bytes", "touch", "mkdir", "unlink", "rmdir",
                  "rename", "replace", "symlink_to", "hardlink_to", "chmod", "to_csv",
                  "to_parquet", "to_pickle", "to_feather", "to_excel", "to_hdf", "to_sql",
-                 "save_model", "savefig"}
+                 "save_model", "savefig", "open"}
 BUILTIN_CODE = {"eval", "exec", "compile", "__import__"}
+_MODULE_OPENS = ("io.open", "os.open", "codecs.open", "builtins.open")
 
 
 @dataclass(frozen=True)
@@ -151,13 +153,15 @@ class _Scanner(ast.NodeVisitor):
         while isinstance(root, ast.Attribute):
             root = root.value
         if qualified and isinstance(root, ast.Name) and root.id in self.aliases:
-            if qualified in ("io.open", "os.open", "codecs.open", "builtins.open"):
+            if qualified in _MODULE_OPENS:
                 if self._writes(node):
                     self._add("static.filesystem-write", node, qualified, f"{qualified}(...)")
             else:
                 self._classify(qualified, node, f"{qualified}(...)")
         if isinstance(func, ast.Attribute) and func.attr in WRITE_METHODS \
-                and self._path_like_call(func.attr, node):
+                and self._path_like_call(func.attr, node) and not (
+                    func.attr == "open" and (qualified in _MODULE_OPENS
+                                             or not self._writes_method(node))):
             self._add("static.filesystem-write", node, f".{func.attr}", f".{func.attr}(...)")
         self.generic_visit(node)
 
@@ -169,6 +173,16 @@ class _Scanner(ast.NodeVisitor):
             return len(node.args) == 1 and not node.keywords and not (
                 isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
         return True
+
+    @staticmethod
+    def _writes_method(node: ast.Call) -> bool:
+        """``Path.open("w")``: a literal write mode first, or a ``mode=`` keyword (other
+        ``.open(x)`` calls, such as ``gzip.open(path)``, take a path first)."""
+        keyword = next((k.value for k in node.keywords if k.arg == "mode"), None)
+        mode = keyword if keyword is not None else (node.args[0] if node.args else None)
+        if isinstance(mode, ast.Constant) and isinstance(mode.value, str):
+            return any(c in mode.value for c in "wax+")
+        return keyword is not None
 
     @staticmethod
     def _writes(node: ast.Call) -> bool:

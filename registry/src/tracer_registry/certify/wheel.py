@@ -139,7 +139,8 @@ class Wheel:
 
     @property
     def python_files(self) -> list[str]:
-        return [m.name for m in self.members if m.name.endswith(".py") and not m.is_symlink]
+        return [m.name for m in self.members if m.name.endswith((".py", ".pyw"))
+                and not m.is_symlink]
 
     def extract_to(self, target: Path) -> Path:
         """Write every regular member under ``target``; refuse anything that escapes it."""

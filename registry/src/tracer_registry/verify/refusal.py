@@ -14,7 +14,7 @@ from tracer.errors import RegistryError
 #: the checks a release can fail, in the order they run
 CHECKS = ("size", "bundle", "digest", "name", "signature", "trust root", "issuer", "identity",
           "key", "metadata", "paths", "namespace", "version", "index", "status", "policy",
-          "certification")
+          "certification", "contents", "near-miss", "domain", "freshness")
 
 
 class Refusal(RegistryError):

@@ -1,0 +1,42 @@
+"""The registry's own settings (``TRACER_REGISTRY_*``), apart from the platform's.
+
+- ``name_policy``: what publish does with a near-miss of a protected name (``refuse``, or
+  ``hold``: the release is stored quarantined with the reason, for a human to lift).
+- ``timestamp_lifetime_seconds``: how long a signed index timestamp is valid. A host that
+  cannot refresh within it stops installing; a replayed old index is refused after it.
+- ``pinned_root``: the catalog's TUF root metadata a host trusts, shipped with the
+  registry's configuration (``tracer catalog export-root``). A host never takes a root
+  from the index it is about to verify (no trust on first use). Default: the file the
+  registry writes next to its keys when it creates them (a single-machine deployment).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from tracer.settings import Settings
+
+
+class RegistryConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRACER_REGISTRY_", extra="ignore")
+
+    name_policy: Literal["refuse", "hold"] = "refuse"
+    timestamp_lifetime_seconds: int = Field(default=6 * 3600, ge=60)
+    pinned_root: Path | None = None
+
+
+def registry_config() -> RegistryConfig:
+    """Read from the environment on every call: tests and operators change it live."""
+    return RegistryConfig()
+
+
+def pinned_root_path(settings: Settings) -> Path:
+    configured = registry_config().pinned_root
+    return configured if configured else default_pinned_root(settings)
+
+
+def default_pinned_root(settings: Settings) -> Path:
+    return settings.home.resolve() / "registry" / "host-config" / "root.json"
