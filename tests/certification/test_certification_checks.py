@@ -9,6 +9,7 @@ import pytest
 from tracer import __version__
 from tracer_registry.certify import REGISTRY_POLICY, Allowance
 from tracer_registry.certify.contents_checks import contents_checks
+from tracer_registry.certify.domain_checks import check_domains
 from tracer_registry.certify.metadata_checks import metadata_checks
 from tracer_registry.certify.static_checks import scan_source, static_checks
 from tracer_registry.certify.wheel import Wheel
@@ -18,9 +19,10 @@ from tests.certification.build import FIXTURES, build_wheel
 BENIGN = FIXTURES / "benign"
 
 
-def checks_of(wheel_path, published=None, allowances=()):
+def checks_of(wheel_path, published=None, allowances=(), owned=None):
     wheel = Wheel(wheel_path)
     results = (metadata_checks(wheel, REGISTRY_POLICY, published)
+               + [check_domains(wheel, REGISTRY_POLICY, owned)]
                + contents_checks(wheel, REGISTRY_POLICY)
                + static_checks(wheel, REGISTRY_POLICY, list(allowances)))
     return {c.id: c for c in results}
@@ -33,7 +35,7 @@ def clean(tmp_path):
 
 def test_a_clean_wheel_passes_every_static_check(clean):
     assert {k: c.status for k, c in clean.items()} == dict.fromkeys(clean, "passed")
-    assert len(clean) == 15
+    assert len(clean) == 16
     assert clean["metadata.version-newer"].evidence == {"version": "1.0.0",
                                                         "published": "0.9.0"}
     assert clean["packaging.record"].message == "all 5 files match their RECORD hashes"
@@ -191,3 +193,71 @@ def test_a_reviewer_allowance_passes_one_finding_and_stays_visible(tmp_path):
         "certsample/cache.py": b"def warm(p):\n    p.write_text('ok')\n"})
     passed = checks_of(only, allowances=[grant])["static.filesystem-write"]
     assert passed.status == "passed" and "(1 allowed by reviewers)" in passed.message
+
+
+# -- issue 12: what certification missed ----------------------------------------------------
+
+@pytest.mark.parametrize("member", ["tracer_certsample-1.0.0.data/purelib/zzz.pth",
+                                    "certsample/deep/hook.pth"])
+def test_a_pth_file_anywhere_fails_paths(tmp_path, member):
+    check = checks_of(build_wheel(BENIGN, tmp_path, extra={member: b"import os\n"}))[
+        "packaging.paths"]
+    assert check.status == "failed"
+    assert check.evidence["files"] == [
+        {"file": member, "why": ".pth startup hook (runs at every interpreter start)"}]
+
+
+@pytest.mark.parametrize("member, data, why", [
+    ("certsample/__pycache__/hidden.cpython-311.pyc", b"\xa7\r\r\n" + b"\0" * 40,
+     "compiled bytecode"),
+    ("certsample/codec.py", b"# coding: utf-7\nx = 1\n", "declares source encoding 'utf-7'"),
+    ("certsample/latin.py", b"x = '\xe9'\n", "is not UTF-8 text"),
+    ("certsample/code.zip", None, "an archive holding Python code"),
+])
+def test_code_the_static_scan_cannot_read_fails_readable(tmp_path, member, data, why):
+    if data is None:
+        import io
+        import zipfile
+
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as inner:
+            inner.writestr("evil.py", "import os\n")
+        data = buffer.getvalue()
+    checks = checks_of(build_wheel(BENIGN, tmp_path, extra={member: data}))
+    check = checks["packaging.readable"]
+    assert check.status == "failed" and check.severity == "error"
+    assert [f["file"] for f in check.evidence["files"]] == [member]
+    assert why in check.evidence["files"][0]["why"]
+
+
+def test_resolve_name_and_path_open_for_writing_are_found():
+    findings = scan_source("import pkgutil\nfrom pathlib import Path\n"
+                           "run = pkgutil.resolve_name('os:system')\n"
+                           "def hook():\n    Path('x').open('w').write('y')\n"
+                           "def reads():\n    Path('x').open().read()\n", "p.py")
+    assert [(f["rule"], f["symbol"], f["context"]) for f in findings] == [
+        ("static.eval-exec", "pkgutil.resolve_name", "at import time"),
+        ("static.filesystem-write", ".open", "in hook()")]
+
+
+HIJACK = b'from tracer import Domain\nD = Domain(name="esports/lol-10min")\n'
+
+
+def test_declaring_a_first_party_domain_fails_certification(tmp_path):
+    wheel = build_wheel(BENIGN, tmp_path, extra={"certsample/hijack.py": HIJACK})
+    local = checks_of(wheel)["metadata.domains"]
+    assert local.status == "failed" and local.evidence["foreign"] == ["esports/lol-10min"]
+    registry = checks_of(wheel, owned=["certsample"])["metadata.domains"]
+    assert registry.status == "failed"
+    assert "outside the publisher's claimed prefixes (certsample)" in registry.message
+
+
+def test_own_domains_pass_and_a_computed_domain_name_fails(tmp_path):
+    clean = checks_of(build_wheel(BENIGN, tmp_path / "a"), owned=["certsample"])
+    assert clean["metadata.domains"].evidence["declared"] == ["certsample/signal"]
+    assert clean["metadata.domains"].status == "passed"
+    computed = checks_of(build_wheel(BENIGN, tmp_path / "b", extra={
+        "certsample/dyn.py": b"from tracer import Domain\nD = Domain(name='a' + 'b')\n"}))
+    check = computed["metadata.domains"]
+    assert check.status == "failed"
+    assert "certsample/dyn.py:2 Domain(...) whose name is not a string literal" in check.message

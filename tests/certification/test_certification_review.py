@@ -49,12 +49,14 @@ def reviewers(platform_db, tmp_path):
 def published(platform_db, benign_wheel, tmp_path):
     """The honest plugin published through the registry (air-gapped key signing)."""
     from tracer_registry import publishers, publishing, signing
+    from tracer_registry.domains import claim_domain
 
     key_path = tmp_path / "publisher.pem"
     pem = signing.generate_key(key_path)
     with session(platform_db) as s:
         publishers.create_publisher(s, "certsample-labs", "Certsample Labs")
         publishers.register_key(s, "certsample-labs", "tracer-certsample", pem)
+        claim_domain(s, "certsample-labs", "certsample")
         data = benign_wheel.read_bytes()
         bundle = signing.sign_with_key(data, benign_wheel.name,
                                        signing.load_private_key(key_path))

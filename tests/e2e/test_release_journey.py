@@ -97,6 +97,8 @@ def test_a_rendered_plugin_goes_from_publish_to_certified_install_and_a_predicti
     assert api.post("/v1/publishers/acme/keys", headers=api.as_("acme"),
                     json={"namespace": "tracer-acme-*", "public_pem": public}
                     ).status_code == 201
+    assert api.post("/v1/publishers/acme/domains", headers=api.as_("acme"),
+                    json={"prefix": "acme"}).status_code == 201
     data = wheel.read_bytes()
     bundle = sign_with_key(data, wheel.name, load_private_key(tmp_path / "acme.pem"))
     published = api.post("/v1/releases", headers=api.as_("acme"), data={"domains": DOMAIN},

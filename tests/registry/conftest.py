@@ -26,15 +26,18 @@ def publisher_key():
 
 @pytest.fixture
 def acme(registry_db, publisher_key):
-    """Publisher ``acme`` owning ``acme-*`` with one registered EC key; tenant ``t1``."""
+    """Publisher ``acme`` owning ``acme-*`` and the domain prefix ``acme``, with one
+    registered EC key; tenant ``t1``."""
     from tracer.db import session
     from tracer.tenancy import create_tenant
+    from tracer_registry.domains import claim_domain
     from tracer_registry.publishers import create_publisher, register_key
     from tracer_registry.signing import public_pem
 
     with session(registry_db) as s:
         create_publisher(s, "acme", "Acme Analytics")
         register_key(s, "acme", "acme-*", public_pem(publisher_key))
+        claim_domain(s, "acme", "acme")
         create_tenant(s, "t1", "Tenant One", "starter", registry_db.tiers)
     return registry_db
 

@@ -292,11 +292,13 @@ def _fresh(home, monkeypatch, request):
 
 def _acme(settings, key):
     from tracer.tenancy import create_tenant
+    from tracer_registry.domains import claim_domain
     from tracer_registry.publishers import register_key
     from tracer_registry.signing import public_pem
 
     with session(settings) as s:
         create_publisher(s, "acme", "Acme Analytics")
         register_key(s, "acme", "acme-*", public_pem(key))
+        claim_domain(s, "acme", "acme")
         create_tenant(s, "t1", "Tenant One", "starter", settings.tiers)
 

@@ -86,7 +86,7 @@ def test_namespaces_belong_to_one_publisher_and_near_miss_names_are_flagged(acme
             try:
                 publish(s, acme, wheel, filename, signed(mallory_key, filename, wheel))
             except Refusal as refused:
-                flagged += refused.check == "namespace"
+                flagged += refused.check == "near-miss"
     assert (tried, flagged) == (2, 2)
 
 

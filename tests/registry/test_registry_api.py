@@ -70,6 +70,9 @@ def acme_key(client, keys, tmp_path):
                          json={"namespace": "acme-*", "public_pem": public})
     assert answer.status_code == 201, answer.text
     assert answer.json()["namespace"] == "acme-*"
+    claimed = client.post("/v1/publishers/acme/domains", headers=keys.headers("acme"),
+                          json={"prefix": "acme"})
+    assert claimed.status_code == 201, claimed.text
     return load_private_key(tmp_path / "acme.pem"), answer.json()["key_id"]
 
 

@@ -54,6 +54,8 @@ def acme_cli(settings, tmp_path, capsys):
     code, out, _ = run(capsys, "publisher", "add-key", "acme", "--namespace", "acme-*",
                        "--key", f"{key}.pub")
     assert code == 0 and out.endswith("registered for acme-*")
+    assert run(capsys, "publisher", "claim-domain", "acme", "--prefix", "acme")[:2] == (
+        0, "acme owns domain prefix acme/")
     h, _ = platform()
     with session(h.settings) as s:
         create_tenant(s, "t1", "Tenant One", "professional", h.settings.tiers)
@@ -174,6 +176,8 @@ def test_publish_with_certify_runs_the_queued_checks_and_the_report_enters_revie
     assert run(capsys, "publisher", "create", "certsample-labs", "--name", "Labs")[0] == 0
     assert run(capsys, "publisher", "add-key", "certsample-labs", "--namespace",
                "tracer-certsample", "--key", f"{key}.pub")[0] == 0
+    assert run(capsys, "publisher", "claim-domain", "certsample-labs", "--prefix",
+               "certsample")[0] == 0
     wheel = build_wheel(FIXTURES / "benign", tmp_path / "dist")
     assert run(capsys, "publisher", "sign", str(wheel), "--key", str(key))[0] == 0
     code, out, err = run(capsys, "publish", str(wheel), "--bundle", f"{wheel}.sigstore.json",

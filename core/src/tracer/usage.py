@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from tracer import tenancy  # noqa: F401 -- maps "tenants", which usage events reference
 from tracer.db import Base, utcnow
 from tracer.errors import ConflictError
 

@@ -67,9 +67,13 @@ def level_rank(level: str) -> int:
 def get_listing(s: Session, name_or_domain: str) -> Listing:
     name = canonicalize_name(name_or_domain)
     listing = s.get(Listing, name)
-    if listing is None:
-        listing = next((row for row in s.scalars(select(Listing))
-                        if name_or_domain in (row.domains or [])), None)
+    if listing is None:  # a domain: only its owner's listing answers for it
+        from tracer_registry.domains import domain_owner
+
+        owner = domain_owner(s, name_or_domain)
+        listing = next((row for row in s.scalars(select(Listing).order_by(Listing.name))
+                        if name_or_domain in (row.domains or [])
+                        and row.publisher_id == owner), None)
     if listing is None:
         raise NotFoundError(f"no listing {name_or_domain!r} in the catalog",
                             listing=name_or_domain)
@@ -153,6 +157,9 @@ def describe_listing(s: Session, name: str, *, domains: list[str] | None = None,
                      readme: str | None = None) -> Listing:
     listing = get_listing(s, name)
     if domains is not None:
+        from tracer_registry.domains import check_owned
+
+        check_owned(s, listing.publisher_id, listing.name, domains)
         listing.domains = list(domains)
     if tags is not None:
         listing.tags = list(tags)
@@ -247,6 +254,7 @@ def _iso(value: datetime | None) -> str | None:
 # -- the signed index --------------------------------------------------------------------
 
 def index_entry(s: Session, release: Release) -> dict[str, Any]:
+    from tracer_registry.domains import domain_owner
     from tracer_registry.publishers import credentials_for
 
     listing = s.get(Listing, release.listing_name)
@@ -268,6 +276,9 @@ def index_entry(s: Session, release: Release) -> dict[str, Any]:
         "certification_level": release.certification_level,
         "certification_expires_at": _iso(release.certification_expires_at),
         "domains": listing.domains if listing else [],
+        # install by domain name resolves only to the owner's listing (signed here)
+        "publisher": listing.publisher_id if listing else None,
+        "domain_owners": {d: domain_owner(s, d) for d in (listing.domains if listing else [])},
         "entry_points": release.entry_points, "requires_tracer": release.requires_tracer,
     }
 

@@ -107,6 +107,15 @@ def register(app: typer.Typer) -> None:
                           v["certification_level"], v["sha256"][:16] + "…")
         console.print(table)
 
+    @catalog.command("export-root")
+    def export_root_command(path: Path) -> None:
+        """Write the index's root metadata for hosts to pin (TRACER_REGISTRY_PINNED_ROOT)."""
+        from tracer_registry.catalog import repository
+
+        host, _ = _session()
+        console.print(f"root metadata written to {repository(host.settings).export_root(path)};"
+                      " ship it with the host configuration")
+
     @catalog.command("sign-index")
     def sign_index_command() -> None:
         """Re-sign the catalog index (fresh expiry) — the registry operator's timer job."""
@@ -178,6 +187,18 @@ def register(app: typer.Typer) -> None:
         with tx as s:
             record = register_key(s, publisher_id, namespace, key.read_text())
         console.print(f"key {record.key_id} registered for {namespace}")
+
+    @publisher.command("claim-domain")
+    def claim_domain_command(publisher_id: str,
+                             prefix: Annotated[str, typer.Option(
+                                 help="Domain prefix, e.g. acme (owns acme/...)")]) -> None:
+        """Claim a domain prefix: only this publisher's releases may declare its domains."""
+        from tracer_registry.domains import claim_domain
+
+        _, tx = _session()
+        with tx as s:
+            row = claim_domain(s, publisher_id, prefix)
+        console.print(f"{publisher_id} owns domain prefix {row.prefix}/")
 
     @publisher.command("keygen")
     def keygen_command(path: Path) -> None:

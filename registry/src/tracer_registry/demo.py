@@ -73,6 +73,11 @@ def run(settings: Any, console: Any) -> None:
     with session(settings) as s:
         if s.get(Publisher, PUBLISHER) is None:
             create_publisher(s, PUBLISHER, "Tracer first-party plugins", first_party=True)
+        from tracer_registry.domains import claim_domain
+        from tracer_registry.names import FIRST_PARTY_DOMAINS
+
+        for prefix in FIRST_PARTY_DOMAINS:
+            claim_domain(s, PUBLISHER, prefix)
         for package in FIRST_PARTY:  # a key per namespace (a registered key has one)
             keys[package] = settings.home.resolve() / "registry" / f"demo-{package}.pem"
             if not keys[package].exists():

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -33,9 +30,10 @@ from tracer.settings import Settings
 
 from tracer_registry.catalog import client, level_rank
 from tracer_registry.models import Installation, TenantPolicy
+from tracer_registry.plugin_dir import PluginDirSwap
 from tracer_registry.subject import check_bytes
 from tracer_registry.verify import Refusal, TrustedPublisherRule, verify_release
-from tracer_registry.wheels import extract_wheel, inspect_wheel
+from tracer_registry.wheels import inspect_wheel
 
 
 @dataclass
@@ -79,7 +77,10 @@ def _effective_level(entry: dict[str, Any]) -> str:
 def choose(entries: list[dict[str, Any]], name: str, version: str | None) -> dict[str, Any]:
     """The entry to install: the exact pin (a yanked pin is allowed), else the newest active."""
     wanted = canonicalize_name(name)
-    mine = [e for e in entries if e["listing"] == wanted or name in (e.get("domains") or [])]
+    # a listing by its name; a domain only through the listing of the domain's owner
+    mine = [e for e in entries if e["listing"] == wanted] or [
+        e for e in entries if name in (e.get("domains") or [])
+        and e.get("publisher") and (e.get("domain_owners") or {}).get(name) == e["publisher"]]
     if not mine:
         raise Refusal("index", f"{name!r} is not in the signed catalog index")
     if version is not None:
@@ -98,43 +99,7 @@ def choose(entries: list[dict[str, Any]], name: str, version: str | None) -> dic
     return max(active, key=lambda e: Version(e["version"]))
 
 
-# -- the plugin directory ----------------------------------------------------------------
-
-def _installed_files(plugins: Path, listing: str) -> tuple[str | None, list[Path]]:
-    """Version and files (from RECORD) of ``listing`` in the plugin dir, if installed."""
-    for dist_info in plugins.glob("*.dist-info"):
-        stem = dist_info.name.removesuffix(".dist-info")
-        dist_name, _, dist_version = stem.rpartition("-")
-        if canonicalize_name(dist_name) != listing:
-            continue
-        files = []
-        record = dist_info / "RECORD"
-        for line in record.read_text().splitlines() if record.exists() else []:
-            rel = line.split(",", 1)[0]
-            path = (plugins / rel).resolve()
-            if rel and path.is_relative_to(plugins.resolve()):
-                files.append(path)
-        return dist_version, files
-    return None, []
-
-
-def _move_all(files: list[Path], source_root: Path, target_root: Path) -> list[Path]:
-    moved = []
-    for path in files:
-        if not path.exists():
-            continue
-        target = target_root / path.relative_to(source_root)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-        moved.append(target)
-    return moved
-
-
-def _prune_empty(root: Path, top: Path) -> None:
-    for directory in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
-        if directory != top and not any(directory.iterdir()):
-            directory.rmdir()
-
+# -- the plugin directory (files: ``plugin_dir``) -------------------------------------
 
 def _load_check(settings: Settings, listing: str) -> list[dict[str, Any]]:
     """Load the plugin dir's entry points in a separate process; records of ``listing``."""
@@ -220,47 +185,39 @@ def _verify_certified(s: Session, settings: Settings, entry: dict[str, Any],
 
 
 def install(s: Session, settings: Settings, tenant_id: str, spec: str) -> Installed:
-    """Verify and install ``spec`` (``NAME`` or ``NAME==VERSION``) for ``tenant_id``."""
+    """Verify and install ``spec`` (``NAME`` or ``NAME==VERSION``) for ``tenant_id``.
+
+    Every check that reads only signed data and the wheel's bytes runs before anything is
+    unpacked; after that the files are swapped in and ``s`` owns them: a failure here, in
+    the caller or at commit puts the plugin dir back as it was (``PluginDirSwap``).
+    """
     _, version = parse_spec(spec)
     entry, wheel, info = fetch_verified(s, settings, tenant_id, spec)
     listing = entry["listing"]
-    plugins = settings.plugins_path
-    plugins.mkdir(parents=True, exist_ok=True)
-    previous, old_files = _installed_files(plugins, listing)
-    staging = plugins / f".staging-{uuid.uuid4().hex}"
-    backup = plugins / f".backup-{uuid.uuid4().hex}"
+    swap = PluginDirSwap(settings.plugins_path, listing)
+    swap.place(wheel)
     try:
-        written = extract_wheel(wheel, staging)
-        old = set(old_files)
-        for rel in written:
-            if (plugins / rel).exists() and (plugins / rel).resolve() not in old:
-                raise Refusal("paths", f"{rel} would overwrite a file of another plugin")
-        _move_all(old_files, plugins, backup)
-        _prune_empty(plugins, plugins)  # an empty old .dist-info would shadow the new one
-        new_files = [staging / rel for rel in written]
-        placed = _move_all(new_files, staging, plugins)
-        try:
-            records = _load_check(settings, listing)
-            failed = [r for r in records if r["status"] != "loaded"]
-            if not records or failed:
-                why = "; ".join(f"{r['name']}: {r['error']}" for r in failed) or "no entry points"
-                raise RegistryError(f"{listing} {info.version} does not load ({why}); "
-                                    f"{previous or 'nothing'} stays installed")
-        except Exception:
-            for path in placed:
-                path.unlink(missing_ok=True)
-            _prune_empty(plugins, plugins)
-            if backup.exists():
-                _move_all([p for p in backup.rglob("*") if p.is_file()], backup, plugins)
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(backup, ignore_errors=True)
-    _prune_empty(plugins, plugins)
-    domains = sorted({d for r in records for d in r.get("domains", [])})
-    _record(s, tenant_id, listing, info.version, pinned=version is not None, domains=domains)
+        records = _load_check(settings, listing)
+        failed = [r for r in records if r["status"] != "loaded"]
+        if not records or failed:
+            why = "; ".join(f"{r['name']}: {r['error']}" for r in failed) or "no entry points"
+            raise RegistryError(f"{listing} {info.version} does not load ({why}); "
+                                f"{swap.previous or 'nothing'} stays installed")
+        domains = sorted({d for r in records for d in r.get("domains", [])})
+        undeclared = sorted(set(domains) - set(entry.get("domains") or []))
+        if undeclared:
+            raise Refusal("domain", f"{listing} {info.version} registered domain(s) "
+                                    f"{', '.join(undeclared)} its signed index entry does "
+                                    "not declare; nothing stays installed")
+        _record(s, tenant_id, listing, info.version, pinned=version is not None,
+                domains=domains)
+        swap.bind(s)
+    except BaseException:
+        swap.undo()
+        raise
     return Installed(listing=listing, version=info.version, sha256=entry["sha256"],
-                     previous=previous, domains=domains, plugins=[r["name"] for r in records])
+                     previous=swap.previous, domains=domains,
+                     plugins=[r["name"] for r in records])
 
 
 def _record(s: Session, tenant_id: str, listing: str, version: str, *, pinned: bool,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from tracer import tenancy  # noqa: F401 -- maps "tenants", which policies and installs reference
 from tracer.db import Base, utcnow
 
 #: release states, most to least usable
@@ -56,6 +57,16 @@ class PublisherKey(Base):
     public_pem: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class DomainClaim(Base):
+    """A domain prefix (``acme`` owns ``acme/...``) a publisher owns, as it owns names."""
+
+    __tablename__ = "registry_domain_claims"
+
+    prefix: Mapped[str] = mapped_column(String(128), primary_key=True)
+    publisher_id: Mapped[str] = mapped_column(ForeignKey("registry_publishers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Listing(Base):

@@ -1,4 +1,6 @@
-"""Publishing a release: verify the signature, read the wheel, refuse what is not newer.
+"""Publishing a release: verify the signature, read the wheel, refuse what is not newer,
+what looks like another publisher's name (``names``, refused or held per the registry's
+``name_policy``) and what declares a domain its publisher does not own (``domains``).
 
 The order matters: nothing from the wheel is trusted (not even its metadata) until its
 bytes are proven to be what the namespace owner signed. A refused upload writes nothing:
@@ -8,10 +10,8 @@ blobs, rows and the index change only after every check passed.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,27 +19,37 @@ from tracer.settings import Settings
 
 from tracer_registry.blobs import BlobStore
 from tracer_registry.catalog import releases, sign_index
-from tracer_registry.models import Listing, Release
+from tracer_registry.config import registry_config
+from tracer_registry.domains import check_owned
+from tracer_registry.models import Listing, Publisher, Release
+from tracer_registry.names import FIRST_PARTY_NAMES, first_near_miss
 from tracer_registry.publishers import credentials_for
 from tracer_registry.verify import PINNED_TRUST_ROOT, Refusal, VerifiedIdentity, verify_release
 from tracer_registry.wheels import inspect_wheel, parse_filename
 
-#: characters that read alike, folded so that ``tracer-fr4ud`` collides with ``tracer-fraud``
-_CONFUSABLE = str.maketrans({"0": "o", "1": "l", "i": "l", "3": "e", "4": "a", "5": "s",
-                             "7": "t", "8": "b", "-": "", "_": "", ".": ""})
+
+def _protected_names(s: Session, publisher_id: str) -> list[str]:
+    """Names another publisher's release could be mistaken for: every listing of another
+    publisher, and the first-party names unless this publisher is first party."""
+    publisher = s.get(Publisher, publisher_id)
+    names = [row.name for row in s.scalars(select(Listing))
+             if row.publisher_id != publisher_id]
+    if publisher is None or not publisher.first_party:
+        names += [n for n in FIRST_PARTY_NAMES if n not in names]
+    return names
 
 
-def skeleton(name: str) -> str:
-    return re.sub("rn", "m", canonicalize_name(name)).translate(_CONFUSABLE)
-
-
-def _near_miss(s: Session, name: str, publisher_id: str) -> str | None:
-    mine = skeleton(name)
-    for listing in s.scalars(select(Listing)):
-        if listing.name != name and listing.publisher_id != publisher_id \
-                and skeleton(listing.name) == mine:
-            return listing.name
-    return None
+def _held_for_review(s: Session, name: str, owner: str) -> str | None:
+    """None, or the reason a new listing's name is held (policy ``hold``); refused
+    outright under policy ``refuse``."""
+    found = first_near_miss(name, _protected_names(s, owner))
+    if found is None:
+        return None
+    if registry_config().name_policy == "refuse":
+        raise Refusal("near-miss", f"{found}; a near-miss name is refused by registry "
+                                   "policy (ask the registry to review it)",
+                      protected=found.protected)
+    return f"held for review (near-miss check): {found}"
 
 
 def publish(s: Session, settings: Settings, wheel: bytes, filename: str, bundle: bytes, *,
@@ -64,9 +74,15 @@ def publish(s: Session, settings: Settings, wheel: bytes, filename: str, bundle:
     if existing and Version(version) <= Version(existing[0].version):
         raise Refusal("version", f"{name} {version} is not newer than the published "
                                  f"{existing[0].version} (versions are never reused)")
-    if not existing and (clash := _near_miss(s, name, owner)):
-        raise Refusal("namespace", f"{name!r} is a near-miss of the listing {clash!r} of "
-                                   "another publisher")
+    # a held listing stays held until a reviewer lifts one of its releases
+    unreviewed = all(r.status == "quarantined" and (r.status_reason or "").startswith(
+        "held for review") for r in existing)
+    held = _held_for_review(s, name, owner) if unreviewed else None
+    declared = info.domains
+    if domains is not None and (extra := sorted(set(domains) - set(declared))):
+        raise Refusal("domain", f"{name} {version}: {', '.join(extra)} is not declared by the "
+                                f"release's code (it declares {', '.join(declared) or 'none'})")
+    check_owned(s, owner, f"{name} {version}", declared)
     store = BlobStore(settings.blobs)
     identity_record = {**identity.as_dict(), "filename": filename,
                        "trusted_publishers": [r.__dict__ for r in rules]}
@@ -76,7 +92,8 @@ def publish(s: Session, settings: Settings, wheel: bytes, filename: str, bundle:
         identity_sha256=store.put(json.dumps(identity_record, sort_keys=True).encode()),
         method=identity.method, signer=identity.signer, issuer=identity.issuer,
         key_id=identity.key_id, requires_tracer=info.requires_tracer, license=info.license,
-        entry_points=info.entry_points, status="active",
+        entry_points=info.entry_points, status="quarantined" if held else "active",
+        status_reason=held,
         certification_level=_initial_level(identity))
     listing = s.get(Listing, name)
     if listing is None:
@@ -84,8 +101,7 @@ def publish(s: Session, settings: Settings, wheel: bytes, filename: str, bundle:
         s.add(listing)
     listing.summary = info.summary
     listing.readme = info.readme
-    if domains is not None:
-        listing.domains = list(domains)
+    listing.domains = list(declared)  # what the code declares and the publisher owns
     listing.tags = sorted(info.entry_points.get("tracer", {}))
     s.add(release)
     s.flush()

@@ -51,6 +51,10 @@ class KeyIn(BaseModel):
     public_pem: str = Field(min_length=1, max_length=4000)
 
 
+class DomainClaimIn(BaseModel):
+    prefix: str = Field(min_length=1, max_length=128, description="e.g. acme (acme/...)")
+
+
 class TrustedPublisherIn(BaseModel):
     namespace: str = Field(min_length=1, max_length=200)
     issuer: str = Field(min_length=1, max_length=500)
@@ -129,6 +133,16 @@ def register(app: Any) -> None:
             row = register_key(s, publisher_id, body.namespace, body.public_pem)
             return {"key_id": row.key_id, "publisher": row.publisher_id,
                     "namespace": row.namespace}
+
+    @router.post("/v1/publishers/{publisher_id}/domains", status_code=201)
+    def claim_domain(publisher_id: str, body: DomainClaimIn, request: Request,
+                     who: PublisherOrAdmin) -> dict[str, Any]:
+        from tracer_registry.domains import claim_domain
+
+        _own_account(who, publisher_id)
+        with session(settings_of(request)) as s:
+            row = claim_domain(s, publisher_id, body.prefix)
+            return {"publisher": row.publisher_id, "prefix": row.prefix}
 
     @router.post("/v1/publishers/{publisher_id}/trusted-publishers", status_code=201)
     def add_trusted(publisher_id: str, body: TrustedPublisherIn, request: Request,

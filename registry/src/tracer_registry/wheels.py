@@ -25,6 +25,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from tracer_registry.contents import forbidden_members
+from tracer_registry.domains import declared_domains
 from tracer_registry.verify import Refusal
 
 MAX_MEMBERS = 5_000
@@ -42,6 +43,7 @@ class WheelInfo:
     requires_tracer: str = ""
     entry_points: dict[str, dict[str, str]] = field(default_factory=dict)
     files: int = 0
+    domains: list[str] = field(default_factory=list)  # declared in source, read as data
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -182,7 +184,9 @@ def inspect_wheel(data: bytes, filename: str) -> WheelInfo:
                      readme=body if isinstance(body, str) else "",
                      license=metadata.get("License-Expression") or metadata.get("License") or "",
                      requires_tracer=requires_tracer, entry_points=_entry_points(entry_text),
-                     files=files)
+                     files=files, domains=declared_domains(
+                         [m.filename for m in regular],
+                         lambda n: _read(archive, archive.getinfo(n))))
 
 
 def extract_wheel(data: bytes, target: Path) -> list[str]:

@@ -64,7 +64,7 @@ def register(cli: typer.Typer) -> None:
         from tracer.db import session
 
         from tracer_registry.certify import review as service
-        from tracer_registry.certify.registry_link import published_version
+        from tracer_registry.certify.registry_link import owned_domain_prefixes, published_version
         from tracer_registry.certify.validator import certify_wheel
         from tracer_registry.certify.wheel import Wheel
 
@@ -73,7 +73,9 @@ def register(cli: typer.Typer) -> None:
         with session(h.settings) as s:
             published = published_version(s, opened.name, opened.version)
             allowances = service.allowances_for(s, opened.name)
-        report = certify_wheel(wheel, published=published, allowances=allowances)
+            owned = owned_domain_prefixes(s, opened.name)
+        report = certify_wheel(wheel, published=published, allowances=allowances,
+                               owned_domains=owned)
         with session(h.settings) as s:
             row = service.submit(s, h.settings, report, opened.data)
             review_id, status = row.id, row.status

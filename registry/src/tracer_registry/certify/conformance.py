@@ -53,8 +53,28 @@ def run_conformance(host: Any, names: list[str], site: str) -> dict[str, Any]:
         attempt(f"{where}: features", checks.check_features, host, domain, records, labels)
     if not host.domains:
         failures.append("the plugin declares no domain (tracer_domains returned nothing)")
+    undeclared = _undeclared_domains(host, site)
+    if undeclared:
+        failures.append(f"domain(s) {', '.join(undeclared)} registered at run time are not "
+                        "declared as Domain(name=...) literals in the source, so their "
+                        "ownership could not be checked before the code ran")
+    else:
+        passed.append("domains: registered ones are the declared ones")
     return {"status": "failed" if failures else "passed", "failures": failures,
             "passed": passed, "checks": len(passed) + len(failures), "kit": KIT}
+
+
+def _undeclared_domains(host: Any, site: str) -> list[str]:
+    from tracer_registry.domains import declared_domains
+    from tracer_registry.verify import Refusal
+
+    root = Path(site)
+    files = [p.relative_to(root).as_posix() for p in root.rglob("*.py")]
+    try:
+        declared = set(declared_domains(files, lambda n: (root / n).read_bytes()))
+    except Refusal:  # reported by metadata.domains already
+        declared = set()
+    return sorted(set(host.domains) - declared)
 
 
 def check_explanations(scorer: Any, records: Any) -> str | None:

@@ -63,6 +63,9 @@ def publish_template(settings, console, out: Path) -> tuple[str, str] | None:
     with session(settings) as s:
         if s.get(Publisher, PUBLISHER) is None:
             publishers.create_publisher(s, PUBLISHER, PUBLISHER_NAME)
+        from tracer_registry.domains import claim_domain
+
+        claim_domain(s, PUBLISHER, "acme")  # the domains its releases declare: acme/...
         if not key_path.exists():
             try:
                 record = publishers.register_key(s, PUBLISHER, NAMESPACE,

@@ -37,6 +37,21 @@ def _release(s: Session, plugin: str, version: str):
         return None
 
 
+def owned_domain_prefixes(s: Session, plugin: str) -> list[str] | None:
+    """The domain prefixes claimed by the publisher owning ``plugin``'s namespace (None
+    when no publisher owns it: the local, first-party-only rule applies)."""
+    from sqlalchemy import select
+
+    from tracer_registry.models import DomainClaim
+    from tracer_registry.publishers import owner_of
+
+    owner = owner_of(s, plugin)
+    if owner is None:
+        return None
+    return sorted(r.prefix for r in s.scalars(select(DomainClaim)
+                                              .where(DomainClaim.publisher_id == owner)))
+
+
 def publisher_of(s: Session, plugin: str, version: str) -> dict[str, Any] | None:
     """The publisher's signature facts of a catalog release, and the level they earned."""
     release = _release(s, plugin, version)

@@ -338,12 +338,13 @@ def certify_release(settings: Settings, name: str, version: str,
         filename, digest = release.filename, release.wheel_sha256
         published = registry_link.published_version(s, name, version)
         allowances = allowances_for(s, name)
+        owned = registry_link.owned_domain_prefixes(s, name)
     data = registry_link.load_wheel(settings, digest)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / filename
         path.write_bytes(data)
         report = certify_wheel(path, policy=policy, published=published,
-                               allowances=allowances)
+                               allowances=allowances, owned_domains=owned)
     with session(settings) as s:
         return submit(s, settings, report, data).id
 

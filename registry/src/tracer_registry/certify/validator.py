@@ -14,6 +14,7 @@ from pathlib import Path
 from tracer import __version__ as TRACER_VERSION
 
 from tracer_registry.certify.contents_checks import contents_checks
+from tracer_registry.certify.domain_checks import check_domains
 from tracer_registry.certify.metadata_checks import metadata_checks
 from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
 from tracer_registry.certify.report import CheckResult, Report
@@ -26,20 +27,24 @@ Progress = Callable[[str], None]
 
 def certify_wheel(path: str | Path, *, policy: Policy = REGISTRY_POLICY,
                   published: str | None = None, allowances: Sequence[Allowance] = (),
-                  progress: Progress | None = None) -> Report:
+                  progress: Progress | None = None,
+                  owned_domains: Sequence[str] | None = None) -> Report:
     """Run every check on the wheel at ``path``.
 
     Args:
         published: the newest version of this plugin the registry already holds.
         allowances: reviewer-granted exceptions for static findings of this plugin.
+        owned_domains: the domain prefixes the publisher claimed (None: a local run).
     """
     return certify_with_outcome(path, policy=policy, published=published,
-                                allowances=allowances, progress=progress)[0]
+                                allowances=allowances, progress=progress,
+                                owned_domains=owned_domains)[0]
 
 
 def certify_with_outcome(path: str | Path, *, policy: Policy = REGISTRY_POLICY,
                          published: str | None = None, allowances: Sequence[Allowance] = (),
-                         progress: Progress | None = None) -> tuple[Report, dict]:
+                         progress: Progress | None = None,
+                         owned_domains: Sequence[str] | None = None) -> tuple[Report, dict]:
     """``certify_wheel`` plus what the sandbox child reported (empty if it did not run)."""
     step = progress or (lambda _stage: None)
     wheel = Wheel(path)
@@ -49,6 +54,7 @@ def certify_with_outcome(path: str | Path, *, policy: Policy = REGISTRY_POLICY,
                     created_at=datetime.now(UTC).isoformat(timespec="seconds"))
     step("metadata")
     report.checks += metadata_checks(wheel, policy, published)
+    report.checks.append(check_domains(wheel, policy, owned_domains))
     step("packaging")
     report.checks += contents_checks(wheel, policy)
     step("static safety")
