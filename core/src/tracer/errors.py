@@ -7,7 +7,8 @@ problem response in one place, and the CLI prints ``str(error)`` as a one-line m
     TracerError
     ├── ConfigurationError          settings that cannot work
     ├── PluginError                 a plugin failed to load or misbehaved in a hook
-    │   └── IncompatiblePluginError the plugin's `tracer` range excludes this platform
+    │   ├── IncompatiblePluginError the plugin's `tracer` range excludes this platform
+    │   └── PluginRevokedError      the registry revoked or quarantined the plugin (410)
     ├── UnknownDomainError          no loaded plugin provides this domain
     ├── ValidationError             input records, files or requests that are wrong
     │   └── LabelError              the label column cannot train a model
@@ -71,6 +72,10 @@ class PluginError(TracerError):
 
 class IncompatiblePluginError(PluginError):
     slug = "incompatible-plugin"
+
+
+class PluginRevokedError(PluginError):
+    status, title, slug = 410, "Plugin revoked", "plugin-revoked"
 
 
 class UnknownDomainError(TracerError):

@@ -13,15 +13,14 @@ an exception is pinned on the plugin that raised it.
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata as md
 import json
 import logging
-import sys
+import os
+import threading
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -30,12 +29,19 @@ from packaging.version import Version
 
 from tracer import __version__, hookspecs
 from tracer.domain import Domain
-from tracer.errors import IncompatiblePluginError, PluginError, UnknownDomainError
+from tracer.errors import (
+    IncompatiblePluginError,
+    PluginError,
+    PluginRevokedError,
+    UnknownDomainError,
+)
 from tracer.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "tracer"
+#: in a trusted distribution: the other distributions it vouches for as first-party
+FIRST_PARTY_GROUP = "tracer.first_party"
 #: in ``settings.plugins_path``: distributions a registry revoked or quarantined, with reasons
 KILL_LIST = "kill-list.json"
 #: Built-in behaviour, registered like any plugin (``trylast``), as Datasette does.
@@ -54,6 +60,12 @@ class PluginRecord:
     error: str | None = None
     domains: list[str] = field(default_factory=list)
     builtin: bool = False
+    #: builtin | first-party (in-process) | third-party (confined runner) | embedded
+    trust: str = "embedded"
+    #: third-party only: live runners (tenant, pid, calls, idle seconds)
+    runners: list[dict[str, Any]] = field(default_factory=list)
+    #: hooks a third-party plugin implements that runners cannot serve (cli, routes, ...)
+    ignored_hooks: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -71,11 +83,18 @@ class PluginHost:
         self.domains: dict[str, Domain] = {}
         self._owner: dict[str, str] = {}  # domain name -> plugin name
         self._callers: dict[tuple[str, str], list[tuple[str, Any]]] = {}
+        #: domain -> why it stopped serving (its plugin was revoked or quarantined)
+        self.revoked: dict[str, str] = {}
+        self._pool: Any = None  # tracer.runner.pool.Pool, made on first third-party plugin
+        self._kill_stamp: tuple[int, int, int] | None = None
+        self._kill_lock = threading.Lock()
+        self._watch_stop: threading.Event | None = None
         for module_name in DEFAULT_PLUGINS:
             module = __import__(module_name, fromlist=["_"])
             self._register(module_name, module, PluginRecord(name=module_name, builtin=True,
                                                              distribution="tracer",
-                                                             version=__version__))
+                                                             version=__version__,
+                                                             trust="builtin"))
         if load_entrypoints:
             self.load_entrypoints()
         for name, plugin in plugins:
@@ -84,39 +103,98 @@ class PluginHost:
     # -- loading -------------------------------------------------------------------------
 
     def load_entrypoints(self) -> None:
-        plugin_dir = str(self.settings.plugins_path)
-        if Path(plugin_dir).is_dir() and plugin_dir not in sys.path:
-            # wheels the registry verified and installed for this platform
-            sys.path.append(plugin_dir)
-            importlib.invalidate_caches()
+        """Load every plugin the environment and the plugin dir declare.
+
+        First-party distributions installed in the platform's own environment are imported
+        here; every other plugin — anything in the plugin dir, anything not named in
+        ``settings.first_party`` — is loaded by a confined runner and registered as a
+        proxy. The plugin dir is never put on this process's import path.
+        """
+        self._kill_stamp = self._stamp()
         kills = self.kill_list()
-        for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+        remote: dict[str, tuple[md.Distribution, list[tuple[md.EntryPoint, PluginRecord]]]] = {}
+        first_party = self.first_party()
+        sources = [(ep, False) for ep in md.entry_points(group=ENTRY_POINT_GROUP)]
+        if self.settings.plugins_path.is_dir():
+            for dist in md.distributions(path=[str(self.settings.plugins_path)]):
+                sources += [(ep, True) for ep in dist.entry_points
+                            if ep.group == ENTRY_POINT_GROUP]
+        for ep, from_plugin_dir in sources:
             dist = ep.dist
             record = PluginRecord(name=ep.name, entry_point=ep.value,
                                   distribution=dist.metadata["Name"] if dist else None,
                                   version=dist.version if dist else None)
-            if not self._allowed(record):
-                record.status, record.error = "skipped", "not in TRACER_PLUGINS_ALLOW"
-                self.records[ep.name] = record
-                continue
-            blocked = self.settings.plugins_block
-            if ep.name in blocked or record.distribution in blocked:
-                record.status, record.error = "skipped", "blocked (TRACER_PLUGINS_BLOCK)"
-                self.records[ep.name] = record
-                continue
-            if (reason := self._killed(record, kills)) is not None:
-                record.status, record.error = "skipped", reason
+            in_process = not from_plugin_dir and record.distribution is not None \
+                and _canonical(record.distribution) in first_party
+            record.trust = "first-party" if in_process else "third-party"
+            if (why := self._skip_reason(record, kills)) is not None:
+                record.status, record.error = "skipped", why
                 self.records[ep.name] = record
                 continue
             try:
                 if dist is not None:
                     check_compatible(dist)
+                if not in_process:
+                    key = _canonical(record.distribution or ep.name)
+                    remote.setdefault(key, (dist, []))[1].append((ep, record))
+                    continue
                 plugin = ep.load()
             except Exception as exc:  # noqa: BLE001 -- any import failure is the plugin's
                 self.records[ep.name] = record
                 self._fail(record, exc)
                 continue
             self._register(ep.name, plugin, record)
+        for dist, entries in remote.values():
+            self._load_remote(dist, entries, from_plugin_dir=self._in_plugin_dir(dist))
+
+    def first_party(self) -> set[str]:
+        """Distributions trusted in-process: ``settings.first_party`` and those they name
+        in ``tracer.first_party`` entry points (looked up in the platform's environment
+        only: the plugin dir is never on the import path)."""
+        names = {_canonical(n) for n in self.settings.first_party}
+        for name in sorted(names):
+            try:
+                dist = md.distribution(name)
+            except md.PackageNotFoundError:
+                continue
+            names |= {_canonical(ep.name) for ep in dist.entry_points
+                      if ep.group == FIRST_PARTY_GROUP}
+        return names
+
+    def _skip_reason(self, record: PluginRecord, kills: dict[str, str]) -> str | None:
+        if not self._allowed(record):
+            return "not in TRACER_PLUGINS_ALLOW"
+        blocked = self.settings.plugins_block
+        if record.name in blocked or record.distribution in blocked:
+            return "blocked (TRACER_PLUGINS_BLOCK)"
+        return self._killed(record, kills)
+
+    def _in_plugin_dir(self, dist: md.Distribution | None) -> bool:
+        located = getattr(dist, "_path", None)
+        return located is not None and os.path.realpath(located).startswith(
+            str(self.settings.plugins_path) + os.sep)
+
+    def _load_remote(self, dist: md.Distribution | None,
+                     entries: list[tuple[md.EntryPoint, PluginRecord]], *,
+                     from_plugin_dir: bool) -> None:
+        from tracer.runner.loading import load_remote
+
+        load_remote(self, dist, entries, from_plugin_dir=from_plugin_dir)
+
+    @property
+    def pool(self) -> Any:
+        if self._pool is None:
+            from tracer.runner.pool import Pool
+
+            self._pool = Pool(self.settings)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the kill-list watcher and every runner this host started."""
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+        if self._pool is not None:
+            self._pool.kill()
 
     def register(self, plugin: object, name: str | None = None) -> PluginRecord:
         """Register an in-process plugin (tests, the conformance kit, embedding apps)."""
@@ -130,6 +208,12 @@ class PluginHost:
         plugin = self.pm.get_plugin(name)
         if plugin is not None:
             self.pm.unregister(plugin, name=name)
+        record = self.records.get(name)
+        if record is not None and record.trust == "third-party" and self._pool is not None \
+                and record.distribution and not any(
+                    r.distribution == record.distribution and r.name != name
+                    and r.status == "loaded" for r in self.records.values()):
+            self._pool.kill(_canonical(record.distribution))
         for domain_name in [d for d, owner in self._owner.items() if owner == name]:
             del self.domains[domain_name]
             del self._owner[domain_name]
@@ -165,17 +249,65 @@ class PluginHost:
         return None
 
     def apply_kill_list(self) -> list[str]:
-        """Unload loaded plugins the kill list names (running hosts call this); returns them."""
-        kills = self.kill_list()
-        unloaded = []
-        for record in list(self.records.values()):
-            reason = self._killed(record, kills)
-            if reason is not None and record.status == "loaded":
-                self.unregister(record.name)
-                record.status, record.error = "skipped", reason
-                self.records[record.name] = record
-                unloaded.append(record.name)
-        return unloaded
+        """Unload loaded plugins the kill list names (running hosts call this); returns them.
+
+        Their runners are killed (threads die with them) and their domains answer
+        ``PluginRevokedError`` (HTTP 410, with the reason) from then on.
+        """
+        with self._kill_lock:
+            self._kill_stamp = self._stamp()
+            kills = self.kill_list()
+            unloaded = []
+            for record in list(self.records.values()):
+                reason = self._killed(record, kills)
+                if reason is not None and record.status == "loaded":
+                    for domain in record.domains:
+                        self.revoked[domain] = reason
+                    self.unregister(record.name)
+                    record.status, record.error = "skipped", reason
+                    self.records[record.name] = record
+                    unloaded.append(record.name)
+            if unloaded:
+                log.warning("kill list: unloaded %s", ", ".join(unloaded))
+            return unloaded
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.settings.plugins_path / KILL_LIST)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def refresh_kill_list(self) -> list[str]:
+        """Re-read the kill list if the file changed since the last look (a ``stat``)."""
+        if self._stamp() == self._kill_stamp:
+            return []
+        return self.apply_kill_list()
+
+    def watch(self, interval: float | None = None) -> threading.Event:
+        """Re-read the kill list every ``interval`` seconds in a daemon thread (serving
+        hosts); also stops idle runners. Returns the event that stops it."""
+        interval = interval or self.settings.kill_list_poll_seconds
+        stop = self._watch_stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.refresh_kill_list()
+                    if self._pool is not None:
+                        self._pool.evict_idle()
+                except Exception:  # noqa: BLE001 -- the watcher must outlive a bad read
+                    log.exception("kill-list watcher")
+
+        threading.Thread(target=loop, daemon=True, name="tracer-kill-list").start()
+        return stop
+
+    def gate(self, record: PluginRecord) -> None:
+        """Refuse a call into ``record``'s plugin once the kill list names it."""
+        self.refresh_kill_list()
+        if record.status != "loaded":
+            raise PluginRevokedError(f"plugin {record.distribution or record.name} is not "
+                                     f"serving: {record.error}", plugin=record.name)
 
     def _allowed(self, record: PluginRecord) -> bool:
         allow = self.settings.plugins_allow
@@ -208,6 +340,7 @@ class PluginHost:
         for domain in declared:
             self.domains[domain.name] = domain
             self._owner[domain.name] = name
+            self.revoked.pop(domain.name, None)
             record.domains.append(domain.name)
 
     def _fail(self, record: PluginRecord, exc: BaseException, hook: str | None = None) -> None:
@@ -224,6 +357,9 @@ class PluginHost:
         try:
             return self.domains[name]
         except KeyError:
+            if name in self.revoked:
+                raise PluginRevokedError(f"domain {name!r} is no longer served: its plugin "
+                                         f"was {self.revoked[name]}", domain=name) from None
             known = ", ".join(sorted(self.domains)) or "none"
             raise UnknownDomainError(f"unknown domain {name!r} (loaded domains: {known})",
                                      domain=name) from None
@@ -231,6 +367,15 @@ class PluginHost:
     def owner(self, domain: Domain | str) -> str:
         name = domain.name if isinstance(domain, Domain) else domain
         return self._owner[name]
+
+    def plugin_states(self) -> list[dict[str, Any]]:
+        """Every plugin record with its trust level and live runners, for people and APIs."""
+        out = []
+        for record in sorted(self.records.values(), key=lambda r: (r.builtin, r.name)):
+            if record.trust == "third-party" and record.distribution and self._pool is not None:
+                record.runners = self._pool.states(_canonical(record.distribution))
+            out.append(record.as_dict())
+        return out
 
     @property
     def failures(self) -> list[PluginRecord]:
@@ -244,12 +389,15 @@ class PluginHost:
         if key not in self._callers:
             others = {owner for d, owner in self._owner.items() if d != domain.name}
             impls = getattr(self.pm.hook, hook).get_hookimpls()
-            self._callers[key] = [(i.plugin_name, i.function) for i in reversed(impls)
+            # pluggy's rule: an implementation receives only the arguments it names, so a
+            # spec can grow without breaking published plugins
+            self._callers[key] = [(i.plugin_name, _bind(i)) for i in reversed(impls)
                                   if i.plugin_name not in others]
         return self._callers[key]
 
     def call(self, hook: str, domain: Domain, **kwargs: Any) -> list[Any]:
         """Call every implementation that sees ``domain``; return non-None results."""
+        self._serving(domain)
         results = []
         for plugin_name, function in self._impls(hook, domain):
             result = self._invoke(plugin_name, hook, function, domain, kwargs)
@@ -259,6 +407,7 @@ class PluginHost:
 
     def call_first(self, hook: str, domain: Domain, **kwargs: Any) -> Any:
         """Call implementations in order until one returns something (firstresult)."""
+        self._serving(domain)
         for plugin_name, function in self._impls(hook, domain):
             result = self._invoke(plugin_name, hook, function, domain, kwargs)
             if result is not None:
@@ -266,10 +415,17 @@ class PluginHost:
         raise PluginError(f"no plugin answered {hook} for domain {domain.name}",
                           domain=domain.name, hook=hook)
 
+    def _serving(self, domain: Domain) -> None:
+        if domain.name in self.revoked:
+            raise PluginRevokedError(f"domain {domain.name!r} is no longer served: its plugin "
+                                     f"was {self.revoked[domain.name]}", domain=domain.name)
+
     def _invoke(self, plugin_name: str, hook: str, function: Any, domain: Domain,
                 kwargs: dict[str, Any]) -> Any:
         try:
             return function(domain=domain, **kwargs)
+        except PluginRevokedError:
+            raise
         except Exception as exc:
             record = self.records.get(plugin_name)
             if record is not None and not record.builtin:
@@ -288,7 +444,7 @@ class PluginHost:
         results = []
         for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
             try:
-                result = impl.function(**kwargs)
+                result = _bind(impl)(**kwargs)
             except Exception as exc:  # noqa: BLE001
                 record = self.records.get(impl.plugin_name)
                 if record is not None:
@@ -297,6 +453,19 @@ class PluginHost:
             if result is not None:
                 results.append(result)
         return results
+
+
+def _bind(impl: Any) -> Any:
+    names = set(impl.argnames)
+    function = impl.function
+
+    def call(**kwargs: Any) -> Any:
+        return function(**{k: v for k, v in kwargs.items() if k in names})
+    return call
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
 
 
 def check_compatible(dist: md.Distribution) -> None:

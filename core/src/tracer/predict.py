@@ -23,7 +23,7 @@ def scorer_for(host: PluginHost, store: ModelStore, domain_name: str, *,
     else:
         store.version(name, version)
         model = store.load(name, version)
-    return Scorer(host, domain, model, name, version)
+    return Scorer(host, domain, model, name, version, tenant)
 
 
 def score_frame(scorer: Scorer, frame: pd.DataFrame, source: str = "records",

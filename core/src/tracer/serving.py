@@ -20,22 +20,27 @@ from tracer.features import compute_features
 from tracer.host import PluginHost
 from tracer.model import TracerModel
 from tracer.records import as_dicts
+from tracer.runner import tenant_scope
 
 
 class Scorer:
     """One loaded model version of one domain, ready to score and explain."""
 
     def __init__(self, host: PluginHost, domain: Domain, model: TracerModel, name: str,
-                 version: int) -> None:
+                 version: int, tenant: str | None = None) -> None:
         self.host, self.domain, self.model = host, domain, model
-        self.name, self.version = name, version
+        self.name, self.version, self.tenant = name, version, tenant
         self.state = FeatureState(fitting=False, values=model.state.values)
         costs = model.info.get("costs")
         self.costs = CostModel(**costs) if costs else None
 
     def score(self, records: pd.DataFrame, *, explain: bool = True,
               top: int = TOP_FACTORS) -> list[dict[str, Any]]:
-        """Answers for validated records, in order."""
+        """Answers for validated records, in order (plugin calls in the tenant's runner)."""
+        with tenant_scope(self.tenant):
+            return self._score(records, explain, top)
+
+    def _score(self, records: pd.DataFrame, explain: bool, top: int) -> list[dict[str, Any]]:
         features = compute_features(self.host, self.domain, records, self.state)
         matrix = self.model.matrix(features)  # converted once: scored, explained, quoted
         if explain:

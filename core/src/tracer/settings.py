@@ -55,7 +55,35 @@ class Settings(BaseSettings):
                                      description="Entry points never loaded (kill list).")
     plugin_dir: Path | None = Field(
         default=None, description="Where verified third-party wheels are installed; "
-        "default <home>/plugins. The host adds it to the import path.")
+        "default <home>/plugins. Never on the host's import path: its plugins run in runners.")
+    first_party: list[str] = Field(
+        default_factory=lambda: ["tracer-registry"],
+        description="Distributions trusted to run in-process when installed in the "
+        "platform's own environment, with those they name in their `tracer.first_party` "
+        "entry points; every other plugin runs in a confined runner.")
+    # Runners: the confined processes third-party plugin code runs in
+    runner_memory_bytes: int = Field(default=2 << 30, ge=256 << 20,
+                                     description="Address-space limit of one runner.")
+    runner_cpu_seconds: int = Field(default=3_600, ge=10,
+                                    description="CPU seconds one runner may use in its life.")
+    runner_open_files: int = Field(default=256, ge=32)
+    runner_file_bytes: int = Field(default=64 << 20, ge=1 << 20,
+                                   description="Largest file a runner may write (scratch).")
+    runner_scratch_bytes: int = Field(default=64 << 20, ge=1 << 20,
+                                      description="Size of a runner's /tmp (tmpfs).")
+    runner_threads: int = Field(default=2, ge=1, description="OpenMP threads in a runner.")
+    runner_call_seconds: float = Field(default=30.0, gt=0,
+                                       description="Time limit of one hook call.")
+    runner_train_seconds: float = Field(default=1_800.0, gt=0,
+                                        description="Time limit of one tracer_train call.")
+    runner_start_seconds: float = Field(default=120.0, gt=0,
+                                        description="Time limit to start and import.")
+    runner_idle_seconds: float = Field(default=300.0, gt=0,
+                                       description="A runner idle this long is stopped.")
+    runner_max: int = Field(default=8, ge=1, description="Live runners per host process "
+                            "(the least recently used is stopped to start another).")
+    kill_list_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often a serving host re-reads the kill list.")
     seed: int = 20261123
     eval_fraction: float = Field(default=0.2, gt=0, lt=0.5,
                                  description="Latest share of records held out for evaluation.")
@@ -81,7 +109,7 @@ class Settings(BaseSettings):
     custom_domain_price_micros: int = 500_000  # $0.50
     tiers: dict[str, Tier] = Field(default_factory=_default_tiers)
 
-    @field_validator("plugins_allow", "plugins_block", mode="before")
+    @field_validator("plugins_allow", "plugins_block", "first_party", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

@@ -65,7 +65,12 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         reap_orphans(settings)
-        yield
+        stop = host.watch()  # revocations written by any process reach this server
+        try:
+            yield
+        finally:
+            stop.set()
+            host.pool.kill() if host._pool is not None else None
 
     app = FastAPI(title="Tracer", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, openapi_tags=[

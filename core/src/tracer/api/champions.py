@@ -41,25 +41,25 @@ class ChampionCache:
         now = time.monotonic()
         refresh = self.store.settings.champion_refresh_seconds  # read live: settable at run time
         if entry is not None and refresh == 0:  # no caching asked: check every time
-            return self._load(domain, name, entry)
+            return self._load(domain, name, entry, tenant)
         if entry is not None:
             if now - entry.checked >= refresh and name not in self._refreshing:
                 self._refreshing.add(name)
                 entry.checked = now
-                threading.Thread(target=self._refresh, args=(domain, name),
+                threading.Thread(target=self._refresh, args=(domain, name, tenant),
                                  daemon=True, name=f"champion-refresh {name}").start()
             return entry.scorer
-        return self._load(domain, name, None)
+        return self._load(domain, name, None, tenant)
 
-    def _refresh(self, domain: Domain, name: str) -> None:
+    def _refresh(self, domain: Domain, name: str, tenant: str) -> None:
         try:
-            self._load(domain, name, self._entries.get(name))
+            self._load(domain, name, self._entries.get(name), tenant)
         except Exception:  # noqa: BLE001 -- keep serving the cached champion; retry later
             pass
         finally:
             self._refreshing.discard(name)
 
-    def _load(self, domain: Domain, name: str, entry: _Entry | None) -> Scorer:
+    def _load(self, domain: Domain, name: str, entry: _Entry | None, tenant: str) -> Scorer:
         now = time.monotonic()
         version = self._champion_version(name)
         if version is None:
@@ -70,7 +70,7 @@ class ChampionCache:
             entry.checked = now
             return entry.scorer
         model = self.store.load(name, version)
-        fresh = _Entry(version, Scorer(self.host, domain, model, name, version), now)
+        fresh = _Entry(version, Scorer(self.host, domain, model, name, version, tenant), now)
         with self._lock:
             self._entries[name] = fresh
         return fresh.scorer

@@ -14,9 +14,9 @@ from tracer.drift import get_profile, psi, save_profile
 from tracer.features import compute_features
 from tracer.feedback import StoredPrediction
 from tracer.jobs import active_job, create_job, launch
-from tracer.lifecycle import time_split
 from tracer.records import validate_records
 from tracer.retraining import RetrainingPolicy, outcomes_trigger, record_decision
+from tracer.runner import tenant_scope
 
 #: Fewer served records than this say nothing about drift (one record fills one bin).
 MIN_DRIFT_RECORDS = 50
@@ -38,10 +38,9 @@ def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int) -> 
     if features_profile is None:
         # a champion trained outside a job (CLI, demo): profile its reference data
         reference = domain.load_reference().sort_values(domain.order_by, kind="stable")
-        split = time_split(len(reference), settings.eval_fraction,
-                           settings.calibration_fraction)
-        records, _ = validate_records(domain, reference.iloc[:split.calibration.stop])
-        training = compute_features(platform.host, domain, records, state)
+        # the champion was refit on every reference record
+        records, _ = validate_records(domain, reference)
+        training = compute_features(platform.host, domain, records, state)  # reference rows
         with session(settings) as s:
             save_profile(s, scorer.name, scorer.version, training)
             features_profile = get_profile(s, scorer.name, scorer.version).features
@@ -50,7 +49,8 @@ def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int) -> 
     if not recent:
         return {**out, "max_psi": None, "status": "no predictions yet"}
     records, _ = validate_records(domain, pd.DataFrame.from_records(recent))
-    values = psi(features_profile, compute_features(platform.host, domain, records, state))
+    with tenant_scope(tenant_id):  # the tenant's own records: the tenant's runner
+        values = psi(features_profile, compute_features(platform.host, domain, records, state))
     worst = max(values.values()) if values else 0.0
     status = "stable" if worst < 0.1 else "moderate shift" if worst < 0.25 else "shift"
     if len(recent) < MIN_DRIFT_RECORDS:

@@ -17,6 +17,7 @@ TENANT = typer.Option(None, "--tenant", help="Work on this tenant's models.")
 def train_with_progress(domain: str, data: Path | None = None, tenant: str | None = None,
                         params: dict | None = None):
     from tracer import lifecycle
+    from tracer.runner import tenant_scope
 
     h, store = platform()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
@@ -28,14 +29,41 @@ def train_with_progress(domain: str, data: Path | None = None, tenant: str | Non
             done = lifecycle.STAGES.index(stage)
             bar.update(task, completed=done, stage=stage)
 
-        result = lifecycle.train(h, store, domain, data=data, tenant=tenant, params=params,
-                                 progress=step)
+        with tenant_scope(tenant):
+            result = lifecycle.train(h, store, domain, data=data, tenant=tenant,
+                                     params=params, progress=step)
         bar.update(task, completed=len(lifecycle.STAGES), stage="done")
     return result
 
 
+def leaderboard_table(board: dict, title: str) -> Table:
+    """The candidate leaderboard (``leaderboard.json``) as a rich table, winner first."""
+    primary = board["primary_metric"]
+    windows = len(board["windows"])
+    table = Table(title=title)
+    table.add_column("candidate")
+    table.add_column(f"{primary} mean ± sd", justify="right")
+    for k in range(windows):
+        table.add_column(f"window {k + 1}", justify="right")
+    table.add_column("log-loss mean ± sd", justify="right")
+    table.add_column("size")
+    for c in board["candidates"]:
+        name = f"[bold]{c['name']}[/] (winner)" if c["name"] == board["winner"] else c["name"]
+        table.add_row(name, f"{c['mean']:.4f} ± {c['spread']:.4f}",
+                      *(f"{f[primary]:.4f}" for f in c["folds"]),
+                      f"{c['log_loss']:.4f} ± {c['log_loss_spread']:.4f}",
+                      c["sizes"][-1] if c["sizes"] else "")
+    return table
+
+
 def print_result(result) -> None:
     primary = result.primary_metric
+    board = result.extras.get("leaderboard")
+    if board:
+        console.print(leaderboard_table(board, "Candidates: time-aware cross-validation on "
+                                               f"the training part ({result.rows['training']:,}"
+                                               " records)"))
+        console.print(f"winner: {board['reason']}")
     table = Table(title=f"{result.model_name} v{result.version}: held-out evaluation "
                         f"({result.rows['evaluation']:,} latest records)")
     table.add_column("model")
@@ -47,8 +75,11 @@ def print_result(result) -> None:
                  *(f"{m[k]:.4f}" for k in ("roc_auc", "log_loss", "brier"))]
         table.add_row(label, *cells)
     console.print(table)
-    console.print(f"calibration error (ECE) {result.metrics['ece']:.4f}; decision threshold "
+    console.print(f"calibration error (ECE) {result.metrics['ece']:.4f} held out, "
+                  f"{result.metrics['ece_out_of_fold']:.4f} out of fold; decision threshold "
                   f"{result.threshold:.4f}")
+    console.print(f"served: {result.extras['winner']} refit on all "
+                  f"{result.rows['served']:,} records (version {result.version})")
     colour = "green" if result.promoted else "yellow"
     console.print(f"[{colour}]{result.decision}[/]")
 
@@ -89,9 +120,16 @@ def register(app: typer.Typer) -> None:
               weights: bool = typer.Option(True, "--weights/--no-weights",
                                            help="Use the domain's sample weights (switch off "
                                                 "for a file not sampled like the reference)."),
+              candidate: list[str] = typer.Option(
+                  None, "--candidate", help="Compare only these candidates (repeatable; "
+                  "default: every one, e.g. 'logistic regression C=0.1', 'small XGBoost', "
+                  "'domain trainer')."),
               as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-        """Train, evaluate and register a model version; promote it if it beats the champion."""
+        """Compare candidates, evaluate the winner, refit it on all rows and register it;
+        promote it only if it beats the champion beyond noise."""
         params: dict = {"weights": weights}
+        if candidate:
+            params["candidates"] = list(candidate)
         if cost:
             params["costs"] = parse_costs(cost)
         result = train_with_progress(domain, data, tenant, params)
@@ -131,12 +169,35 @@ def register(app: typer.Typer) -> None:
     @app.command("models")
     def models(domain: str | None = typer.Argument(None),
                tenant: str | None = TENANT,
+               leaderboard: bool = typer.Option(False, "--leaderboard",
+                                                help="Show the candidate leaderboard of "
+                                                     "each champion (or of --version)."),
+               version: int | None = typer.Option(None, "--version",
+                                                  help="With --leaderboard: this version."),
                as_json: bool = typer.Option(False, "--json")) -> None:
         """Registered models with their versions, aliases and primary metric."""
         from tracer.lifecycle import model_name_for
 
         h, store = platform()
         names = [model_name_for(h.domain(domain), tenant)] if domain else store.model_names()
+        if leaderboard:
+            boards = {}
+            for n in names:
+                chosen = version if version is not None else next(
+                    (v.version for v in store.versions(n) if "champion" in v.aliases), None)
+                if chosen is not None:
+                    boards[f"{n} v{chosen}"] = store.leaderboard(n, chosen)
+            if as_json:
+                console.print_json(json.dumps(boards, default=float))
+                return
+            for label, board in boards.items():
+                if board is None:
+                    console.print(f"{label}: no leaderboard (trained before candidates were "
+                                  "compared)")
+                    continue
+                console.print(leaderboard_table(board, f"{label}: candidate leaderboard"))
+                console.print(f"winner: {board['reason']}")
+            return
         infos = [v for n in names for v in store.versions(n)]
         if as_json:
             console.print_json(json.dumps([i.as_dict() for i in infos]))

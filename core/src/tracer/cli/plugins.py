@@ -14,18 +14,22 @@ def register(app: typer.Typer) -> None:
     @app.command("plugins")
     def plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
         """List loaded and failed plugins, with the reason a plugin failed."""
-        records = sorted(host().records.values(), key=lambda r: (r.builtin, r.name))
+        states = host().plugin_states()
         if as_json:
-            console.print_json(json.dumps([r.as_dict() for r in records]))
+            console.print_json(json.dumps(states))
             return
         table = Table(title="Plugins")
-        for column in ("plugin", "distribution", "version", "status", "domains", "error"):
+        for column in ("plugin", "distribution", "version", "status", "trust", "runner",
+                       "domains", "error"):
             table.add_column(column)
-        for r in records:
+        for r in states:
             status = {"loaded": "[green]loaded[/]", "failed": "[red]failed[/]"}.get(
-                r.status, r.status)
-            table.add_row(r.name + (" (built-in)" if r.builtin else ""), r.distribution or "",
-                          r.version or "", status, ", ".join(r.domains), r.error or "")
+                r["status"], r["status"])
+            runner = "in-process" if r["trust"] != "third-party" else (
+                ", ".join(f"{x['tenant']} pid {x['pid']}" for x in r["runners"])
+                or "confined (none running)")
+            table.add_row(r["name"], r["distribution"] or "", r["version"] or "", status,
+                          r["trust"], runner, ", ".join(r["domains"]), r["error"] or "")
         console.print(table)
 
     @app.command("domains")

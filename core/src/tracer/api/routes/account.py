@@ -56,8 +56,8 @@ def usage(request: Request, principal: Tenant,
 
 @router.get("/v1/plugins", summary="Plugins the platform loaded, and those that failed")
 def plugins(request: Request, principal: Anyone) -> dict[str, Any]:
-    records = platform_of(request).host.records.values()
-    return {"plugins": [r.as_dict() for r in sorted(records, key=lambda r: r.name)]}
+    states = platform_of(request).host.plugin_states()
+    return {"plugins": sorted(states, key=lambda r: r["name"])}
 
 
 @router.get("/v1/keys", summary="Your API keys (never the secrets)")
