@@ -159,3 +159,53 @@ def startup_hooks_and_unreadable(settings, key) -> dict[str, str]:
             lambda v=version: install_for(settings, f"acme-signal=={v}"))
         assert not plugin_importable(settings)
     return results
+
+
+# -- trust on first use and stale indexes ----------------------------------------------------
+
+def _fresh_host(settings) -> None:
+    shutil.rmtree(settings.home / "registry" / "trusted", ignore_errors=True)
+
+
+def index_trust(settings, key) -> dict[str, str]:
+    """A new host shown an attacker's root, a replayed pre-revoke index, no registry."""
+    from datetime import UTC, datetime, timedelta
+
+    from tracer_registry.index import IndexRepository
+    from tracer_registry.revocation import change_status
+
+    results = {}
+    filename, wheel = make_wheel()
+    publish_signed(settings, key, filename, wheel, domains=["acme/signal"])
+    with session(settings) as s:  # signed two hours ago: older than the 1 h lifetime
+        sign_index(s, settings, now=datetime.now(UTC) - timedelta(hours=2))
+    real = repository(settings)
+    before_revoke = settings.home / "replayed"
+    shutil.copytree(real.root, before_revoke)
+    with session(settings) as s:
+        change_status(s, settings, "acme-signal", "1.0.0", "revoke", "malicious")
+    # 1. the mirror serves the pre-revoke index to a host that never saw the registry
+    shutil.rmtree(real.metadata)
+    shutil.copytree(before_revoke / "metadata", real.metadata)
+    _fresh_host(settings)
+    results["replayed pre-revoke index, new host"] = outcome(lambda: install_for(settings))
+    # 2. the mirror serves an index of the attacker's own keys, root and all
+    evil = IndexRepository(settings.home / "evil-index")
+    with session(settings) as s:
+        entries = [index_entry(s, r) for r in s.query(Release)]
+    for entry in entries:
+        entry["status"] = "active"
+    store = BlobStore(settings.blobs)
+    evil.publish(entries, {e[t]: (store.path(e[d]), e[d]) for e in entries
+                           for t, d in (("wheel_target", "sha256"),
+                                        ("bundle_target", "bundle_sha256"))},
+                 lifetime={"timestamp": timedelta(minutes=30)})
+    shutil.rmtree(real.metadata)
+    shutil.copytree(evil.metadata, real.metadata)
+    _fresh_host(settings)
+    results["attacker's own root shown to a new host"] = outcome(lambda: install_for(settings))
+    # 3. the registry cannot be reached at all
+    shutil.rmtree(real.metadata)
+    results["registry unreachable"] = outcome(lambda: install_for(settings))
+    assert not plugin_importable(settings)
+    return results

@@ -78,3 +78,51 @@ def test_pth_bytecode_and_unreadable_source_are_refused_at_publish_and_install(
     assert results == dict.fromkeys(results, "contents") and len(results) == 12
     with session(acme) as s:  # the refused publishes stored nothing
         assert {r.version for r in s.query(Release)} == {f"2.0.{n}" for n in range(6)}
+
+
+@pytest.fixture
+def short_lifetime(monkeypatch):
+    monkeypatch.setenv("TRACER_REGISTRY_TIMESTAMP_LIFETIME_SECONDS", "3600")
+
+
+def test_a_new_host_trusts_the_pinned_root_not_the_first_index_it_is_shown(
+        acme, publisher_key, short_lifetime):
+    results = attacks.index_trust(acme, publisher_key)
+    assert results == {"replayed pre-revoke index, new host": "freshness",
+                       "attacker's own root shown to a new host": "index",
+                       "registry unreachable": "freshness"}
+
+
+def test_a_host_that_cannot_refresh_stops_installing_and_says_why(
+        acme, publisher_key, short_lifetime):
+    import shutil
+
+    from tracer_registry.catalog import repository
+    from tracer_registry.verify import Refusal
+
+    from tests.registry.artifacts import make_wheel
+
+    filename, wheel = make_wheel()
+    attacks.publish_signed(acme, publisher_key, filename, wheel, domains=["acme/signal"])
+    attacks.install_for(acme)  # a verified refresh at time T
+    shutil.rmtree(repository(acme).metadata)
+    with pytest.raises(Refusal) as refused:
+        attacks.install_for(acme)
+    message = str(refused.value)
+    assert refused.value.check == "freshness"
+    assert "cannot refresh the catalog index" in message
+    assert "the last verified refresh was at 20" in message
+    assert "the timestamp lifetime is 3600 s, so installs stop" in message
+
+
+def test_a_host_without_a_pinned_root_refuses_to_start_trusting(acme, publisher_key,
+                                                                 monkeypatch, tmp_path):
+    from tracer_registry.verify import Refusal
+
+    from tests.registry.artifacts import make_wheel
+
+    filename, wheel = make_wheel()
+    attacks.publish_signed(acme, publisher_key, filename, wheel, domains=["acme/signal"])
+    monkeypatch.setenv("TRACER_REGISTRY_PINNED_ROOT", str(tmp_path / "absent.json"))
+    with pytest.raises(Refusal, match="a host never trusts a root on first use"):
+        attacks.install_for(acme)

@@ -13,11 +13,12 @@ import hmac
 import re
 import secrets
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, select
+from sqlalchemy import Boolean, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer.db import Base, utcnow
@@ -25,6 +26,10 @@ from tracer.errors import AuthError, ConflictError, NotFoundError, ValidationErr
 
 ROLES = ("tenant", "publisher", "reviewer", "admin")
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+#: active (unrevoked) keys one holder may have: a leaked admin or tenant session cannot
+#: mint keys without bound, and listing keys stays cheap
+MAX_ACTIVE_KEYS = 20
+MAX_KEY_NAME = 100
 
 
 class Tenant(Base):
@@ -91,6 +96,14 @@ def issue_key(s: Session, role: str, *, tenant_id: str | None = None,
         subject = tenant_id
     if not subject:
         raise ValidationError(f"a {role} key needs a subject (who holds it)", field="subject")
+    _check_key_name(name)
+    holder = ApiKey.tenant_id == tenant_id if role == "tenant" else (
+        (ApiKey.subject == subject) & (ApiKey.role == role))
+    active = s.scalar(select(func.count()).select_from(ApiKey).where(
+        holder, ApiKey.revoked_at.is_(None)))
+    if active >= MAX_ACTIVE_KEYS:
+        raise ConflictError(f"{subject} already holds {active} active API keys, the most "
+                            f"allowed ({MAX_ACTIVE_KEYS}); revoke one first", limit=MAX_ACTIVE_KEYS)
     prefix = secrets.token_hex(6)
     plaintext = f"trk_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(id=str(uuid.uuid4()), prefix=prefix, key_hash=_digest(plaintext), role=role,
@@ -98,6 +111,16 @@ def issue_key(s: Session, role: str, *, tenant_id: str | None = None,
     s.add(key)
     s.flush()
     return key, plaintext
+
+
+def _check_key_name(name: str) -> None:
+    if len(name) > MAX_KEY_NAME:
+        raise ValidationError(f"a key name is at most {MAX_KEY_NAME} characters, got "
+                              f"{len(name)}", field="name")
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if bad is not None:  # newlines forge log lines, bidi overrides disguise names
+        raise ValidationError(f"a key name may not contain control or format characters "
+                              f"(found U+{ord(bad):04X})", field="name")
 
 
 def revoke_key(s: Session, key_id: str, *, tenant_id: str | None = None) -> ApiKey:
