@@ -216,6 +216,7 @@ def _approve(settings, console, review_id: str) -> None:
                   f"certified version: {diff.get('previous') or 'none (first certification)'}")
     for name, key_path in reviewers.items():
         with session(settings) as s:
+            service.claim(s, review_id, name)  # only the claimer approves; one claim each
             service.approve_with_key(s, settings, review_id, name, key_path,
                                      notes="read the report and every file")
         console.print(f"{name} signed and approved")

@@ -2,9 +2,12 @@
 
 A release whose automated report passed is ``queued``; a reviewer ``claim``s it, reads the
 report and the diff from the previous certified version, and approves or rejects with
-notes the publisher sees. The statement every approver signs is fixed the first time
-anyone asks for it, so M reviewers sign the same bytes; when the M-th signature arrives
-the registry key signs too, the attestation is stored and the catalog shows ``certified``
+notes the publisher sees. Only the reviewer holding the claim approves or rejects; an
+approval short of the M needed puts the review back in the queue for another reviewer
+to claim (one who approved already cannot claim it again). The statement every approver
+signs is fixed when the review is first claimed (a write), so M reviewers sign the same
+bytes and reading it (``statement``) changes nothing; when the M-th signature arrives the
+registry key signs too, the attestation is stored and the catalog shows ``certified``
 until it expires.
 """
 
@@ -142,7 +145,8 @@ def get_review(s: Session, review_id: str) -> CertificationReview:
     return row
 
 
-def claim(s: Session, review_id: str, reviewer: str) -> CertificationReview:
+def claim(s: Session, review_id: str, reviewer: str,
+          policy: Policy = REGISTRY_POLICY) -> CertificationReview:
     review = get_review(s, review_id)
     if review.status == "claimed" and review.claimed_by == reviewer:
         return review
@@ -150,8 +154,29 @@ def claim(s: Session, review_id: str, reviewer: str) -> CertificationReview:
         who = f" by {review.claimed_by}" if review.claimed_by else ""
         raise ConflictError(f"review {review_id} is {review.status}{who}; only a queued "
                             "release can be claimed", review=review_id)
+    if _approved_by(s, review_id, reviewer):
+        raise ConflictError(f"{reviewer} already approved review {review_id}; another "
+                            "reviewer claims it for the next approval", review=review_id)
     review.status, review.claimed_by, review.claimed_at = "claimed", reviewer, utcnow()
+    if review.statement is None:  # fixed once, here: every approver signs these bytes
+        review.statement = _build_statement(s, review, policy)
     return review
+
+
+def _approved_by(s: Session, review_id: str, reviewer: str) -> bool:
+    return s.scalars(select(CertificationApproval).where(
+        CertificationApproval.review_id == review_id,
+        CertificationApproval.reviewer == reviewer)).first() is not None
+
+
+def _require_claimer(review: CertificationReview, reviewer: str, action: str) -> None:
+    if review.status != "claimed":
+        raise ConflictError(f"review {review.id} is {review.status}; claim it first",
+                            review=review.id)
+    if review.claimed_by != reviewer:
+        raise ForbiddenError(f"review {review.id} is claimed by {review.claimed_by}; only "
+                             f"the reviewer holding the claim may {action} it",
+                             review=review.id)
 
 
 def report_of(s: Session, review: CertificationReview) -> dict[str, Any]:
@@ -176,22 +201,25 @@ def diff_from_previous(s: Session, settings: Settings, review: CertificationRevi
 
 
 def statement(s: Session, review_id: str, policy: Policy = REGISTRY_POLICY) -> dict[str, Any]:
-    """The statement approvers sign; fixed the first time it is asked for."""
+    """The statement approvers sign (fixed at the first claim); reading changes nothing."""
     review = get_review(s, review_id)
-    if review.status != "claimed":
-        raise ConflictError(f"review {review_id} is {review.status}; claim it first",
-                            review=review_id)
     if review.statement is None:
-        report = s.get(CertificationReport, review.report_id)
-        review.statement = att.build_statement(
-            wheel=report.wheel, wheel_sha256=review.wheel_sha256, plugin=review.plugin,
-            version=review.version, policy_version=report.policy_version,
-            publisher={k: review.publisher.get(k) for k in ("bundle_sha256", "identity",
-                                                            "issuer", "level")},
-            checks=report.report["checks"], report_sha256=hashlib.sha256(
-                att.canonical(report.report)).hexdigest(),
-            reviewers=[], threshold=policy.reviewers_required, reviewed_at=datetime.now(UTC))
+        raise ConflictError(f"review {review_id} is {review.status}; its statement is fixed "
+                            "when a reviewer claims it", review=review_id)
     return review.statement
+
+
+def _build_statement(s: Session, review: CertificationReview,
+                     policy: Policy) -> dict[str, Any]:
+    report = s.get(CertificationReport, review.report_id)
+    return att.build_statement(
+        wheel=report.wheel, wheel_sha256=review.wheel_sha256, plugin=review.plugin,
+        version=review.version, policy_version=report.policy_version,
+        publisher={k: review.publisher.get(k) for k in ("bundle_sha256", "identity",
+                                                        "issuer", "level")},
+        checks=report.report["checks"], report_sha256=hashlib.sha256(
+            att.canonical(report.report)).hexdigest(),
+        reviewers=[], threshold=policy.reviewers_required, reviewed_at=datetime.now(UTC))
 
 
 def sign_statement(stmt: dict[str, Any], key_path: Path) -> tuple[str, str]:
@@ -205,6 +233,7 @@ def approve(s: Session, settings: Settings, review_id: str, reviewer: str, *, ke
             signature: str, notes: str = "", policy: Policy = REGISTRY_POLICY
             ) -> CertificationReview:
     review = get_review(s, review_id)
+    _require_claimer(review, reviewer, "approve")
     stmt = statement(s, review_id, policy)
     key = s.get(ReviewerKey, keyid)
     if key is None or key.revoked_at is not None or key.reviewer != reviewer:
@@ -214,9 +243,7 @@ def approve(s: Session, settings: Settings, review_id: str, reviewer: str, *, ke
                                att.load_public(key.public_pem)):
         raise ValidationError("the signature does not verify over this review's statement; "
                               "sign the statement returned by `statement` unchanged")
-    if s.scalars(select(CertificationApproval).where(
-            CertificationApproval.review_id == review_id,
-            CertificationApproval.reviewer == reviewer)).first():
+    if _approved_by(s, review_id, reviewer):
         raise ConflictError(f"{reviewer} already approved review {review_id}")
     s.add(CertificationApproval(review_id=review_id, reviewer=reviewer, keyid=keyid,
                                 signature=signature, notes=notes, created_at=utcnow()))
@@ -225,6 +252,8 @@ def approve(s: Session, settings: Settings, review_id: str, reviewer: str, *, ke
                                .where(CertificationApproval.review_id == review_id)))
     if len(approvals) >= policy.reviewers_required:
         _finalize(s, settings, review, stmt, approvals)
+    else:  # back to the queue: the next approval is another reviewer's claim
+        review.status, review.claimed_by, review.claimed_at = "queued", None, None
     return review
 
 
@@ -258,9 +287,7 @@ def approve_with_key(s: Session, settings: Settings, review_id: str, reviewer: s
 
 def reject(s: Session, review_id: str, reviewer: str, notes: str) -> CertificationReview:
     review = get_review(s, review_id)
-    if review.status != "claimed":
-        raise ConflictError(f"review {review_id} is {review.status}; claim it first",
-                            review=review_id)
+    _require_claimer(review, reviewer, "reject")
     if not notes.strip():
         raise ValidationError("a rejection needs notes: the publisher reads them to fix "
                               "the release", field="notes")
