@@ -2,9 +2,11 @@
 
 The same plain functions a plugin's own ``ConformanceSuite`` runs in its CI: hooks with the
 contract's signatures, a complete domain and record schema, reference data that
-validates, deterministic label-free features, no pickles in the package; after training,
-explanations that carry the model's contributions. The kit's own "no network at import"
-check starts a subprocess, which the sandbox forbids; the sandbox's audit hook covers it.
+validates, deterministic label-free features, no single feature that tells the outcome on
+the held-out part (``leakage``), domains registered as declared in the source, no pickles
+in the package; after training, explanations that carry the model's contributions. The
+kit's own "no network at import" check starts a subprocess, which the sandbox forbids;
+the sandbox's audit hook covers it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ KIT = "tracer.testing.checks"
 def run_conformance(host: Any, names: list[str], site: str) -> dict[str, Any]:
     from tracer.testing import checks
     from tracer.testing.target import sample_of
+
+    from tracer_registry.certify.leakage import check_leakage
 
     failures: list[str] = []
     passed: list[str] = []
@@ -50,7 +54,10 @@ def run_conformance(host: Any, names: list[str], site: str) -> dict[str, Any]:
 
         records, labels = validate_records(domain, sample, require_label=True,
                                            require_order=True)
-        attempt(f"{where}: features", checks.check_features, host, domain, records, labels)
+        if attempt(f"{where}: features", checks.check_features, host, domain, records,
+                   labels)[0]:
+            attempt(f"{where}: single-feature leakage", check_leakage, host, domain,
+                    records, labels)
     if not host.domains:
         failures.append("the plugin declares no domain (tracer_domains returned nothing)")
     undeclared = _undeclared_domains(host, site)

@@ -30,6 +30,8 @@ class Policy:
     file_bytes: int = 512 * 1024**2
     # quality
     ece_bound: float = 0.05
+    # one feature alone at this held-out ROC-AUC (or separating the classes) leaks the label
+    leak_auc_bound: float = 0.99
     # ECE of a perfectly calibrated model on n held-out records is itself ~1/sqrt(n) noise
     # with 10 bins, so small evaluation sets get that much more room (600 rows: +0.041)
     ece_noise_allowance: float = 1.0
