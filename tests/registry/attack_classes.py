@@ -209,3 +209,242 @@ def index_trust(settings, key) -> dict[str, str]:
     results["registry unreachable"] = outcome(lambda: install_for(settings))
     assert not plugin_importable(settings)
     return results
+
+
+def checked(action) -> str:
+    """Like ``outcome``, for actions refused by other errors: the error's problem slug."""
+    from tracer.errors import TracerError
+
+    try:
+        action()
+    except Refusal as refused:
+        return refused.check
+    except TracerError as refused:
+        return refused.slug
+    return "accepted"
+
+
+def _mallory(settings, namespaces=("tracer-*",)):
+    """A stranger with a key of their own for each of ``namespaces`` and the domain prefix
+    ``mallory``: {namespace: key}."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from tracer_registry.domains import claim_domain
+    from tracer_registry.publishers import create_publisher, register_key
+    from tracer_registry.signing import public_pem
+
+    keys = {n: ec.generate_private_key(ec.SECP256R1()) for n in namespaces}
+    with session(settings) as s:
+        create_publisher(s, "mallory", "Mallory")
+        for namespace, key in keys.items():
+            register_key(s, "mallory", namespace, public_pem(key))
+        claim_domain(s, "mallory", "mallory")
+    return keys
+
+
+# -- typosquats ------------------------------------------------------------------------------
+
+SQUATS = {"tracer-*": ("tracer-esport", "tracer-esports-pro", "tracer-frauds", "tracer-fraub",
+                       "tracer-fr4ud", "tracer-esp0rts", "tracer-fraud-ml"),
+          "pro-*": ("pro-tracer-esports",),
+          "acrne-*": ("acrne-signal", "acrne-signa1")}
+
+
+def near_miss_names(settings, key) -> dict[str, str]:
+    filename, wheel = make_wheel()
+    publish_signed(settings, key, filename, wheel)  # acme-signal, acme's own
+    keys = _mallory(settings, tuple(SQUATS))
+    results = {}
+    for namespace, names in SQUATS.items():
+        for name in names:
+            filename, wheel = make_wheel(name=name, domain="mallory/signal")
+            results[name] = outcome(lambda f=filename, w=wheel, k=keys[namespace]:
+                                    publish_signed(settings, k, f, w))
+    return results
+
+
+# -- domain hijack -----------------------------------------------------------------------------
+
+def domain_hijack(settings, key) -> dict[str, str]:
+    """A stranger declares someone else's domain, or claims its prefix, or outbids it."""
+    from tracer_registry.domains import claim_domain
+
+    filename, wheel = make_wheel()
+    publish_signed(settings, key, filename, wheel)  # acme-signal provides acme/signal
+    keys = _mallory(settings, ("mallory-*",))
+    mallory = keys["mallory-*"]
+    results = {}
+    for number, domain in enumerate(("esports/lol-10min", "acme/signal", "acme/signal/v2")):
+        f, w = make_wheel(name="mallory-lol", version=f"1.0.{number}", domain=domain)
+        results[f"publish declaring {domain}"] = outcome(
+            lambda f=f, w=w: publish_signed(settings, mallory, f, w))
+    f, w = make_wheel(name="mallory-lol", version="1.1.0", domain="mallory/lol")
+    results["publish claiming acme/signal in free text"] = outcome(
+        lambda: publish_signed(settings, mallory, f, w, domains=["acme/signal"]))
+    # source declares mallory/lol (owned), the code renames it when it runs: only a run can
+    # tell, so the install's load check (in the confined runner) refuses it
+    f, w = make_wheel(name="mallory-lol", version="1.2.0", domain="mallory/lol",
+                      body="DOMAIN.__dict__['name'] = 'acme/' + 'signal'")
+    publish_signed(settings, mallory, f, w)
+    results["domain renamed at run time, then installed"] = outcome(
+        lambda: install_for(settings, "mallory-lol==1.2.0"))
+    for prefix in ("esports", "esport", "acme", "acme/signal", "acrne"):
+        results[f"claim the domain prefix {prefix}"] = checked(
+            lambda p=prefix: _claim(settings, claim_domain, p))
+    # a release that reached the index anyway (before these checks) cannot win by version
+    f, w = make_wheel(name="mallory-lol", version="9.9.9", body="open('/tmp/x', 'w')")
+    legacy_release(settings, mallory, f, w, domains=("acme/signal",))
+    _set_publisher(settings, "mallory-lol", "mallory")
+    installed = install_for(settings, "acme/signal")
+    results["install acme/signal with mallory-lol 9.9.9 in the index"] = (
+        "domain" if installed.listing == "acme-signal"
+        and not plugin_importable(settings, "mallory_lol") else "accepted")
+    return results
+
+
+def _claim(settings, claim_domain, prefix):
+    with session(settings) as s:
+        claim_domain(s, "mallory", prefix)
+
+
+def _set_publisher(settings, listing, publisher):
+    with session(settings) as s:
+        s.get(Listing, listing).publisher_id = publisher
+        sign_index(s, settings)
+
+
+# -- review ------------------------------------------------------------------------------------
+
+def review_takeover(settings, key) -> dict[str, str]:
+    """Another reviewer rejects or approves a review claimed by someone else; a read that
+    used to write. Needs the certification tables."""
+    from tracer import db
+    from tracer_registry.certify import attestation as att
+    from tracer_registry.certify import review as service
+    from tracer_registry.certify.plugin import tracer_migrations as certification_tree
+    from tracer_registry.certify.report import CheckResult, Report
+
+    db.upgrade(settings, extra=certification_tree())
+    filename, wheel = make_wheel()
+    report = Report(plugin="acme-signal", version="1.0.0", wheel=filename,
+                    wheel_sha256=hashlib.sha256(wheel).hexdigest(), policy_version="t",
+                    tracer_version="0", checks=[CheckResult("conformance", "passed", "error",
+                                                            "passed")])
+    keys = {}
+    with session(settings) as s:
+        for name in ("ada", "grace"):
+            private = att.generate_key()
+            keys[name] = att.save_private(private, settings.home / f"{name}.pem")
+            service.register_reviewer_key(s, name, att.public_pem(private))
+        review_id = service.submit(s, settings, report, wheel).id
+
+    def act(fn):
+        with session(settings) as s:
+            fn(s)
+
+    results = {"read the statement before any claim (used to fix it)": checked(
+        lambda: act(lambda s: service.statement(s, review_id)))}
+    act(lambda s: service.claim(s, review_id, "ada"))
+    results["grace rejects ada's claim"] = checked(lambda: act(
+        lambda s: service.reject(s, review_id, "grace", "rejecting what I did not claim")))
+    results["grace approves ada's claim"] = checked(lambda: act(
+        lambda s: service.approve_with_key(s, settings, review_id, "grace", keys["grace"])))
+    act(lambda s: service.approve_with_key(s, settings, review_id, "ada", keys["ada"]))
+    results["ada claims again to approve twice"] = checked(lambda: act(
+        lambda s: service.claim(s, review_id, "ada")))
+    return results
+
+
+# -- certification misses ------------------------------------------------------------------------
+
+def certification_misses(settings, key) -> dict[str, str]:
+    """Wheels certification used to pass: each must now fail the check named."""
+    from tracer_registry.certify import REGISTRY_POLICY
+    from tracer_registry.certify.contents_checks import contents_checks
+    from tracer_registry.certify.domain_checks import check_domains
+    from tracer_registry.certify.static_checks import static_checks
+    from tracer_registry.certify.wheel import Wheel
+
+    from tests.certification.build import FIXTURES, build_wheel
+
+    def failed(extra, name):
+        path = build_wheel(FIXTURES / "benign", settings.home / "wheels" / name, extra=extra)
+        wheel = Wheel(path)
+        checks = (contents_checks(wheel, REGISTRY_POLICY)
+                  + static_checks(wheel, REGISTRY_POLICY)
+                  + [check_domains(wheel, REGISTRY_POLICY, ["certsample"])])
+        return next((c.id for c in checks if c.status == "failed"), "accepted")
+
+    hook = "import os\nos.system('id')\n"
+    attempts = {
+        ".pth under .data/purelib": {"tracer_certsample-1.0.0.data/purelib/x.pth": hook},
+        "sourceless .pyc": {"certsample/__pycache__/x.cpython-311.pyc": "\xa7\r\r\n" + "0" * 40},
+        "pkgutil.resolve_name": {"certsample/r.py": "import pkgutil\n"
+                                                    "pkgutil.resolve_name('os:system')('id')\n"},
+        "Path.open for writing": {"certsample/w.py": "from pathlib import Path\n"
+                                                     "Path('/etc/x').open('w').write('y')\n"},
+        "a first-party domain": {"certsample/d.py": "from tracer import Domain\n"
+                                                    "D = Domain(name='esports/lol-10min')\n"},
+    }
+    results = {name: failed({k: v.encode("latin-1") for k, v in extra.items()},
+                            str(number)) for number, (name, extra) in
+               enumerate(attempts.items())}
+    results["a feature that leaks the label"] = _leak_flagged(settings)
+    return results
+
+
+def _leak_flagged(settings) -> str:
+    from tests.certification.test_leakage import _run
+
+    try:
+        _run(settings, "leaky", ["x", "after"])
+    except AssertionError as flagged:  # ConformanceError
+        return "conformance" if "tell the outcome on their own" in str(flagged) else "other"
+    return "accepted"
+
+
+# -- key hygiene ---------------------------------------------------------------------------------
+
+def key_hygiene(settings, key) -> dict[str, str]:
+    from tracer.tenancy import MAX_ACTIVE_KEYS, issue_key
+
+    def issue(name="k", n=1):
+        with session(settings) as s:
+            for _ in range(n):
+                issue_key(s, "tenant", tenant_id="t1", name=name)
+
+    issue(n=MAX_ACTIVE_KEYS)
+    return {"a key over the cap": checked(issue),
+            "a 101-character key name": checked(lambda: issue("x" * 101)),
+            "a key name with a newline": checked(lambda: issue("ci\nadmin")),
+            "a key name with a bidi override": checked(lambda: issue("a\u202eexe"))}
+
+
+# -- failed installs -----------------------------------------------------------------------------
+
+def failed_installs(settings, key) -> dict[str, str]:
+    """Installs failing at each step; refused only if nothing stays installed."""
+    from tracer.errors import TracerError
+
+    def attempt(version, spec, tenant="t1", after=None, **options):
+        filename, wheel = make_wheel(version=version, **options)
+        publish_signed(settings, key, filename, wheel)
+        try:
+            with session(settings) as s:
+                install(s, settings, tenant, spec)
+                if after:
+                    raise RuntimeError(after)
+        except (TracerError, RuntimeError, Exception) as failed:
+            left = plugin_importable(settings)
+            return "rolled back" if not left else f"left installed ({failed})"
+        return "accepted"
+
+    return {
+        "load check fails": attempt("1.0.0", "acme-signal==1.0.0", body="raise SystemExit"),
+        "recording fails (no tenant)": attempt("1.0.1", "acme-signal==1.0.1",
+                                               tenant="nobody"),
+        "the caller fails after install": attempt("1.0.2", "acme-signal==1.0.2",
+                                                  after="caller failed"),
+        "registers an undeclared domain": attempt(
+            "1.0.3", "acme-signal==1.0.3",
+            body="DOMAIN.__dict__['name'] = 'globex/' + 'x'"),
+    }

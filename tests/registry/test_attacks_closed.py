@@ -126,3 +126,94 @@ def test_a_host_without_a_pinned_root_refuses_to_start_trusting(acme, publisher_
     monkeypatch.setenv("TRACER_REGISTRY_PINNED_ROOT", str(tmp_path / "absent.json"))
     with pytest.raises(Refusal, match="a host never trusts a root on first use"):
         attacks.install_for(acme)
+
+
+def test_typosquats_of_first_party_and_other_listings_are_refused(acme, publisher_key):
+    results = attacks.near_miss_names(acme, publisher_key)
+    assert results == dict.fromkeys(results, "near-miss") and len(results) == 10
+    with session(acme) as s:
+        assert [r.listing_name for r in s.query(Release)] == ["acme-signal"]
+
+
+def test_domains_are_owned_and_install_by_domain_resolves_to_the_owner(acme, publisher_key):
+    results = attacks.domain_hijack(acme, publisher_key)
+    claims = {k: v for k, v in results.items() if k.startswith("claim")}
+    assert claims == dict.fromkeys(claims, "conflict") and len(claims) == 5
+    others = {k: v for k, v in results.items() if k not in claims}
+    assert others == dict.fromkeys(others, "domain") and len(others) == 6
+
+
+def test_a_near_miss_is_held_for_review_under_the_hold_policy(acme, publisher_key,
+                                                              monkeypatch):
+    from tracer_registry.catalog import show
+    from tracer_registry.verify import Refusal
+
+    from tests.registry.artifacts import make_wheel
+
+    monkeypatch.setenv("TRACER_REGISTRY_NAME_POLICY", "hold")
+    keys = attacks._mallory(acme)
+    filename, wheel = make_wheel(name="tracer-frauds", domain="mallory/fraud")
+    release = attacks.publish_signed(acme, keys["tracer-*"], filename, wheel)
+    assert release.status == "quarantined"
+    assert release.status_reason == ("held for review (near-miss check): 'tracer-frauds' is a "
+                                     "near miss of 'tracer-fraud' (a plural 's' added or "
+                                     "removed)")
+    with pytest.raises(Refusal, match="status check"):
+        attacks.install_for(acme, "tracer-frauds")
+    filename, wheel = make_wheel(name="tracer-frauds", version="1.0.1", domain="mallory/fraud")
+    assert attacks.publish_signed(acme, keys["tracer-*"], filename, wheel).status == \
+        "quarantined"  # still held: nobody reviewed the name yet
+    with session(acme) as s:
+        shown = show(s, "tracer-frauds")
+    assert [v["status"] for v in shown["versions"]] == ["quarantined", "quarantined"]
+    assert not attacks.plugin_importable(acme, "tracer_frauds")
+
+
+CLASSES = {
+    "storage swap (re-sign, install)": (attacks.storage_swap, {"digest"}),
+    ".pth, bytecode, unreadable code": (attacks.startup_hooks_and_unreadable, {"contents"}),
+    "typosquats (near-miss names)": (attacks.near_miss_names, {"near-miss"}),
+    "domain hijack": (attacks.domain_hijack, {"domain", "conflict"}),
+    "trust on first use, stale index": (attacks.index_trust, {"index", "freshness"}),
+    "review takeover": (attacks.review_takeover, {"forbidden", "conflict"}),
+    "certification misses": (attacks.certification_misses, {
+        "packaging.paths", "packaging.readable", "static.eval-exec",
+        "static.filesystem-write", "metadata.domains", "conformance"}),
+    "failed installs": (attacks.failed_installs, {"rolled back"}),
+    "key hygiene": (attacks.key_hygiene, {"conflict", "validation"}),
+}
+
+
+def test_issue_12_attack_summary_tried_and_refused_per_class(tmp_path, monkeypatch, request,
+                                                              capsys):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.registry.test_attacks import _acme, _fresh
+
+    monkeypatch.setenv("TRACER_REGISTRY_TIMESTAMP_LIFETIME_SECONDS", "3600")
+    rows = []
+    for number, (name, (attack, checks)) in enumerate(CLASSES.items()):
+        settings = _fresh(tmp_path / f"home{number}", monkeypatch, request)
+        key = ec.generate_private_key(ec.SECP256R1())
+        _acme(settings, key)
+        results = attack(settings, key)
+        refused = sum(1 for outcome in results.values() if outcome in checks)
+        rows.append((name, len(results), refused, sorted(set(results.values()))))
+        assert refused == len(results), (name, results)
+    with capsys.disabled():
+        print("\nissue 12 attack class            tried  refused  accepted  checks")
+        for name, tried, refused, named in rows:
+            print(f"{name:<32} {tried:>5} {refused:>8} {tried - refused:>9}  "
+                  f"{', '.join(named)}")
+        print(f"{'total':<32} {sum(r[1] for r in rows):>5} {sum(r[2] for r in rows):>8}")
+    assert sum(r[1] for r in rows) == 58
+
+
+def test_each_certification_miss_fails_the_check_meant_for_it(acme, publisher_key):
+    assert attacks.certification_misses(acme, publisher_key) == {
+        ".pth under .data/purelib": "packaging.paths",
+        "sourceless .pyc": "packaging.readable",
+        "pkgutil.resolve_name": "static.eval-exec",
+        "Path.open for writing": "static.filesystem-write",
+        "a first-party domain": "metadata.domains",
+        "a feature that leaks the label": "conformance"}
