@@ -22,6 +22,8 @@ PINNED = {
     "tracer_migrations": (),
     "tracer_demo": ("settings", "console"),
     "tracer_usage": ("event",),
+    # added with the candidate leaderboard (an addition: existing plugins are unaffected)
+    "tracer_candidates": ("domain",),
 }
 FIRST_RESULT = {"tracer_train", "tracer_explain"}
 

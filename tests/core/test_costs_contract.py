@@ -42,7 +42,7 @@ def test_weight_sees_the_label_as_zero_one_and_sets_the_base_rate(bare_host, sto
     result = lifecycle.train(bare_host, store, "toy/signal")
 
     assert seen == [{0, 1}]
-    y = (worded_frame()["outcome"] == "left").to_numpy()[:480]  # fit + calibration rows
+    y = (worded_frame()["outcome"] == "left").to_numpy()  # the served model saw every row
     w = np.where(y, 1.0, 2.5)
     model = store.load("toy.signal", result.version)
     assert model.base_rate == pytest.approx(np.sum(w * y) / np.sum(w), abs=1e-12)
@@ -76,15 +76,16 @@ def test_features_see_training_labels_and_weights_only_while_fitting(bare_host, 
 
     frame = make_frame()
     fitting = [c for c in plugin.calls if c[0]]
-    assert len(fitting) == 1
-    _, rows, labels, weights = fitting[0]
-    assert rows == result.rows["fit"] == 384
-    np.testing.assert_array_equal(labels, frame["outcome"].to_numpy()[:384])
-    np.testing.assert_array_equal(weights, np.where(labels == 1, 1.0, 4.0))
+    # three cross-validation windows, the training part, then every row for the refit
+    assert [c[1] for c in fitting] == [192, 288, 384, 480, 600]
+    assert result.rows == {"training": 480, "evaluation": 120, "served": 600}
+    for _, rows, labels, weights in fitting:
+        np.testing.assert_array_equal(labels, frame["outcome"].to_numpy()[:rows])
+        np.testing.assert_array_equal(weights, np.where(labels == 1, 1.0, 4.0))
     assert all(c[2] is None and c[3] is None for c in plugin.calls if not c[0])
 
     model = store.load("toy.signal", result.version)
-    negatives = frame["signal"][:384][frame["outcome"][:384] == 0]
+    negatives = frame["signal"][frame["outcome"] == 0]  # the served model saw every row
     assert model.state.values == {"signal_mean": pytest.approx(float(negatives.mean()))}
     assert model.state.labels is None and model.state.weights is None
     json.dumps(model.state.values)  # only the learned values travel with the model
@@ -112,7 +113,7 @@ def test_a_tenant_turns_the_domain_weights_off_for_an_unsampled_file(bare_host, 
     result = lifecycle.train(bare_host, store, "toy/signal", tenant="acme",
                              params={"weights": False})
 
-    y = make_frame()["outcome"].to_numpy()[:480]
+    y = make_frame()["outcome"].to_numpy()
     model = store.load("acme.toy.signal", result.version)
     assert model.base_rate == pytest.approx(y.mean(), abs=1e-12)
     assert plugin.calls[0][3] is None  # features saw no weights either

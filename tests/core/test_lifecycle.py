@@ -36,7 +36,7 @@ def test_first_version_becomes_champion_with_metrics_and_baselines(toy_host, sto
 
     assert (result.version, result.promoted) == (1, True)
     assert result.decision == "promoted: no champion yet"
-    assert result.rows == {"fit": 384, "calibration": 96, "evaluation": 120}
+    assert result.rows == {"training": 480, "evaluation": 120, "served": 600}
     assert store.alias("toy.signal", CHAMPION).version == 1
     assert store.alias("toy.signal", CHALLENGER).version == 1
     assert result.metrics["roc_auc"] > 0.75
@@ -54,9 +54,12 @@ def test_first_version_becomes_champion_with_metrics_and_baselines(toy_host, sto
 
 
 def test_run_logs_card_plot_signature_and_native_model_without_pickle(toy_host, store):
-    result = lifecycle.train(toy_host, store, "toy/signal")
+    # the domain trainer only: a booster serves, logged as an MLflow XGBoost model
+    result = lifecycle.train(toy_host, store, "toy/signal",
+                             params={"candidates": ["domain trainer"]})
     run = store.client.get_run(result.mlflow_run_id)
     assert run.data.params["rows_evaluation"] == "120"
+    assert run.data.params["model_kind"] == "booster"
     assert "baseline.logistic_regression.roc_auc" in run.data.metrics
     artifacts = Path(run.info.artifact_uri.removeprefix("file://"))
     assert (artifacts / "model_card.md").read_text().startswith("# Model card: toy.signal")
@@ -77,17 +80,20 @@ def test_run_logs_card_plot_signature_and_native_model_without_pickle(toy_host, 
 
 
 def test_worse_challenger_does_not_replace_the_champion(toy_host, store):
-    lifecycle.train(toy_host, store, "toy/signal")
+    lifecycle.train(toy_host, store, "toy/signal", data=make_frame().iloc[:400])
     frame = make_frame()
-    frame["signal"] = np.random.default_rng(1).normal(size=len(frame))  # information destroyed
-    frame["count"] = 5
+    # information destroyed in the rows the challenger learns from, not in the latest ones
+    early = frame["seq"] < 480
+    frame.loc[early, "signal"] = 0.0
+    frame.loc[early, "count"] = 5
     result = lifecycle.train(toy_host, store, "toy/signal", data=frame)
 
     assert (result.version, result.promoted) == (2, False)
-    assert result.decision.startswith("kept champion: roc_auc ")
+    assert result.decision.startswith("kept champion: the challenger is worse: roc_auc ")
     assert "vs champion v1" in result.decision
     assert "on the same 120 evaluation records" in result.decision
     assert result.champion_metric > result.metrics["roc_auc"]
+    assert result.extras["comparison"]["high"] < 0
     assert store.alias("toy.signal", CHAMPION).version == 1
     assert store.alias("toy.signal", CHALLENGER).version == 2
     assert store.version("toy.signal", 2).tags["tracer.decision"] == result.decision
@@ -96,10 +102,12 @@ def test_worse_challenger_does_not_replace_the_champion(toy_host, store):
 def test_better_challenger_is_promoted_and_rollback_restores(toy_host, store):
     noisy = make_frame()
     noisy["signal"] = noisy["signal"] + np.random.default_rng(3).normal(scale=3, size=len(noisy))
-    first = lifecycle.train(toy_host, store, "toy/signal", data=noisy)
+    first = lifecycle.train(toy_host, store, "toy/signal", data=noisy.iloc[:400])
     second = lifecycle.train(toy_host, store, "toy/signal", data=make_frame())
-    # the champion was scored on the second run's evaluation records, not its own
+    # the champion was scored on the second run's evaluation records, which it never saw
     assert second.promoted and second.champion_metric is not None
+    assert second.decision.startswith("promoted: better beyond noise")
+    assert second.extras["comparison"]["low"] > 0
     assert store.alias("toy.signal", CHAMPION).version == 2
     assert store.alias("toy.signal", PREVIOUS).version == first.version
 
@@ -201,7 +209,7 @@ def test_an_overconfident_trainer_is_calibrated_back(toy_host, store):
     # raw probabilities near 0 and 1; Platt scaling must shrink the margin (a < 1)
     overfit = {"max_depth": 6, "eta": 1.0, "num_boost_round": 200, "early_stopping_rounds": 0,
                "min_child_weight": 0.0, "lambda": 0.0, "subsample": 1.0,
-               "colsample_bytree": 1.0}
+               "colsample_bytree": 1.0, "candidates": ["domain trainer"]}
     result = lifecycle.train(toy_host, store, "toy/signal", params=overfit)
     assert result.extras["calibration"]["a"] < 0.6
     assert result.metrics["ece"] < result.metrics["ece_uncalibrated"] - 0.05
@@ -228,7 +236,7 @@ def test_cost_model_picks_the_threshold_and_labels_use_it(bare_host, store):
 def test_sample_weights_shift_the_base_rate(bare_host, store):
     weighted = toy_domain(weight=lambda r: np.where(r["signal"] > 0, 1.0, 3.0))
     bare_host.register(ToyPlugin(weighted), name="toy")
-    plain_rate = make_frame()["outcome"].iloc[:480].mean()
+    plain_rate = make_frame()["outcome"].mean()  # the served model learned on every row
     result = lifecycle.train(bare_host, store, "toy/signal")
     model = store.load("toy.signal", result.version)
     assert model.base_rate < plain_rate - 0.05

@@ -61,3 +61,14 @@ class ToyPlugin:
     def tracer_explain(self, domain, prediction):
         factors = rank_factors(prediction, lambda f, v, c: f"{f} is {v:.2f}")
         return Explanation(factors=factors, summary=f"{prediction.probability:.0%}")
+
+
+def make_interaction_frame(n: int = 600, seed: int = 11) -> pd.DataFrame:
+    """The outcome follows the *product* of signal and noise: no line separates it, trees
+    do (a logistic regression on the columns scores about chance)."""
+    rng = np.random.default_rng(seed)
+    signal, noise = rng.normal(size=n), rng.normal(size=n)
+    logit = 3.0 * np.sign(signal * noise)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"seq": np.arange(n), "signal": signal,
+                         "count": rng.integers(0, 10, size=n), "noise": noise, "outcome": y})

@@ -80,3 +80,12 @@ def tracer_demo(settings: Any, console: Any) -> None:
 @hookspec
 def tracer_usage(event: dict[str, Any]) -> None:
     """Observe a usage event after it was committed (billing, analytics)."""
+
+
+@hookspec
+def tracer_candidates(domain: Domain) -> list[Any]:
+    """Return extra candidates (``tracer.candidates.Candidate`` or dicts) for the leaderboard.
+
+    Called only on the plugin that owns ``domain``. The platform always compares its own
+    candidates (logistic regression, a small XGBoost) and the domain's trainer.
+    """

@@ -1,10 +1,12 @@
 """Model tracking and the model registry on MLflow.
 
-Each trained model is logged as an MLflow XGBoost model (native UBJ format, an input
-signature, pinned requirements so nothing is inferred in a subprocess) with the Tracer
-feature state riding along as ``extra_files/state.json``. Registered models are named
-``<domain namespace>.<template>`` (or ``<tenant>.<namespace>.<template>``); aliases
-``champion`` and ``challenger`` decide what serves.
+A booster is logged as an MLflow XGBoost model (native UBJ format, an input signature,
+pinned requirements so nothing is inferred in a subprocess) with the Tracer feature state
+riding along as ``extra_files/state.json``; a linear model is logged as the Tracer folder
+itself (``tracer/state.json``: coefficients, means and scales as JSON numbers).
+Registered models are named ``<domain namespace>.<template>`` (or
+``<tenant>.<namespace>.<template>``); aliases ``champion`` and ``challenger`` decide what
+serves.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tracer.errors import NotFoundError
-from tracer.model import STATE_FILE, TracerModel
+from tracer.model import BOOSTER_FILE, STATE_FILE, TracerModel
 from tracer.settings import Settings
 
 CHAMPION = "champion"
@@ -123,6 +125,18 @@ class ModelStore:
                                         "aliases": sorted(by_version.get(info.version, []))}))
         return sorted(infos, key=lambda v: v.version)
 
+    def leaderboard(self, name: str, version: int) -> dict[str, Any] | None:
+        """The candidate leaderboard the run behind ``version`` logged (None before there
+        was one)."""
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        info = self.version(name, version)
+        try:
+            return mlflow.artifacts.load_dict(f"runs:/{info.run_id}/leaderboard.json")
+        except (MlflowException, OSError):
+            return None
+
     def model_names(self, prefix: str = "") -> list[str]:
         names = [m.name for m in self.client.search_registered_models()]
         return sorted(n for n in names if n.startswith(prefix))
@@ -138,7 +152,8 @@ class ModelStore:
     # -- loading -----------------------------------------------------------------------
 
     def load(self, name: str, version: int) -> TracerModel:
-        """Load a registered version (native booster + JSON state), cached in memory."""
+        """Load a registered version (native booster or linear numbers + JSON state), cached
+        in memory."""
         key = (name, int(version))
         with self._lock:
             if key in self._cache:
@@ -153,8 +168,13 @@ class ModelStore:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 staged = Path(tmp) / "staged"
                 staged.mkdir()
-                shutil.copy(local / "model.ubj", staged / "model.ubj")
-                shutil.copy(local / "extra_files" / STATE_FILE, staged / STATE_FILE)
+                # a booster is an MLflow XGBoost model with the state in extra_files; a
+                # linear model is the Tracer folder itself (state.json holds its numbers)
+                if (local / BOOSTER_FILE).exists():
+                    shutil.copy(local / BOOSTER_FILE, staged / BOOSTER_FILE)
+                state = local / "extra_files" / STATE_FILE
+                shutil.copy(state if state.exists() else local / STATE_FILE,
+                            staged / STATE_FILE)
                 if not target.exists():
                     staged.rename(target)
         model = TracerModel.load(target)

@@ -26,6 +26,7 @@ def main(job_id: str) -> int:
     from tracer.features import compute_features
     from tracer.host import PluginHost
     from tracer.retraining import record_decision, training_frame
+    from tracer.runner import tenant_scope
     from tracer.tracking import ModelStore
     from tracer.usage import record_usage
 
@@ -45,25 +46,26 @@ def main(job_id: str) -> int:
             row.progress = round(lifecycle.STAGES.index(stage) / len(lifecycle.STAGES), 3)
 
     try:
-        host = PluginHost(settings)
-        store = ModelStore(settings)
-        domain = host.domain(domain_name)
-        with session(settings) as s:
-            frame, counts = training_frame(
-                settings, s, domain, tenant, use_reference=options.get("use_reference", True),
-                dataset_ids=options.get("dataset_ids"),
-                include_feedback=options.get("include_feedback", True))
-        result = lifecycle.train(host, store, domain_name, data=frame, tenant=tenant,
-                                 params=options.get("params") or None, progress=progress)
-        model = store.load(result.model_name, result.version)
-        fit_rows = result.rows["fit"] + result.rows["calibration"]
-        ordered = frame.sort_values(domain.order_by, kind="stable").head(fit_rows)
-        from tracer.domain import FeatureState
-        from tracer.records import validate_records
+        with tenant_scope(tenant):  # every plugin call carries this tenant's records
+            host = PluginHost(settings)
+            store = ModelStore(settings)
+            domain = host.domain(domain_name)
+            with session(settings) as s:
+                frame, counts = training_frame(
+                    settings, s, domain, tenant, use_reference=options.get("use_reference", True),
+                    dataset_ids=options.get("dataset_ids"),
+                    include_feedback=options.get("include_feedback", True))
+            result = lifecycle.train(host, store, domain_name, data=frame, tenant=tenant,
+                                     params=options.get("params") or None, progress=progress)
+            model = store.load(result.model_name, result.version)
+            # the served model was refit on every row: profile them all
+            ordered = frame.sort_values(domain.order_by, kind="stable")
+            from tracer.domain import FeatureState
+            from tracer.records import validate_records
 
-        records, _ = validate_records(domain, ordered.drop(columns=[domain.label]))
-        features = compute_features(host, domain, records,
-                                    FeatureState(False, model.state.values))
+            records, _ = validate_records(domain, ordered.drop(columns=[domain.label]))
+            features = compute_features(host, domain, records,
+                                        FeatureState(False, model.state.values))
     except Exception as exc:  # noqa: BLE001 -- every failure is reported on the job
         message = str(exc) if isinstance(exc, TracerError) else f"{type(exc).__name__}: {exc}"
         traceback.print_exc(file=sys.stderr)

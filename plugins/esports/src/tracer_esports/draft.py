@@ -44,15 +44,23 @@ def _shrunk_logit(wins: np.ndarray, games: np.ndarray, expected: np.ndarray) -> 
 
 def learn(picks: np.ndarray, radiant_won: np.ndarray) -> dict[str, Any]:
     """Hero strength, synergy and counter statistics of these games, as plain JSON."""
-    radiant, dire = sides(picks)
-    won, lost = radiant_won.astype(np.float64), 1.0 - radiant_won.astype(np.float64)
+    from scipy import sparse
+
+    # ten picks per game: sparse products count pairs in O(games), not O(games × heroes²)
+    radiant, dire = (sparse.csr_matrix(side) for side in sides(picks))
+    won = sparse.diags(radiant_won.astype(np.float64))
+    lost = sparse.diags(1.0 - radiant_won.astype(np.float64))
     strength = _strength(picks, radiant_won)
-    together = radiant.T @ radiant + dire.T @ dire
-    together_wins = radiant.T @ (radiant * won[:, None]) + dire.T @ (dire * lost[:, None])
+
+    def dense(matrix: Any) -> np.ndarray:
+        return np.asarray(matrix.toarray(), dtype=np.float64)
+
+    together = dense(radiant.T @ radiant + dire.T @ dire)
+    together_wins = dense(radiant.T @ won @ radiant + dire.T @ lost @ dire)
     synergy = _shrunk_logit(together_wins, together, strength[:, None] + strength[None, :])
     np.fill_diagonal(synergy, 0.0)
-    against = radiant.T @ dire + dire.T @ radiant
-    against_wins = radiant.T @ (dire * won[:, None]) + dire.T @ (radiant * lost[:, None])
+    against = dense(radiant.T @ dire + dire.T @ radiant)
+    against_wins = dense(radiant.T @ won @ dire + dire.T @ lost @ radiant)
     counter = _shrunk_logit(against_wins, against, strength[:, None] - strength[None, :])
     return {
         "games": int(len(picks)),
@@ -73,7 +81,11 @@ def _strength(picks: np.ndarray, radiant_won: np.ndarray) -> np.ndarray:
 
     if len(np.unique(radiant_won)) < 2:
         return np.zeros(HEROES)
-    model = LogisticRegression(C=RIDGE_C, max_iter=1000).fit(picks, radiant_won)
+    from scipy import sparse
+
+    # sparse picks (ten of 113 per game): the same fit, an order of magnitude faster
+    model = LogisticRegression(C=RIDGE_C, max_iter=1000).fit(sparse.csr_matrix(picks),
+                                                             radiant_won)
     return model.coef_[0] * (np.abs(picks).sum(0) > 0)
 
 
