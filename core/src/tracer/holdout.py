@@ -99,6 +99,12 @@ def assess(host: PluginHost, domain: Domain, board: Leaderboard, train: Part, he
         extras["best_possible_threshold"] = oracle_t
     baselines = _baselines(host, domain, train, held, x_train, x_eval, p_eval, threshold,
                            params, samples, seed)
+    # the platform's logistic regression is the bar every model card and certification
+    # states: the paired difference to it travels with the model's own metrics
+    lr = baselines["logistic regression"]
+    for suffix in ("", "_low", "_high"):
+        metrics[f"{primary}_minus_logistic_regression{suffix}"] = \
+            lr[f"{primary}_model_minus{suffix}"]
     return Holdout(metrics, interval, baselines, p_eval, raw_eval, threshold, x_eval, extras)
 
 

@@ -15,6 +15,8 @@ from tracer import __version__ as TRACER_VERSION
 
 from tracer_registry.certify.contents_checks import contents_checks
 from tracer_registry.certify.domain_checks import check_domains
+from tracer_registry.certify.leaderboard_check import CHECK as LEADERBOARD_CHECK
+from tracer_registry.certify.leaderboard_check import leaderboard_check
 from tracer_registry.certify.metadata_checks import metadata_checks
 from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
 from tracer_registry.certify.report import CheckResult, Report
@@ -62,9 +64,10 @@ def certify_with_outcome(path: str | Path, *, policy: Policy = REGISTRY_POLICY,
     if report.check("packaging.paths").status == "failed":
         report.checks += [CheckResult(c, "skipped", policy.severity(c),
                                       "not run: the wheel's paths are unsafe to extract", {})
-                          for c in DYNAMIC_CHECKS]
+                          for c in (*DYNAMIC_CHECKS, LEADERBOARD_CHECK)]
         return report, {}
     step("sandbox: import, conformance, training twice, explanations, speed")
     outcome = run_in_sandbox(wheel, policy)
     report.checks += dynamic_checks(outcome, policy)
+    report.checks.append(leaderboard_check(outcome, policy))
     return report, outcome
