@@ -127,7 +127,7 @@ def test_publish_report_review_attestation_catalog_and_install_gate(platform_db,
     assert statement["subject"][0]["digest"]["sha256"] == verified.wheel_sha256
     assert predicate["publisher"]["level"] == "community"
     assert predicate["publisher"]["bundle_sha256"] and predicate["publisher"]["identity"]
-    assert len(predicate["checks"]) == 25
+    assert len(predicate["checks"]) == 27
     assert predicate["review"] == {"reviewers": [], "threshold": 2}
 
 

@@ -22,6 +22,7 @@ def run_conformance(host: Any, names: list[str], site: str) -> dict[str, Any]:
     from tracer.testing import checks
     from tracer.testing.target import sample_of
 
+    from tracer_registry.certify.evaluation import predict_in_child
     from tracer_registry.certify.leakage import check_leakage
 
     failures: list[str] = []
@@ -58,6 +59,7 @@ def run_conformance(host: Any, names: list[str], site: str) -> dict[str, Any]:
                    labels)[0]:
             attempt(f"{where}: single-feature leakage", check_leakage, host, domain,
                     records, labels)
+    registry_evaluation = predict_in_child(host, site)
     if not host.domains:
         failures.append("the plugin declares no domain (tracer_domains returned nothing)")
     undeclared = _undeclared_domains(host, site)
@@ -68,7 +70,8 @@ def run_conformance(host: Any, names: list[str], site: str) -> dict[str, Any]:
     else:
         passed.append("domains: registered ones are the declared ones")
     return {"status": "failed" if failures else "passed", "failures": failures,
-            "passed": passed, "checks": len(passed) + len(failures), "kit": KIT}
+            "passed": passed, "checks": len(passed) + len(failures), "kit": KIT,
+            "registry_evaluation": registry_evaluation}
 
 
 def _undeclared_domains(host: Any, site: str) -> list[str]:

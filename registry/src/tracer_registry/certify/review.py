@@ -358,7 +358,9 @@ def certify_release(settings: Settings, name: str, version: str,
     from tracer.db import session
 
     from tracer_registry import catalog
+    from tracer_registry.certify.evaluation import load_sets
     from tracer_registry.certify.validator import certify_wheel
+    from tracer_registry.models import Listing
 
     with session(settings) as s:
         release = catalog.get_release(s, canonicalize_name(name), version)
@@ -366,12 +368,14 @@ def certify_release(settings: Settings, name: str, version: str,
         published = registry_link.published_version(s, name, version)
         allowances = allowances_for(s, name)
         owned = registry_link.owned_domain_prefixes(s, name)
+        provided = list(s.get(Listing, release.listing_name).domains or [])
     data = registry_link.load_wheel(settings, digest)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / filename
         path.write_bytes(data)
         report = certify_wheel(path, policy=policy, published=published,
-                               allowances=allowances, owned_domains=owned)
+                               allowances=allowances, owned_domains=owned,
+                               evaluation_sets=load_sets(settings, provided))
     with session(settings) as s:
         return submit(s, settings, report, data).id
 

@@ -44,6 +44,8 @@ class Wheel:
         if not self.path.is_file():
             raise CertificationError(f"{self.path}: no such wheel file", wheel=str(self.path))
         self.data = self.path.read_bytes()
+        #: label-free records of registry evaluation sets, by domain, for the sandbox
+        self.evaluation_records: dict[str, bytes] = {}
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(self.data))
         except zipfile.BadZipFile:
@@ -155,4 +157,9 @@ class Wheel:
                                          f"{member.name!r} outside the target folder")
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(self.read(member.name))
+        if self.evaluation_records:  # beside the wheel's files, never among them
+            folder = root.parent / "registry-evaluation"
+            folder.mkdir(exist_ok=True)
+            for domain, data in self.evaluation_records.items():
+                (folder / f"{domain.replace('/', '__')}.csv").write_bytes(data)
         return root
