@@ -215,3 +215,20 @@ def test_run_pending_records_a_run_it_cannot_certify_and_claims_each_run_once(se
         intake.enqueue(s, "acme-other", "2.0.0")
     assert intake._claim_next(h.settings, REGISTRY_POLICY)[1:] == ("acme-other", "2.0.0")
     assert intake._claim_next(h.settings, REGISTRY_POLICY) is None  # running: not claimed twice
+
+
+def test_claiming_a_first_party_or_taken_domain_prefix_fails_and_export_root_writes_the_pin(
+        acme_cli, capsys, tmp_path, settings):
+    from tracer_registry.config import default_pinned_root
+
+    assert run(capsys, "publisher", "create", "globex", "--name", "Globex")[0] == 0
+    code, _, err = run(capsys, "publisher", "claim-domain", "globex", "--prefix", "esports")
+    assert code == 1 and "is (or looks like) the first-party prefix 'esports'" in err
+    code, _, err = run(capsys, "publisher", "claim-domain", "globex", "--prefix", "acme/x")
+    assert code == 1 and "overlaps 'acme', which publisher 'acme' owns" in err
+    assert publish(capsys, signed_wheel(capsys, tmp_path, acme_cli, "1.0.0"))[0] == 0
+    target = tmp_path / "ship" / "root.json"
+    code, out, _ = run(capsys, "catalog", "export-root", str(target))
+    assert code == 0 and out.startswith(f"root metadata written to {target}")
+    assert json.loads(target.read_text())["signed"]["_type"] == "root"
+    assert target.read_bytes() == default_pinned_root(settings).read_bytes()
