@@ -46,7 +46,7 @@ def test_plugin_code_never_runs_in_the_validator_process(certified, benign_wheel
 
 @pytest.mark.parametrize("name, kind, phase", [
     ("writes_at_import", "filesystem-write", "import"),
-    ("socket_in_hook", "network", "conformance"),
+    ("socket_in_hook", "network", "hook:mal/socket"),
     ("spawns_shell", "process", "import"),
     ("evasive_shell", "process", "import"),
 ])

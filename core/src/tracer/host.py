@@ -66,6 +66,10 @@ class PluginRecord:
     runners: list[dict[str, Any]] = field(default_factory=list)
     #: hooks a third-party plugin implements that runners cannot serve (cli, routes, ...)
     ignored_hooks: list[str] = field(default_factory=list)
+    #: third-party only, as its runner saw them: where the module lives, and every
+    #: ``tracer_*`` attribute with its argument names (known hooks or not)
+    origin: str | None = None
+    hook_signatures: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -75,7 +79,7 @@ class PluginHost:
     """Owns the pluggy manager and the registry of domains."""
 
     def __init__(self, settings: Settings | None = None, *, load_entrypoints: bool = True,
-                 plugins: Iterable[tuple[str, object]] = ()) -> None:
+                 plugins: Iterable[tuple[str, object]] = (), environment: bool = True) -> None:
         self.settings = settings or get_settings()
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -96,25 +100,27 @@ class PluginHost:
                                                              version=__version__,
                                                              trust="builtin"))
         if load_entrypoints:
-            self.load_entrypoints()
+            self.load_entrypoints(environment=environment)
         for name, plugin in plugins:
             self.register(plugin, name=name)
 
     # -- loading -------------------------------------------------------------------------
 
-    def load_entrypoints(self) -> None:
+    def load_entrypoints(self, *, environment: bool = True) -> None:
         """Load every plugin the environment and the plugin dir declare.
 
         First-party distributions installed in the platform's own environment are imported
         here; every other plugin — anything in the plugin dir, anything not named in
         ``settings.first_party`` — is loaded by a confined runner and registered as a
         proxy. The plugin dir is never put on this process's import path.
+        ``environment=False`` loads the plugin dir alone (certification of one wheel).
         """
         self._kill_stamp = self._stamp()
         kills = self.kill_list()
         remote: dict[str, tuple[md.Distribution, list[tuple[md.EntryPoint, PluginRecord]]]] = {}
         first_party = self.first_party()
-        sources = [(ep, False) for ep in md.entry_points(group=ENTRY_POINT_GROUP)]
+        sources = [(ep, False) for ep in md.entry_points(group=ENTRY_POINT_GROUP)] \
+            if environment else []
         if self.settings.plugins_path.is_dir():
             for dist in md.distributions(path=[str(self.settings.plugins_path)]):
                 sources += [(ep, True) for ep in dist.entry_points

@@ -49,36 +49,25 @@ def check_hooks(host: PluginHost, plugin_name: str) -> list[str]:
     if record is None or record.status != "loaded":
         reason = record.error if record else "it is not registered with this host"
         raise ConformanceError(f"plugin {plugin_name!r} did not load: {reason}")
-    plugin = host.pm.get_plugin(plugin_name)
     specs = {name for name in dir(host.pm.hook) if name.startswith("tracer_")}
-    implemented: dict[str, Any] = {}
-    for caller in host.pm.get_hookcallers(plugin) or []:
-        for impl in caller.get_hookimpls():
-            if impl.plugin is plugin:
-                implemented[caller.name] = impl.function
+    # every tracer_* attribute: (marked as a hook?, argument names, takes *args/**kwargs?)
+    seen = _attributes(host, plugin_name, record)
+    implemented = {h: v for h, v in seen.items() if v[0] and h in specs}
     for hook in REQUIRED_HOOKS:
         if hook not in implemented:
             args = ", ".join(spec_argnames(host, hook))
             raise ConformanceError(f"plugin {plugin_name!r} does not implement {hook}({args}); "
                                    "a domain plugin needs it (see docs/hooks.md)")
-    for hook, function in sorted(implemented.items()):
+    for hook, (_, names, varargs) in sorted(implemented.items()):
         wanted = spec_argnames(host, hook)
-        params = inspect.signature(function).parameters.values()
-        varargs = [p.name for p in params
-                   if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         if varargs:
-            raise ConformanceError(f"plugin {plugin_name!r}: {hook} takes *{varargs[0]}; "
+            raise ConformanceError(f"plugin {plugin_name!r}: {hook} takes *args or **kwargs; "
                                    f"name its arguments ({', '.join(wanted)})")
-        names = tuple(p.name for p in params)
         if set(names) != set(wanted):
             raise ConformanceError(
                 f"plugin {plugin_name!r}: {hook}({', '.join(names)}) must be "
                 f"{hook}({', '.join(wanted)}); Tracer passes every argument by name")
-    for attribute in sorted(dir(plugin)):
-        if not attribute.startswith("tracer_") or attribute in implemented:
-            continue
-        if not callable(getattr(plugin, attribute, None)):
-            continue
+    for attribute in sorted(set(seen) - set(implemented)):
         if attribute in specs:
             raise ConformanceError(f"plugin {plugin_name!r}: {attribute} has no @hookimpl "
                                    "marker, so Tracer never calls it")
@@ -87,6 +76,29 @@ def check_hooks(host: PluginHost, plugin_name: str) -> list[str]:
         raise ConformanceError(f"plugin {plugin_name!r}: {attribute} is not a Tracer "
                                f"hook{hint}")
     return sorted(implemented)
+
+
+def _attributes(host: PluginHost, plugin_name: str,
+                record: Any) -> dict[str, tuple[bool, tuple[str, ...], bool]]:
+    """The plugin's ``tracer_*`` attributes: in-process by inspection, a runner's plugin
+    from what its runner reported (the host only holds a proxy)."""
+    if record.trust == "third-party":
+        return {name: (bool(s.get("marked")), tuple(s.get("args") or ()),
+                       bool(s.get("varargs"))) for name, s in record.hook_signatures.items()}
+    plugin = host.pm.get_plugin(plugin_name)
+    marked = {caller.name for caller in host.pm.get_hookcallers(plugin) or []
+              for impl in caller.get_hookimpls() if impl.plugin is plugin}
+    out = {}
+    for attribute in dir(plugin):
+        function = getattr(plugin, attribute, None)
+        if not attribute.startswith("tracer_") or not callable(function):
+            continue
+        params = list(inspect.signature(function).parameters.values())
+        out[attribute] = (attribute in marked,
+                          tuple(p.name for p in params
+                                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)),
+                          any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params))
+    return out
 
 
 def check_domain(domain: Domain) -> dict[str, Any]:

@@ -1,16 +1,17 @@
-"""The sandbox child: the only place plugin code ever runs during certification.
+"""The certification child: exercises a wheel through the runner production uses.
 
 Started by ``sandbox.run_in_sandbox`` as ``python -I -m tracer_registry.certify.child`` with
-a JSON job on stdin. It imports the platform's own libraries first, installs the audit
-hook (``guard.Guard``), then imports the plugin from the extracted wheel and exercises it:
-conformance, training twice through the real lifecycle on a temp MLflow store, additivity
-of explanations, one-record latency. The findings go back as one JSON document on the
-original stdout; everything the plugin prints goes to stderr.
+a JSON job on stdin and ``TRACER_PLUGIN_DIR`` set to the extracted wheel. This process runs
+platform code only: its ``PluginHost`` loads the wheel in a confined runner
+(``tracer.runner``: namespaces, a read-only view, seccomp, rlimits) and every hook —
+import, conformance, training twice through the real lifecycle on a temp MLflow store,
+explanations, one-record latency — goes through that runner. What the runner's audit
+layer recorded comes back as ``violations``; how each runner ended, as ``runners``. The
+findings go back as one JSON document on the original stdout.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -28,100 +29,97 @@ def _error(exc: BaseException) -> str:
 def main() -> int:
     job = json.loads(sys.stdin.read())
     result_fd = os.dup(1)
-    os.dup2(2, 1)  # plugin output must not mix with the result document
+    os.dup2(2, 1)  # platform output must not mix with the result document
     sys.stdout = sys.stderr
     out: dict[str, Any] = {"phases": {}, "domains": {}, "entry_points": {}}
-    guard = None
+    host = None
     try:
-        guard = _prepare(job)
-        _run(job, guard, out)
+        _prepare()
+        host = _run(job, out)
     except BaseException as exc:  # noqa: BLE001 -- report whatever stopped the child
         out["fatal"] = _error(exc)
         out["traceback"] = traceback.format_exc()[-2000:]
-    if guard is not None:
-        out["violations"] = guard.violations
+    if host is not None:
+        out["violations"], out["runners"] = _reports(host)
+        host.close()
     with os.fdopen(result_fd, "w") as result:
         result.write(json.dumps(out, default=str, allow_nan=True))
     return 0
 
 
-def _prepare(job: dict[str, Any]):
-    # The platform's own heavy libraries load before the guard: they are not under test.
+def _prepare() -> None:
     # MLflow asks git (a subprocess) for the source version when GitPython is importable;
     # the sandbox has no source tree, so make it look absent.
     sys.modules["git"] = None  # type: ignore[assignment]
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
-    import mlflow  # noqa: F401
-    import mlflow.xgboost  # noqa: F401
-    import numpy  # noqa: F401
-    import pandas  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
-    import tracer.lifecycle  # noqa: F401
-    import tracer.predict  # noqa: F401
-    import tracer.testing.checks  # noqa: F401
-    import tracer.testing.target  # noqa: F401
-    import xgboost  # noqa: F401
-    from mlflow.models import infer_signature  # noqa: F401
-
-    from tracer_registry.certify.guard import Guard
-
     sys.dont_write_bytecode = True
-    guard = Guard(allowed_roots=[Path(job["root"])], plugin_roots=[Path(job["site"])])
-    guard.install()
-    return guard
 
 
-def _run(job: dict[str, Any], guard, out: dict[str, Any]) -> None:
+def _reports(host) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the runners' audit layer recorded, and how each runner ended."""
+    from tracer.runner.pool import exchange
+
+    violations, runners = [], []
+    for runner in host.pool.runners():
+        state = runner.state()
+        if runner.alive:
+            try:
+                with runner.lock:
+                    reply, _ = exchange(runner, {"op": "report"}, [], 30, what="report")
+                for v in reply.get("violations") or []:
+                    violations.append({**v, "tenant": runner.tenant})
+            except Exception as exc:  # noqa: BLE001 -- a runner that died reports nothing
+                state["report_error"] = _error(exc)
+        state["exit"] = runner.process.returncode
+        runners.append(state)
+    return violations, runners
+
+
+def _run(job: dict[str, Any], out: dict[str, Any]):
     from tracer import db
     from tracer.host import PluginHost
     from tracer.settings import get_settings
     from tracer.tracking import ModelStore
 
-    settings = get_settings()
-    guard.phase = "import"
-    sys.path.insert(0, job["site"])
-    importlib.invalidate_caches()
-    plugins = []
-    for name, target in job["entry_points"].items():
-        module_name, _, attr = target.partition(":")
-        record: dict[str, Any] = {"target": target}
-        try:
-            module = importlib.import_module(module_name)
-            plugin = getattr(module, attr) if attr else module
-            record["file"] = getattr(module, "__file__", None)
-            record["from_wheel"] = str(record["file"] or "").startswith(job["site"])
-            plugins.append((name, plugin))
-        except BaseException as exc:  # noqa: BLE001
-            record["error"] = _error(exc)
-        out["entry_points"][name] = record
-    host = PluginHost(settings, load_entrypoints=False, plugins=plugins)
+    settings = get_settings()  # TRACER_PLUGIN_DIR is the extracted wheel
+    # The wheel's code is never imported here: the host loads it in a confined runner,
+    # the same box serving uses (tracer.runner), and calls every hook through it.
+    host = PluginHost(settings, environment=False)
+    for record in host.records.values():
+        if record.builtin:
+            continue
+        entry: dict[str, Any] = {"target": record.entry_point, "file": record.origin,
+                                 "from_wheel": str(record.origin or "").startswith("/plugin/")}
+        if record.status != "loaded":
+            entry["error"] = record.error
+        out["entry_points"][record.name] = entry
+    for name in job["entry_points"]:
+        out["entry_points"].setdefault(name, {"target": job["entry_points"][name],
+                                              "error": "not loaded by the runner"})
     out["plugins"] = {n: r.as_dict() for n, r in host.records.items() if not r.builtin}
     out["phases"]["import"] = "done"
-    if not plugins:
-        return
+    names = [n for n, r in host.records.items() if not r.builtin and r.status == "loaded"]
+    if not names:
+        return host
 
-    guard.phase = "conformance"
-    out["conformance"] = _conformance(host, [n for n, _ in plugins], job["site"])
+    out["conformance"] = _conformance(host, names, job["site"])
     out["phases"]["conformance"] = "done"
 
-    guard.phase = "setup-store"
     db.upgrade(settings)
     store = ModelStore(settings)
     for name in sorted(host.domains):
         domain_out: dict[str, Any] = {}
         out["domains"][name] = domain_out
         try:
-            guard.phase = f"quality:{name}"
             _quality(host, store, name, job, domain_out)
-            guard.phase = f"explanations:{name}"
             _explanations_and_speed(host, store, name, job, domain_out)
         except BaseException as exc:  # noqa: BLE001
             domain_out["error"] = _error(exc)
             domain_out["traceback"] = traceback.format_exc()[-2000:]
     out["phases"]["domains"] = "done"
+    return host
 
 
 def _conformance(host, names: list[str], site: str) -> dict[str, Any]:

@@ -1,12 +1,12 @@
-"""Running the plugin in a separate, limited process and turning what it did into checks.
+"""Running the plugin through a confined runner and turning what it did into checks.
 
 The validator's own process only reads the wheel as data. Here the wheel is extracted into
 a throwaway folder (its dependencies are the platform's own, already installed), and a
-child interpreter (``python -I``: no user site, no PYTHON* variables, a scrubbed
-environment) runs ``tracer_registry.certify.child`` under ``setrlimit`` limits on CPU
-time, address space and file size, with a wall-clock timeout, inside a fresh network
-namespace when the machine allows one; the child's audit hook blocks and records sockets,
-processes and writes outside the folder either way.
+child interpreter (``python -I``, a scrubbed environment, ``setrlimit`` limits on CPU
+time, address space and file size, a wall-clock timeout, a fresh network namespace where
+the machine allows one) runs ``tracer_registry.certify.child``. The child never imports
+the wheel either: its host loads it in the same kernel-confined runner serving and
+training use (``tracer.runner``), whose audit layer records what the plugin tried.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def run_in_sandbox(wheel: Wheel, policy: Policy) -> dict[str, Any]:
                "explanation_rows": policy.explanation_rows, "speed_calls": policy.speed_calls}
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
                "TMPDIR": str(work / "tmp"), "TRACER_HOME": str(work / "home"),
+               "TRACER_PLUGIN_DIR": str(site),
                "TRACER_BOOTSTRAP_SAMPLES": "50", "MPLCONFIGDIR": str(work / "mpl"),
                "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
                "OMP_NUM_THREADS": "2", "LANG": "C.UTF-8", "GIT_PYTHON_REFRESH": "quiet"}
@@ -147,6 +148,10 @@ def _safety_check(outcome: dict[str, Any], policy: Policy) -> CheckResult:
     if limit is None and outcome.get("fatal") and "returncode" in outcome \
             and outcome["returncode"] != 0:
         limit = f"ended with status {outcome['returncode']}"
+    for runner in outcome.get("runners") or []:
+        code = runner.get("exit")
+        if limit is None and code is not None and code != 0:
+            limit = f"a runner ended with status {code} (a kernel limit or a forbidden call)"
     ok = not violations and limit is None
     if violations:
         v = violations[0]

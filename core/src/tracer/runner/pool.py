@@ -1,0 +1,219 @@
+"""Runner processes on the host side: start, call with a deadline, kill, pool.
+
+A runner serves one (distribution, tenant) pair, one call at a time, so no plugin memory
+can carry one tenant's records into another tenant's answers. The pool keeps at most
+``settings.runner_max`` of them alive (the least recently used is stopped to start
+another) and stops any idle for ``runner_idle_seconds``. A runner that crashes, breaks
+the protocol or misses a deadline is killed — its threads die with it — and the call
+fails with a ``PluginError`` saying so; the next call starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tracer.errors import PluginError
+from tracer.runner import protocol, sandbox
+from tracer.settings import Settings
+
+PLATFORM_TENANT = "_platform"  # calls that carry no tenant's records (reference data)
+
+
+@dataclass(frozen=True)
+class RunnerSpec:
+    """What one runner loads: a distribution's entry points and its own files."""
+
+    distribution: str
+    version: str | None
+    entry_points: tuple[tuple[str, str], ...]  # (name, "module:attr")
+    files: tuple[tuple[Path, str], ...] = ()  # (host path, name under /plugin)
+    roots: tuple[str, ...] = ()  # where its code lives in the box (for audit reports)
+
+
+@dataclass
+class Runner:
+    spec: RunnerSpec
+    tenant: str
+    process: subprocess.Popen
+    requests: int
+    replies: int
+    started: float = field(default_factory=time.monotonic)
+    last_used: float = field(default_factory=time.monotonic)
+    calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stderr_tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
+    ready: dict[str, Any] = field(default_factory=dict)
+    known_states: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        for fd in (self.requests, self.replies):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+
+    def state(self) -> dict[str, Any]:
+        return {"tenant": self.tenant, "pid": self.process.pid, "alive": self.alive,
+                "calls": self.calls, "age_seconds": round(time.monotonic() - self.started, 1),
+                "idle_seconds": round(time.monotonic() - self.last_used, 1)}
+
+
+def _drain(stream, tail: collections.deque) -> None:
+    for line in iter(stream.readline, b""):
+        tail.append(line.decode(errors="replace").rstrip())
+    stream.close()
+
+
+def _receive(runner: Runner, deadline: float) -> tuple[dict[str, Any], list]:
+    left = deadline - time.monotonic()
+    ready, _, _ = select.select([runner.replies], [], [], max(left, 0))
+    if not ready:
+        raise TimeoutError
+    # the first bytes arrived: the rest of a message follows at pipe speed, bounded again
+    return protocol.receive(runner.replies)
+
+
+def start(settings: Settings, spec: RunnerSpec, tenant: str) -> Runner:
+    argv = [sys.executable, "-I", "-B", "-m", "tracer.runner.child"]
+    command = sandbox.command(settings, list(spec.files), argv)
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+    try:
+        # bwrap itself stays PID 1 of the box, and /proc/1/environ is readable from
+        # inside: it gets no environment of the host's at all
+        process = subprocess.Popen(command, stdin=to_child_r, stdout=from_child_w,
+                                   stderr=subprocess.PIPE, start_new_session=True,
+                                   close_fds=True, env={"PATH": "/usr/bin:/bin"})
+    finally:
+        os.close(to_child_r)
+        os.close(from_child_w)
+    runner = Runner(spec, tenant, process, to_child_w, from_child_r)
+    threading.Thread(target=_drain, args=(process.stderr, runner.stderr_tail),
+                     daemon=True, name=f"runner-stderr-{process.pid}").start()
+    start_msg = {"op": "start", "paths": [sandbox.PLUGIN_ROOT, *sandbox.import_path(settings)],
+                 "plugin_roots": [sandbox.PLUGIN_ROOT, *spec.roots],
+                 "entry_points": [{"name": n, "value": v} for n, v in spec.entry_points],
+                 "limits": {"memory_bytes": settings.runner_memory_bytes,
+                            "cpu_seconds": settings.runner_cpu_seconds,
+                            "open_files": settings.runner_open_files,
+                            "file_bytes": settings.runner_file_bytes}}
+    header = exchange(runner, start_msg, [], settings.runner_start_seconds, what="start")
+    runner.ready = header
+    return runner
+
+
+def exchange(runner: Runner, header: dict[str, Any], buffers: list, seconds: float,
+             what: str) -> dict[str, Any] | tuple[dict[str, Any], list]:
+    """Send one request and wait for its answer; kill the runner on any failure."""
+    deadline = time.monotonic() + seconds
+    name = runner.spec.distribution
+    try:
+        protocol.send(runner.requests, header, buffers)
+        reply, reply_buffers = _receive(runner, deadline)
+    except TimeoutError:
+        runner.kill()
+        raise PluginError(f"plugin {name}: {what} did not answer within {seconds:g} s; its "
+                          "runner was stopped", plugin=name) from None
+    except (EOFError, OSError, protocol.ProtocolError, ValueError) as exc:
+        runner.kill()
+        code = runner.process.returncode
+        why = _exit_reason(code)
+        tail = " | ".join(list(runner.stderr_tail)[-3:])
+        raise PluginError(f"plugin {name}: its runner {why} during {what}"
+                          + (f" ({type(exc).__name__}: {exc})" if not isinstance(exc, EOFError)
+                             else "") + (f"; last output: {tail}" if tail else ""),
+                          plugin=name) from None
+    finally:
+        runner.last_used = time.monotonic()
+        runner.calls += 1
+    if not reply.get("ok"):
+        raise PluginError(f"plugin {name} raised {reply.get('error')} in {what}", plugin=name,
+                          remote_traceback=reply.get("traceback"))
+    return reply if what == "start" else (reply, reply_buffers)
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is None:
+        return "broke the protocol"
+    if code < 0:
+        names = {signal.SIGKILL: "was killed (memory or CPU limit, or stopped)",
+                 signal.SIGXCPU: "ran out of CPU time", signal.SIGXFSZ: "wrote too large a file",
+                 signal.SIGSEGV: "crashed (segmentation fault)",
+                 signal.SIGSYS: "made a forbidden system call"}
+        return names.get(-code, f"ended on signal {-code}")
+    return f"exited with status {code}"
+
+
+class Pool:
+    """Live runners of one host, keyed by (distribution, tenant)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._runners: dict[tuple[str, str], Runner] = {}
+        self._lock = threading.Lock()
+        self.started = 0
+
+    def get(self, spec: RunnerSpec, tenant: str) -> Runner:
+        key = (spec.distribution, tenant)
+        with self._lock:
+            runner = self._runners.get(key)
+            if runner is not None and runner.alive and runner.spec == spec:
+                return runner
+            if runner is not None:
+                self._runners.pop(key).kill()
+            self._evict_locked(keep=self.settings.runner_max - 1)
+        runner = start(self.settings, spec, tenant)
+        with self._lock:
+            self.started += 1
+            old = self._runners.get(key)
+            if old is not None and old is not runner:
+                old.kill()
+            self._runners[key] = runner
+        return runner
+
+    def _evict_locked(self, keep: int) -> None:
+        now = time.monotonic()
+        for key, runner in list(self._runners.items()):
+            if not runner.alive or now - runner.last_used > self.settings.runner_idle_seconds:
+                self._runners.pop(key).kill()
+        while len(self._runners) > max(keep, 0):
+            key = min(self._runners, key=lambda k: self._runners[k].last_used)
+            self._runners.pop(key).kill()
+
+    def evict_idle(self) -> None:
+        with self._lock:
+            self._evict_locked(keep=self.settings.runner_max)
+
+    def kill(self, distribution: str | None = None) -> int:
+        """Stop every runner of ``distribution`` (all when None); return how many."""
+        with self._lock:
+            keys = [k for k in self._runners if distribution is None or k[0] == distribution]
+            for key in keys:
+                self._runners.pop(key).kill()
+        return len(keys)
+
+    def runners(self) -> list[Runner]:
+        with self._lock:
+            return list(self._runners.values())
+
+    def states(self, distribution: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r.state() for (d, _), r in self._runners.items() if d == distribution]
