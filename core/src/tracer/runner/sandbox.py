@@ -7,7 +7,8 @@ What the runner sees and may do, enforced by Linux, not by Python:
 - **filesystem**: a new root holding, read-only, ``/usr`` (and the ``/lib``, ``/bin``
   links), the Python installation and the environment's import path, and the plugin's own
   files; ``/scratch`` is an empty size-limited tmpfs (the only writable folder, also
-  ``$TMPDIR``; there is no ``/tmp``), ``/proc`` and ``/dev`` are the sandbox's own. ``TRACER_HOME``, the plugin folder, the databases, the
+  ``$TMPDIR``; there is no ``/tmp``; the root is remounted read-only), ``/proc`` and
+  ``/dev`` are the sandbox's own. ``TRACER_HOME``, the plugin folder, the databases, the
   MLflow store, the blobs and keys and the user's home are never bound, and are masked
   with an empty tmpfs where they lie inside a bound folder;
 - **environment**: cleared, then a handful of variables (``HOME=/scratch``, thread counts);
