@@ -48,3 +48,13 @@ def test_quality_is_measured_on_the_registry_set_too(tmp_path, flip, status):
         assert "on the registry's 400 records misses the declared 0.75" in check.message
     else:
         assert measured["value"] >= 0.75
+
+
+def test_without_a_registry_set_the_check_informs_and_does_not_block():
+    from tracer_registry.certify import REGISTRY_POLICY
+    from tracer_registry.certify.evaluation import registry_evaluation_check
+    from tracer_registry.certify.report import Report
+
+    check = registry_evaluation_check({"domains": {}}, REGISTRY_POLICY, {})
+    assert (check.status, check.severity, check.blocking) == ("skipped", "warning", False)
+    assert Report("p", "1", "w", "0" * 64, "v", "t", checks=[check]).passed
