@@ -15,6 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 	.venv-uv/bin/pip install --quiet --disable-pip-version-check "uv>=0.9"
 
 setup: $(if $(findstring .venv-uv,$(UV)),.venv-uv/bin/uv)
+	@bash .ci/bubblewrap  # third-party plugins run only in bubblewrap boxes
 	$(UV) sync --all-packages --frozen
 
 demo: setup
