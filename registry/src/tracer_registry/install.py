@@ -1,12 +1,17 @@
 """Installing a release into this platform's plugin directory, for a tenant.
 
-Order: signed index (TUF) → the entry's status → the tenant's certification policy →
-download (length and sha256 as signed) → the publisher's bundle, re-verified here against
-the identity the index records → for tenants requiring ``certified``, the signed
-certification attestation of these exact bytes → the wheel's members and RECORD → unpack
-into a staging directory → swap it in → load it in a separate process → commit. Nothing
-from the wheel is imported before all of that passed, and a failure at any step leaves the
-previous version in place and serving.
+Order: signed index (TUF from the pinned root; a stale index stops installs) → the entry,
+by name, or by domain only through the listing of the domain's owner → its status → the
+tenant's certification policy → download (length and sha256 as signed) → the downloaded
+bytes against the catalog's record and the digest the publisher's bundle signs → the
+bundle, re-verified against the identity the index records → for tenants requiring
+``certified``, the signed attestation of these exact bytes → the wheel's members, RECORD
+and contents (no ``.pth``, bytecode or unreadable source) → the files swapped into the
+plugin dir under the installing transaction (``plugin_dir``) → the load check → the
+registered domains must be the declared ones → the installation recorded → commit.
+Nothing from the wheel runs before the checks on signed data and bytes passed, and a
+failure at any later step, or a rollback, leaves the previous version (or nothing)
+installed and importable.
 """
 
 from __future__ import annotations
