@@ -421,6 +421,37 @@ class PluginHost:
         raise PluginError(f"no plugin answered {hook} for domain {domain.name}",
                           domain=domain.name, hook=hook)
 
+    def explain_all(self, domain: Domain, predictions: list[Any]) -> list[Any]:
+        """``tracer_explain`` for many predictions, firstresult per prediction; an
+        implementation with a batch form (a runner's proxy) answers them in one call."""
+        self._serving(domain)
+        out: list[Any] = [None] * len(predictions)
+        pending = list(range(len(predictions)))
+        for plugin_name, function in self._impls("tracer_explain", domain):
+            if not pending:
+                break
+            many = getattr(function, "many", None)
+            if many is not None:
+                try:
+                    answers = many(domain, [predictions[i] for i in pending])
+                except PluginRevokedError:
+                    raise
+                except Exception as exc:
+                    raise PluginError(
+                        f"plugin {plugin_name!r} raised {type(exc).__name__} in tracer_explain "
+                        f"for domain {domain.name}: {exc}", plugin=plugin_name,
+                        hook="tracer_explain", domain=domain.name) from exc
+            else:
+                answers = [self._invoke(plugin_name, "tracer_explain", function, domain,
+                                        {"prediction": predictions[i]}) for i in pending]
+            for i, answer in zip(list(pending), answers, strict=True):
+                out[i] = answer
+            pending = [i for i in pending if out[i] is None]
+        if pending:
+            raise PluginError(f"no plugin answered tracer_explain for domain {domain.name}",
+                              domain=domain.name, hook="tracer_explain")
+        return out
+
     def _serving(self, domain: Domain) -> None:
         if domain.name in self.revoked:
             raise PluginRevokedError(f"domain {domain.name!r} is no longer served: its plugin "
@@ -467,6 +498,7 @@ def _bind(impl: Any) -> Any:
 
     def call(**kwargs: Any) -> Any:
         return function(**{k: v for k, v in kwargs.items() if k in names})
+    call.many = getattr(function, "many", None)  # type: ignore[attr-defined]
     return call
 
 

@@ -52,7 +52,7 @@ class Scorer:
         names = self.model.feature_names
         feature_rows = matrix.astype(np.float64)
         raw = as_dicts(records)
-        answers = []
+        answers, predictions = [], []
         for i, p in enumerate(probs):
             label = int(p >= self.model.threshold)
             answer: dict[str, Any] = {
@@ -65,22 +65,23 @@ class Scorer:
             if cost is not None:
                 answer["expected_cost"] = cost
             if explain:
-                prediction = Prediction(
+                predictions.append(Prediction(
                     record=raw[i],
                     features=dict(zip(names, feature_rows[i].tolist(), strict=True)),
                     contributions=dict(zip(names, contribs[i].tolist(), strict=True)),
                     bias=float(bias[i]),
                     probability=float(p), label=label, threshold=self.model.threshold,
-                    base_rate=self.model.base_rate, state=self.state, expected_cost=cost)
-                explanation = self.host.call_first("tracer_explain", self.domain,
-                                                   prediction=prediction)
+                    base_rate=self.model.base_rate, state=self.state, expected_cost=cost))
+                answer["bias"] = float(bias[i])
+            answers.append(answer)
+        if explain:  # one call for the batch: a runner's plugin answers in one round trip
+            explanations = self.host.explain_all(self.domain, predictions)
+            for answer, explanation in zip(answers, explanations, strict=True):
                 if not hasattr(explanation, "factors"):
                     raise PluginError(f"tracer_explain for {self.domain.name} returned "
                                       f"{type(explanation).__name__}, expected Explanation")
                 answer["factors"] = [asdict(f) for f in explanation.factors[:top]]
                 answer["summary"] = explanation.summary
-                answer["bias"] = float(bias[i])
-            answers.append(answer)
         return answers
 
     def _expected_cost(self, p: float, record: dict[str, Any]) -> dict[str, float] | None:

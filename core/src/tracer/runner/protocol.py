@@ -88,7 +88,7 @@ def encode_array(array: np.ndarray, buffers: list) -> dict[str, Any]:
     array = np.ascontiguousarray(array)
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise ProtocolError(f"cannot send an array of dtype {array.dtype}")
-    buffers.append(memoryview(array).cast("B"))
+    buffers.append(memoryview(array).cast("B") if array.size else b"")
     return {"array": len(buffers) - 1, "dtype": array.dtype.newbyteorder("<").str,
             "shape": list(array.shape)}
 
@@ -107,22 +107,43 @@ def decode_array(spec: dict[str, Any], buffers: list[bytes]) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
+def _arrays(frame: pd.DataFrame):
+    """Each column's values without building a Series per column (a one-row frame pays
+    pandas' per-column cost twenty times over otherwise)."""
+    iterate = getattr(frame, "_iter_column_arrays", None)
+    if iterate is not None and frame.columns.is_unique:
+        return zip(frame.columns, iterate(), strict=True)
+    return ((name, frame[name].array) for name in frame.columns)
+
+
 def encode_frame(frame: pd.DataFrame, buffers: list) -> dict[str, Any]:
-    columns = []
-    for name in frame.columns:
-        series = frame[name]
-        kind = series.dtype.kind
-        if kind in _NUMERIC_KINDS:
-            columns.append({"name": str(name), **encode_array(series.to_numpy(), buffers)})
-        elif kind == "M":
-            values = series.to_numpy(dtype="datetime64[ns]").view("int64")
-            columns.append({"name": str(name), "datetime": True,
-                            **encode_array(values, buffers)})
+    """Numeric columns of one dtype travel as one 2-D block (decoded into one pandas block
+    without a per-column cost); datetimes and anything else column by column."""
+    columns: list[dict[str, Any]] = []
+    groups: dict[str, tuple[list[str], list[np.ndarray]]] = {}
+    order = []
+    for name, values in _arrays(frame):
+        kind = getattr(values.dtype, "kind", "O")
+        order.append(str(name))
+        if isinstance(values, np.ndarray) and kind in _NUMERIC_KINDS:
+            names, arrays = groups.setdefault(values.dtype.str, ([], []))
+            names.append(str(name))
+            arrays.append(values)
+        elif kind == "M":  # naive or zone-aware (then as UTC): int64 nanoseconds
+            stamps = pd.DatetimeIndex(values)
+            if stamps.tz is not None:
+                stamps = stamps.tz_convert("UTC").tz_localize(None)
+            ns = np.asarray(stamps.astype("datetime64[ns]")).view("int64")
+            columns.append({"name": str(name), "datetime": True, **encode_array(ns, buffers)})
         else:
-            values = [None if _missing(v) else (v.item() if isinstance(v, np.generic) else v)
-                      for v in series.tolist()]
-            columns.append({"name": str(name), "values": values})
-    return {"frame": columns, "rows": len(frame)}
+            plain = [None if _missing(v) else (v.item() if isinstance(v, np.generic) else v)
+                     for v in list(values)]
+            columns.append({"name": str(name), "values": plain})
+    blocks = [{"names": names, **encode_array(np.column_stack(arrays) if len(frame) else
+                                              np.empty((0, len(arrays)), arrays[0].dtype),
+                                              buffers)}
+              for names, arrays in groups.values()]
+    return {"frame": columns, "blocks": blocks, "order": order, "rows": len(frame)}
 
 
 def _missing(value: Any) -> bool:
@@ -134,8 +155,17 @@ def decode_frame(spec: dict[str, Any], buffers: list[bytes]) -> pd.DataFrame:
     try:
         rows = int(spec["rows"])
         columns = spec["frame"]
-        if not isinstance(columns, list):
+        if not isinstance(columns, list) or not isinstance(spec.get("blocks", []), list):
             raise TypeError("frame is not a list")
+        parts: list[pd.DataFrame] = []
+        for block in spec.get("blocks", []):
+            names = block["names"]
+            array = decode_array(block, buffers)
+            if not isinstance(names, list) or array.ndim != 2 \
+                    or array.shape != (rows, len(names)):
+                raise ProtocolError(f"block of shape {array.shape} for {rows} rows and "
+                                    f"{len(names)} columns")
+            parts.append(pd.DataFrame(array, columns=names, copy=False))
         data: dict[str, Any] = {}
         for column in columns:
             name = column["name"]
@@ -154,7 +184,15 @@ def decode_frame(spec: dict[str, Any], buffers: list[bytes]) -> pd.DataFrame:
             if len(data[name]) != rows:
                 raise ProtocolError(f"column {name!r} has {len(data[name])} values, the frame "
                                     f"{rows} rows")
+        if data:
+            parts.append(pd.DataFrame(data, index=pd.RangeIndex(rows)))
+        if not parts:
+            return pd.DataFrame(index=pd.RangeIndex(rows))
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, axis=1, copy=False)
+        order = spec.get("order") or list(frame.columns)
+        if len(set(order)) != len(order) or set(order) != set(frame.columns) \
+                or len(order) != frame.shape[1]:
+            raise ProtocolError("repeated, missing or extra column names")
+        return frame if list(frame.columns) == order else frame[order]
     except (KeyError, TypeError, ValueError) as exc:
         raise ProtocolError(f"bad frame: {exc}") from None
-    return pd.DataFrame(data, index=pd.RangeIndex(rows)) if data else \
-        pd.DataFrame(index=pd.RangeIndex(rows))

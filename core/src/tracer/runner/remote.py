@@ -183,24 +183,42 @@ def remote_plugin(channel: Channel, record: dict[str, Any]) -> SimpleNamespace:
         hooks["tracer_train"] = tracer_train
 
     if "tracer_explain" in record["hooks"]:
+        def explain_many(domain: Domain, predictions: list[Any]) -> list[Explanation | None]:
+            if not predictions:
+                return []
+            state = predictions[0].state
+            shared = all(p.state is state for p in predictions)
+            header = {"op": "hook", "hook": "tracer_explain", "plugin": plugin_name,
+                      "domain": domain.name, "state": state.values if shared else None,
+                      "predictions": [_prediction(p, with_state=not shared)
+                                      for p in predictions]}
+            reply, _ = channel.call(header, [], what="tracer_explain")
+            answers = reply.get("explanations")
+            if not isinstance(answers, list) or len(answers) != len(predictions):
+                raise PluginError(f"plugin {dist}: tracer_explain answered "
+                                  f"{len(answers) if isinstance(answers, list) else 'no'} "
+                                  f"explanations for {len(predictions)} predictions")
+            return [None if a is None else _explanation(dist, a, p.contributions)
+                    for a, p in zip(answers, predictions, strict=True)]
+
         @hookimpl
         def tracer_explain(domain: Domain, prediction: Any) -> Explanation | None:
-            p = prediction
-            header = {"op": "hook", "hook": "tracer_explain", "plugin": plugin_name,
-                      "domain": domain.name, "prediction": {
-                          "record": _jsonable(p.record), "features": p.features,
-                          "contributions": p.contributions, "bias": p.bias,
-                          "probability": p.probability, "label": p.label,
-                          "threshold": p.threshold, "base_rate": p.base_rate,
-                          "state": p.state.values, "expected_cost": p.expected_cost}}
-            reply, _ = channel.call(header, [], what="tracer_explain")
-            if reply.get("none"):
-                return None
-            return _explanation(dist, reply.get("explanation"), p.contributions)
+            return explain_many(domain, [prediction])[0]
 
+        tracer_explain.many = explain_many  # type: ignore[attr-defined]
         hooks["tracer_explain"] = tracer_explain
 
     return SimpleNamespace(__name__=f"runner:{dist}:{plugin_name}", **hooks)
+
+
+def _prediction(p: Any, *, with_state: bool) -> dict[str, Any]:
+    out = {"record": _jsonable(p.record), "features": p.features,
+           "contributions": p.contributions, "bias": p.bias, "probability": p.probability,
+           "label": p.label, "threshold": p.threshold, "base_rate": p.base_rate,
+           "expected_cost": p.expected_cost}
+    if with_state:
+        out["state"] = p.state.values
+    return out
 
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:

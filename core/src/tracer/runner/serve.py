@@ -170,20 +170,22 @@ class Serve:
             out.append(bytes(booster.save_raw("ubj")))
             return {"booster": len(out) - 1}
         if hook == "tracer_explain":
-            p = header["prediction"]
-            prediction = Prediction(
-                record=p["record"], features=p["features"], contributions=p["contributions"],
-                bias=p["bias"], probability=p["probability"], label=p["label"],
-                threshold=p["threshold"], base_rate=p["base_rate"],
-                state=FeatureState(False, dict(p["state"])), expected_cost=p["expected_cost"])
-            explanation = self._call(plugin, hook, domain=domain, prediction=prediction)
-            if explanation is None:
-                return {"none": True}
-            return {"explanation": {
-                "summary": explanation.summary,
-                "factors": [{"feature": f.feature, "value": _plain(f.value),
-                             "contribution": f.contribution, "direction": f.direction,
-                             "sentence": f.sentence} for f in explanation.factors]}}
+            shared = FeatureState(False, dict(header.get("state") or {}))
+            answers = []
+            for p in header["predictions"]:
+                prediction = Prediction(
+                    record=p["record"], features=p["features"],
+                    contributions=p["contributions"], bias=p["bias"],
+                    probability=p["probability"], label=p["label"], threshold=p["threshold"],
+                    base_rate=p["base_rate"], expected_cost=p["expected_cost"],
+                    state=FeatureState(False, dict(p["state"])) if "state" in p else shared)
+                explanation = self._call(plugin, hook, domain=domain, prediction=prediction)
+                answers.append(None if explanation is None else {
+                    "summary": explanation.summary,
+                    "factors": [{"feature": f.feature, "value": _plain(f.value),
+                                 "contribution": f.contribution, "direction": f.direction,
+                                 "sentence": f.sentence} for f in explanation.factors]})
+            return {"explanations": answers}
         raise ValueError(f"hook {hook!r} does not run in a runner")
 
 
