@@ -1,5 +1,11 @@
 """The plugin host: loads plugins, isolates their failures, calls hooks per domain.
 
+Trust levels: the built-ins and first-party distributions installed in the platform's own
+environment (``settings.first_party`` and those they vouch for) are imported here. Every
+other plugin — the plugin dir's wheels, anything else on the import path — is never
+imported by a host process: a confined runner loads it (``tracer.runner``) and the host
+registers a proxy. Revocation (``tracer.revocation``) reaches running hosts.
+
 A plugin that fails to import, declares a ``tracer`` range this platform is outside of,
 returns bad domains, or raises inside a hook is recorded (entry point, distribution,
 version, error) and the host keeps serving everything else.
@@ -14,7 +20,6 @@ an exception is pinned on the plugin that raised it.
 from __future__ import annotations
 
 import importlib.metadata as md
-import json
 import logging
 import os
 import threading
@@ -35,6 +40,8 @@ from tracer.errors import (
     PluginRevokedError,
     UnknownDomainError,
 )
+from tracer.revocation import KILL_LIST as _KILL_LIST
+from tracer.revocation import Revocation
 from tracer.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -43,7 +50,7 @@ ENTRY_POINT_GROUP = "tracer"
 #: in a trusted distribution: the other distributions it vouches for as first-party
 FIRST_PARTY_GROUP = "tracer.first_party"
 #: in ``settings.plugins_path``: distributions a registry revoked or quarantined, with reasons
-KILL_LIST = "kill-list.json"
+KILL_LIST = _KILL_LIST
 #: Built-in behaviour, registered like any plugin (``trylast``), as Datasette does.
 DEFAULT_PLUGINS = ("tracer.builtin.trainer", "tracer.builtin.explainer")
 
@@ -75,7 +82,7 @@ class PluginRecord:
         return dict(self.__dict__)
 
 
-class PluginHost:
+class PluginHost(Revocation):
     """Owns the pluggy manager and the registry of domains."""
 
     def __init__(self, settings: Settings | None = None, *, load_entrypoints: bool = True,
@@ -225,95 +232,6 @@ class PluginHost:
             del self._owner[domain_name]
         self.records.pop(name, None)
         self._callers.clear()
-
-    def kill_list(self) -> dict[str, str]:
-        """``{"name" or "name==version": reason}`` from the kill list file, if any.
-
-        The registry writes it (revoke, quarantine); the host only reads it. An unreadable
-        list fails closed: every non-built-in plugin is treated as killed.
-        """
-        path = self.settings.plugins_path / KILL_LIST
-        try:
-            entries = json.loads(path.read_text())["entries"]
-            return {(e["distribution"].lower().replace("_", "-").replace(".", "-")
-                     + (f"=={e['version']}" if e.get("version") else "")):
-                    f"{e.get('action', 'revoked')}: {e.get('reason', '')}" for e in entries}
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.error("kill list %s unreadable (%s): treating every plugin as killed", path, exc)
-            return {"*": f"kill list unreadable: {exc}"}
-
-    def _killed(self, record: PluginRecord, kills: dict[str, str] | None = None) -> str | None:
-        kills = self.kill_list() if kills is None else kills
-        if not kills or record.builtin or record.distribution is None:
-            return None
-        name = record.distribution.lower().replace("_", "-").replace(".", "-")
-        for key in (name, f"{name}=={record.version}", "*"):
-            if key in kills:
-                return kills[key]
-        return None
-
-    def apply_kill_list(self) -> list[str]:
-        """Unload loaded plugins the kill list names (running hosts call this); returns them.
-
-        Their runners are killed (threads die with them) and their domains answer
-        ``PluginRevokedError`` (HTTP 410, with the reason) from then on.
-        """
-        with self._kill_lock:
-            self._kill_stamp = self._stamp()
-            kills = self.kill_list()
-            unloaded = []
-            for record in list(self.records.values()):
-                reason = self._killed(record, kills)
-                if reason is not None and record.status == "loaded":
-                    for domain in record.domains:
-                        self.revoked[domain] = reason
-                    self.unregister(record.name)
-                    record.status, record.error = "skipped", reason
-                    self.records[record.name] = record
-                    unloaded.append(record.name)
-            if unloaded:
-                log.warning("kill list: unloaded %s", ", ".join(unloaded))
-            return unloaded
-
-    def _stamp(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(self.settings.plugins_path / KILL_LIST)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def refresh_kill_list(self) -> list[str]:
-        """Re-read the kill list if the file changed since the last look (a ``stat``)."""
-        if self._stamp() == self._kill_stamp:
-            return []
-        return self.apply_kill_list()
-
-    def watch(self, interval: float | None = None) -> threading.Event:
-        """Re-read the kill list every ``interval`` seconds in a daemon thread (serving
-        hosts); also stops idle runners. Returns the event that stops it."""
-        interval = interval or self.settings.kill_list_poll_seconds
-        stop = self._watch_stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(interval):
-                try:
-                    self.refresh_kill_list()
-                    if self._pool is not None:
-                        self._pool.evict_idle()
-                except Exception:  # noqa: BLE001 -- the watcher must outlive a bad read
-                    log.exception("kill-list watcher")
-
-        threading.Thread(target=loop, daemon=True, name="tracer-kill-list").start()
-        return stop
-
-    def gate(self, record: PluginRecord) -> None:
-        """Refuse a call into ``record``'s plugin once the kill list names it."""
-        self.refresh_kill_list()
-        if record.status != "loaded":
-            raise PluginRevokedError(f"plugin {record.distribution or record.name} is not "
-                                     f"serving: {record.error}", plugin=record.name)
 
     def _allowed(self, record: PluginRecord) -> bool:
         allow = self.settings.plugins_allow

@@ -192,10 +192,14 @@ class Pool:
     def _evict_locked(self, keep: int) -> None:
         now = time.monotonic()
         for key, runner in list(self._runners.items()):
-            if not runner.alive or now - runner.last_used > self.settings.runner_idle_seconds:
+            idle = now - runner.last_used > self.settings.runner_idle_seconds
+            if not runner.alive or (idle and not runner.lock.locked()):
                 self._runners.pop(key).kill()
         while len(self._runners) > max(keep, 0):
-            key = min(self._runners, key=lambda k: self._runners[k].last_used)
+            free = [k for k, r in self._runners.items() if not r.lock.locked()]
+            if not free:  # every runner is mid-call: go over the budget rather than break one
+                break
+            key = min(free, key=lambda k: self._runners[k].last_used)
             self._runners.pop(key).kill()
 
     def evict_idle(self) -> None:
