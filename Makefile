@@ -33,6 +33,7 @@ bench: setup
 	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) sync --all-packages --frozen --group bench
 	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) run --frozen --group bench python bench/serving.py
 	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) run --frozen --group bench python bench/ledger.py
+	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) run --frozen --group bench python bench/runner.py
 
 clean:
 	rm -rf .venv .venv-uv .venv-bench .tracer
