@@ -188,7 +188,7 @@ def decode_frame(spec: dict[str, Any], buffers: list[bytes]) -> pd.DataFrame:
             parts.append(pd.DataFrame(data, index=pd.RangeIndex(rows)))
         if not parts:
             return pd.DataFrame(index=pd.RangeIndex(rows))
-        frame = parts[0] if len(parts) == 1 else pd.concat(parts, axis=1, copy=False)
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, axis=1)
         order = spec.get("order") or list(frame.columns)
         if len(set(order)) != len(order) or set(order) != set(frame.columns) \
                 or len(order) != frame.shape[1]:
