@@ -16,10 +16,6 @@ installed and importable.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -107,19 +103,19 @@ def choose(entries: list[dict[str, Any]], name: str, version: str | None) -> dic
 # -- the plugin directory (files: ``plugin_dir``) -------------------------------------
 
 def _load_check(settings: Settings, listing: str) -> list[dict[str, Any]]:
-    """Load the plugin dir's entry points in a separate process; records of ``listing``."""
-    code = ("import json, sys\n"
-            "from tracer.settings import get_settings\n"
-            "from tracer.host import PluginHost\n"
-            "host = PluginHost(get_settings())\n"
-            "print(json.dumps([r.as_dict() for r in host.records.values()]))\n")
-    env = {**os.environ, "TRACER_HOME": str(settings.home.resolve()),
-           "TRACER_PLUGIN_DIR": str(settings.plugins_path)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
-    if done.returncode != 0:
-        raise RegistryError(f"loading the plugin dir failed: {done.stderr.strip()[-400:]}")
-    records = json.loads(done.stdout.strip().splitlines()[-1])
+    """Load the plugin dir as a fresh host would; records of ``listing``.
+
+    A host never imports a plugin-dir distribution: it asks a confined runner to (see
+    ``tracer.runner``), so the check runs the plugin's import inside the same box serving
+    will, and nothing of the wheel executes in this process.
+    """
+    from tracer.host import PluginHost
+
+    host = PluginHost(settings)
+    try:
+        records = [r.as_dict() for r in host.records.values()]
+    finally:
+        host.close()
     return [r for r in records if r.get("distribution")
             and canonicalize_name(r["distribution"]) == listing]
 
@@ -243,14 +239,12 @@ def _record(s: Session, tenant_id: str, listing: str, version: str, *, pinned: b
 
 
 def reload_host(host: Any, listing: str | None = None) -> None:
-    """Make a running host see the plugin dir as it is now (new versions, kill list)."""
-    import importlib
+    """Make a running host see the plugin dir as it is now (new versions, kill list).
 
+    Third-party plugins live in runners: unregistering one stops its runners, and loading
+    again starts fresh ones on the new files. Nothing was imported here to forget.
+    """
     for record in list(host.records.values()):
         if not record.builtin:
             host.unregister(record.name)
-    for module in [m for m in sys.modules if listing and m.split(".")[0]
-                   == canonicalize_name(listing).replace("-", "_")]:
-        del sys.modules[module]
-    importlib.invalidate_caches()
     host.load_entrypoints()
