@@ -68,6 +68,21 @@ def test_an_honest_feature_is_not_flagged(settings):
     assert measured == {"held_out": 120, "columns": 1, "flagged": []}
 
 
+def test_too_few_outcomes_of_one_kind_are_not_judged():
+    rng = np.random.default_rng(5)
+    y = np.r_[np.zeros(200), np.ones(6)]
+    lucky = pd.DataFrame({"strong": y * 2 + rng.normal(scale=0.3, size=206)})
+    assert flagged_features(lucky, y) == []  # 6 positives: luck, not evidence
+    y[:20] = 1
+    lucky["strong"] = y * 2 + rng.normal(scale=0.3, size=206)
+    assert [f["feature"] for f in flagged_features(lucky, y)] == ["strong"]
+
+
+def test_the_first_party_fraud_plugin_is_not_flagged_on_its_whole_held_out_part(host):
+    measured = check_leakage(host, host.domain("fraud/card"))
+    assert measured["flagged"] == [] and measured["held_out"] == 17_270
+
+
 def test_near_perfect_auc_without_separation_is_flagged_and_both_directions_count():
     rng = np.random.default_rng(3)
     y = np.repeat([0, 1], 200)

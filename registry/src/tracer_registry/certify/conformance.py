@@ -57,8 +57,7 @@ def run_conformance(host: Any, names: list[str], site: str) -> dict[str, Any]:
                                            require_order=True)
         if attempt(f"{where}: features", checks.check_features, host, domain, records,
                    labels)[0]:
-            attempt(f"{where}: single-feature leakage", check_leakage, host, domain,
-                    records, labels)
+            attempt(f"{where}: single-feature leakage", check_leakage, host, domain)
     registry_evaluation = predict_in_child(host, site)
     if not host.domains:
         failures.append("the plugin declares no domain (tracer_domains returned nothing)")
