@@ -17,7 +17,8 @@ from typing import Any
 
 from rich.table import Table
 
-FIRST_PARTY = ("tracer-esports", "tracer-fraud")
+from tracer_registry.names import FIRST_PARTY_NAMES as FIRST_PARTY  # protected, published here
+
 PUBLISHER = "tracer"
 # first party claims its own names, not all of tracer-*: plugins rendered from template/
 # are named tracer-<namespace>-<name> and belong to their third-party publishers (look-alike
