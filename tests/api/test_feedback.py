@@ -15,7 +15,8 @@ def test_outcomes_trigger_a_challenger_that_beats_a_weak_champion_and_serves(
     dataset = upload(client, acme, lol_reference.head(300))
     weak = client.post(f"/v1/domains/{LOL}/jobs", headers=acme.headers, json={
         "use_reference": False, "dataset_ids": [dataset["id"]],
-        "params": {"num_boost_round": 2, "max_depth": 1}}).json()
+        "candidates": ["domain trainer"],
+        "params": {"num_boost_round": 2, "max_depth": 1, "early_stopping_rounds": 0}}).json()
     assert wait_for_job(client, acme, weak["id"])["model_version"] == 1
     policy = client.put(f"/v1/domains/{LOL}/retraining-policy", headers=acme.headers,
                         json={"min_new_outcomes": 60})

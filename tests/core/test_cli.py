@@ -67,7 +67,19 @@ def test_train_predict_models_promote_rollback(settings, capsys, tmp_path, lol_r
     assert len(answers) == 25 and len(answers[0]["factors"]) == 2
     assert answers[0]["model"]["version"] == 1
 
-    run(capsys, "train", LOL)
+    code, out, _ = run(capsys, "train", LOL)
+    # the leaderboard, the refit champion and its decision, in that order
+    board, served, decision = (out.index("Candidates: time-aware cross-validation"),
+                               out.index("served: "), out.index("kept champion: champion v1"))
+    assert board < served < decision
+    assert "XGBoost" in out and "trainer" in out and "winner: " in out
+    assert "refit on all 7,903 records (version 2)" in out
+    code, out, _ = run(capsys, "models", LOL, "--leaderboard", "--json")
+    boards = json.loads(out)
+    assert list(boards) == ["esports.lol-10min v1"]
+    assert boards["esports.lol-10min v1"]["winner"] == trained["extras"]["winner"]
+    code, out, _ = run(capsys, "models", LOL, "--leaderboard", "--version", "2")
+    assert code == 0 and "v2: candidate leaderboard" in out and "window" in out
     code, out, _ = run(capsys, "models", LOL, "--json")
     versions = {v["version"]: v for v in json.loads(out)}
     assert set(versions) == {1, 2}

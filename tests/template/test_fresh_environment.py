@@ -77,7 +77,7 @@ def test_the_environment_holds_tracer_and_the_plugin_only(fresh):
 def test_the_host_trains_the_fresh_plugin_on_its_sample(fresh):
     result = json.loads(fresh.run(fresh.bin / "tracer", "train", "acme/churn", "--json").stdout)
     assert (result["version"], result["promoted"]) == (1, True)
-    assert result["rows"] == {"fit": 384, "calibration": 96, "evaluation": 120}
+    assert result["rows"] == {"training": 480, "evaluation": 120, "served": 600}
     assert result["metrics"]["roc_auc"] >= 0.7  # the template domain's certification threshold
 
 

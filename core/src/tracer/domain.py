@@ -193,8 +193,9 @@ class Explanation:
 class Prediction:
     """Everything known about one scored record, handed to ``tracer_explain``.
 
-    ``contributions`` are TreeSHAP values in calibrated log-odds: their sum plus ``bias``
-    equals ``logit(probability)``.
+    ``contributions`` are in calibrated log-odds, TreeSHAP values when a booster serves and
+    exact coefficient × standardised deviation terms when a linear model does: either way
+    their sum plus ``bias`` equals ``logit(probability)``.
     """
 
     record: dict[str, Any]

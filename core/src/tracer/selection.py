@@ -18,6 +18,7 @@ The rule, in order:
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,19 +110,8 @@ def cross_validate(host: PluginHost, domain: Domain, candidates: list[Candidate]
         cut = int(len(records) * 2 / 3)
         usable = [Window(slice(0, cut), slice(cut, len(records)))]
     standings = [Standing(c) for c in candidates]
-    for window in usable:
-        y_fit = labels[window.fit]
-        w_fit = None if weights is None else weights[window.fit]
-        state = FeatureState(fitting=True, labels=y_fit, weights=w_fit)
-        x_fit = compute_features(host, domain, records.iloc[window.fit].reset_index(drop=True),
-                                 state)
-        state.fitting, state.labels, state.weights = False, None, None
-        x_val = compute_features(
-            host, domain, records.iloc[window.validate].reset_index(drop=True), state)
-        for standing in standings:
-            fitted = fit(host, domain, standing.candidate, x_fit, y_fit, w_fit, params)
-            standing.margins.append(margin(fitted, x_val))
-            standing.sizes.append(size(fitted))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        _fit_windows(host, domain, standings, usable, records, labels, weights, params, pool)
     rows = np.concatenate([np.arange(w.validate.start, w.validate.stop) for w in usable])
     y_oof = labels[rows]
     w_oof = None if weights is None else weights[rows]
@@ -138,6 +128,35 @@ def cross_validate(host: PluginHost, domain: Domain, candidates: list[Candidate]
     ranked = sorted(standings, key=lambda s: (s is not winner, -sign * s.mean(
         domain.primary_metric), s.mean("log_loss")))
     return Leaderboard(domain.primary_metric, usable, ranked, winner, reason)
+
+
+def _fit_windows(host: PluginHost, domain: Domain, standings: list[Standing],
+                 usable: list[Window], records: pd.DataFrame, labels: np.ndarray,
+                 weights: np.ndarray | None, params: dict[str, Any], pool: Any) -> None:
+    for window in usable:
+        y_fit = labels[window.fit]
+        w_fit = None if weights is None else weights[window.fit]
+        state = FeatureState(fitting=True, labels=y_fit, weights=w_fit)
+        x_fit = compute_features(host, domain, records.iloc[window.fit].reset_index(drop=True),
+                                 state)
+        state.fitting, state.labels, state.weights = False, None, None
+        x_val = compute_features(
+            host, domain, records.iloc[window.validate].reset_index(drop=True), state)
+        # two lanes for two cores: the platform's own candidates in a worker thread, plugin
+        # trainers on this thread only (plugin calls may go over one pipe to a runner)
+        local = [st for st in standings if st.candidate.kind != "trainer"]
+        lane = pool.submit(_fit_each, host, domain, local, x_fit, y_fit, w_fit, params)
+        fitted = {id(st): fit(host, domain, st.candidate, x_fit, y_fit, w_fit, params)
+                  for st in standings if st.candidate.kind == "trainer"}
+        fitted.update({id(st): f for st, f in zip(local, lane.result(), strict=True)})
+        for standing in standings:
+            standing.margins.append(margin(fitted[id(standing)], x_val))
+            standing.sizes.append(size(fitted[id(standing)]))
+
+
+def _fit_each(host: PluginHost, domain: Domain, standings: list[Standing], x: pd.DataFrame,
+              y: np.ndarray, w: np.ndarray | None, params: dict[str, Any]) -> list[Any]:
+    return [fit(host, domain, st.candidate, x, y, w, params) for st in standings]
 
 
 def _paired_se(a: Standing, b: Standing, metric: str) -> float:

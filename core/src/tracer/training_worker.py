@@ -55,8 +55,11 @@ def main(job_id: str) -> int:
                     settings, s, domain, tenant, use_reference=options.get("use_reference", True),
                     dataset_ids=options.get("dataset_ids"),
                     include_feedback=options.get("include_feedback", True))
+            params = dict(options.get("params") or {})
+            if options.get("candidates"):
+                params["candidates"] = list(options["candidates"])
             result = lifecycle.train(host, store, domain_name, data=frame, tenant=tenant,
-                                     params=options.get("params") or None, progress=progress)
+                                     params=params or None, progress=progress)
             model = store.load(result.model_name, result.version)
             # the served model was refit on every row: profile them all
             ordered = frame.sort_values(domain.order_by, kind="stable")

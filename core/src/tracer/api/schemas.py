@@ -123,6 +123,10 @@ class JobIn(BaseModel):
                                    "outcomes for.")
     params: dict[str, float | int] | None = Field(
         default=None, description="Trainer overrides (e.g. `num_boost_round`, `max_depth`).")
+    candidates: list[str] | None = Field(
+        default=None, description="Compare only these leaderboard candidates (default: all: "
+        "`logistic regression C=0.01`, `… C=0.1`, `… C=1`, `small XGBoost`, `domain trainer` "
+        "and what the domain adds).")
 
 
 class OutcomeIn(BaseModel):

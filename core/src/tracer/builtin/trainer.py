@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "min_child_weight": 1.0,
     "lambda": 1.0,
     "tree_method": "hist",
-    "nthread": 2,
+    "nthread": 1,  # a second OpenMP thread spin-waits on a shared 2-core machine
     "num_boost_round": 400,
     "early_stopping_rounds": 40,
     "early_stopping_fraction": 0.15,

@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "colsample_bytree": 0.5,
     "min_child_weight": 5.0,
     "lambda": 5.0,
-    "nthread": 2,
+    "nthread": 1,  # a second OpenMP thread spin-waits on a shared 2-core machine
     "num_boost_round": 1000,
     "early_stopping_rounds": 60,
     "early_stopping_fraction": 0.2,

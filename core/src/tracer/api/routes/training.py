@@ -60,8 +60,9 @@ def start_job(request: Request, principal: Principal, domain: str, options: dict
 def post_job(domain: str, body: JobIn, request: Request, principal: Tenant,
              idempotency_key: Annotated[str | None, Header()] = None) -> Any:
     """Trains on reference data + your datasets + your feedback in a worker process. The
-    new version becomes champion only if it beats the current one on the same evaluation
-    records. A job that fails or crashes leaves the champion as it was."""
+    new version becomes champion only if a paired bootstrap on the same evaluation records
+    says it beats the current one beyond noise. A job that fails or crashes leaves the
+    champion as it was."""
     job, status = start_job(request, principal, domain, body.model_dump(), "manual",
                             check_key(idempotency_key))
     return JSONResponse(job, status_code=status)
