@@ -45,10 +45,16 @@ def network_namespace() -> list[str]:
     return prefix if probe.returncode == 0 else []
 
 
+#: the certification child's own address space (platform code: MLflow, the lifecycle); the
+#: plugin's runner gets the policy's limit under it
+CHILD_MEMORY_BYTES = 8 * 1024**3
+
+
 def _limits(policy: Policy):
     def apply() -> None:  # runs in the forked child before exec, never plugin code
+        memory = max(policy.memory_bytes, CHILD_MEMORY_BYTES)
         resource.setrlimit(resource.RLIMIT_CPU, (policy.cpu_seconds, policy.cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_AS, (policy.memory_bytes, policy.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_FSIZE, (policy.file_bytes, policy.file_bytes))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     return apply
@@ -67,6 +73,12 @@ def run_in_sandbox(wheel: Wheel, policy: Policy) -> dict[str, Any]:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
                "TMPDIR": str(work / "tmp"), "TRACER_HOME": str(work / "home"),
                "TRACER_PLUGIN_DIR": str(site),
+               # the plugin's runner: the policy's limits, enforced inside the box
+               "TRACER_RUNNER_MEMORY_BYTES": str(policy.memory_bytes),
+               "TRACER_RUNNER_CPU_SECONDS": str(policy.cpu_seconds),
+               "TRACER_RUNNER_FILE_BYTES": str(policy.file_bytes),
+               "TRACER_RUNNER_START_SECONDS": str(policy.wall_seconds),
+               "TRACER_RUNNER_TRAIN_SECONDS": str(policy.wall_seconds),
                "TRACER_BOOTSTRAP_SAMPLES": "50", "MPLCONFIGDIR": str(work / "mpl"),
                "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
                "OMP_NUM_THREADS": "2", "LANG": "C.UTF-8", "GIT_PYTHON_REFRESH": "quiet"}
