@@ -66,7 +66,7 @@ def attempt(where):
 
 @hookimpl
 def tracer_domains():
-    return [Domain(name=f"mal/{{NAME.replace('_', '-')}}", version="1.0.0", title=NAME,
+    return [Domain(name={domain!r}, version="1.0.0", title=NAME,
                    record=Rec, label="outcome", order_by="seq", load_reference=frame,
                    primary_metric="roc_auc", certification_threshold=0.6,
                    train_params={{"num_boost_round": 20, "max_depth": 2}})]
@@ -224,8 +224,9 @@ def make_attack(site: Path, name: str, *, markers: Path, secrets: list[str],
                 port: int) -> str:
     """Write ``mal_<name>`` as an installed distribution under ``site``; its domain name."""
     module = f"mal_{name}"
+    domain = f"mal/{name.replace('_', '-')}"
     source = textwrap.dedent(COMMON).format(markers=str(markers), secrets=secrets,
-                                            port=port, name=name)
+                                            port=port, name=name, domain=domain)
     source += textwrap.dedent(PAYLOADS[name])
     if name in AT_IMPORT:
         source += '\nIMPORT_RESULT = attempt("import")\n'
@@ -237,7 +238,7 @@ def make_attack(site: Path, name: str, *, markers: Path, secrets: list[str],
                                    "Requires-Dist: tracer>=0.1\n")
     (info / "entry_points.txt").write_text(f"[tracer]\n{dist} = {module}\n")
     (info / "RECORD").write_text(f"{module}.py,,\n{info.name}/METADATA,,\n")
-    return f"mal/{name.replace('_', '-')}"
+    return domain
 
 
 def summaries(answers: list[dict]) -> list[dict]:

@@ -45,12 +45,14 @@ class Channel:
              what: str) -> tuple[dict[str, Any], list]:
         self.gate()  # revoked or quarantined: refuse before any plugin code runs
         tenant = current_tenant.get() or PLATFORM_TENANT
-        runner = self.pool.get(self.spec, tenant)
-        with runner.lock:
-            if not runner.alive:
-                runner = self.pool.get(self.spec, tenant)
-            return exchange(runner, header, buffers,
-                            seconds or self.settings.runner_call_seconds, what)
+        for _ in range(3):  # a runner may die between the pool handing it out and our turn
+            runner = self.pool.get(self.spec, tenant)
+            with runner.lock:  # one call at a time on a runner's pipe
+                if runner.alive:
+                    return exchange(runner, header, buffers,
+                                    seconds or self.settings.runner_call_seconds, what)
+        raise PluginError(f"plugin {self.spec.distribution}: its runner keeps dying before "
+                          "it can take a call", plugin=self.spec.distribution)
 
     def frame(self, spec: dict[str, Any], buffers: list, what: str) -> pd.DataFrame:
         try:
