@@ -169,25 +169,26 @@ class Pool:
         self.settings = settings
         self._runners: dict[tuple[str, str], Runner] = {}
         self._lock = threading.Lock()
+        self._starting: dict[tuple[str, str], threading.Lock] = {}
         self.started = 0
 
     def get(self, spec: RunnerSpec, tenant: str) -> Runner:
         key = (spec.distribution, tenant)
         with self._lock:
-            runner = self._runners.get(key)
-            if runner is not None and runner.alive and runner.spec == spec:
-                return runner
-            if runner is not None:
-                self._runners.pop(key).kill()
-            self._evict_locked(keep=self.settings.runner_max - 1)
-        runner = start(self.settings, spec, tenant)
-        with self._lock:
-            self.started += 1
-            old = self._runners.get(key)
-            if old is not None and old is not runner:
-                old.kill()
-            self._runners[key] = runner
-        return runner
+            starting = self._starting.setdefault(key, threading.Lock())
+        with starting:  # one start per key: concurrent first calls share one runner
+            with self._lock:
+                runner = self._runners.get(key)
+                if runner is not None and runner.alive and runner.spec == spec:
+                    return runner
+                if runner is not None:  # dead, or loaded from files since replaced
+                    self._runners.pop(key).kill()
+                self._evict_locked(keep=self.settings.runner_max - 1)
+            runner = start(self.settings, spec, tenant)
+            with self._lock:
+                self.started += 1
+                self._runners[key] = runner
+            return runner
 
     def _evict_locked(self, keep: int) -> None:
         now = time.monotonic()
