@@ -175,7 +175,9 @@ def choose(standings: list[Standing], primary: str) -> tuple[Standing, str]:
             if s.mean("log_loss") - lowest.mean("log_loss") <= _paired_se(s, lowest, "log_loss")]
     winner = min(tied, key=lambda s: (s.candidate.complexity, s.mean("log_loss")))
     name = winner.candidate.name
-    if len(near) == 1:
+    if len(standings) == 1:
+        reason = f"{name} is the only candidate compared"
+    elif len(near) == 1:
         reason = f"{name} leads on mean {primary}, beyond one standard error of every other"
     elif len(tied) == 1:
         reason = (f"{len(near)} candidates within one standard error on {primary}; {name} has "
