@@ -125,7 +125,8 @@ def test_a_cli_revoke_in_another_process_stops_the_running_server(acme, publishe
         listing = client.get("/v1/plugins", headers=headers).json()["plugins"]
     assert after.status_code == 410, after.text
     assert "credential theft" in after.json()["detail"]
-    assert next(p for p in listing if p["name"] == "acme-signal")["status"] == "skipped"
+    entry = next(p for p in listing if p["name"] == "acme-signal")
+    assert (entry["status"], entry["trust"], entry["runners"]) == ("skipped", "third-party", [])
     served_after = [entry for entry in log if entry[0] > written and entry[2] == 200]
     assert served_after == []
     last_ok = max(finished for _, finished, status in log if status == 200)

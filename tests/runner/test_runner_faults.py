@@ -136,3 +136,27 @@ def test_a_plugin_dir_wheel_named_like_a_first_party_one_is_still_third_party(se
         assert host.records["esports-lol"].trust == "first-party"  # the platform's own
     finally:
         host.close()
+
+
+def test_tracer_plugins_shows_trust_and_the_runner(tmp_path, settings, monkeypatch, capsys):
+    import json
+
+    from tracer.cli import main
+
+    site = tmp_path / "site"
+    site.mkdir()
+    make_distribution(site, "faulty-plugin", "faulty_plugin", textwrap.dedent(FAULTY))
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("TRACER_PLUGINS_ALLOW", "faulty-plugin,tracer.builtin.trainer")
+    assert main(["plugins", "--json"]) == 0
+    records = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    faulty = records["faulty-plugin"]
+    assert (faulty["trust"], faulty["status"]) == ("third-party", "loaded")
+    assert [r["tenant"] for r in faulty["runners"]] == ["_platform"]
+    assert records["tracer.builtin.trainer"]["trust"] == "builtin"
+    from tracer.cli.context import console
+
+    monkeypatch.setattr(console, "width", 250)
+    assert main(["plugins"]) == 0
+    table = capsys.readouterr().out
+    assert "third-party" in table and "_platform pid" in table
