@@ -79,9 +79,12 @@ def test_the_flawed_plugin_fails_every_quality_check(certified, flawed_wheel):
     report = certified.report(flawed_wheel)
     checks = by_id(report.checks)
     assert checks["dynamic.safety"].status == "passed"
-    failed = sorted(c.id for c in report.checks if c.blocking)
-    assert failed == ["conformance", "quality.baseline", "quality.explanations",
-                      "quality.reproducible", "quality.threshold"]
+    failed = set(c.id for c in report.checks if c.blocking)
+    # the fixture's unseeded jitter moves its held-out calibration error between about 0.05
+    # and 0.12, around the 0.108 bound for 300 records: calibration may fail too
+    assert failed - {"quality.calibration"} == {
+        "conformance", "quality.baseline", "quality.explanations", "quality.reproducible",
+        "quality.threshold"}
     value = checks["quality.threshold"].evidence["certflawed/noise"]["value"]
     assert value < 0.99
     baseline = checks["quality.baseline"].evidence["certflawed/noise"]["baseline"]
