@@ -246,10 +246,11 @@ def _check_features(dist: str, frame: pd.DataFrame, rows: int) -> None:
         if not column or len(column) > MAX_NAME or not column.isprintable():
             raise PluginError(f"plugin {dist}: feature name {column[:40]!r} is empty, over "
                               f"{MAX_NAME} characters or not printable", plugin=dist)
-        values = frame[column].to_numpy()
-        if values.dtype.kind == "f" and np.isinf(values).any():
-            raise PluginError(f"plugin {dist}: feature {column!r} has infinite values "
-                              "(NaN means missing; infinity is not allowed)", plugin=dist)
+    floats = frame.select_dtypes(include="floating")
+    if floats.shape[1] and np.isinf(floats.to_numpy()).any():  # one pass over the block
+        column = next(c for c in floats.columns if np.isinf(floats[c].to_numpy()).any())
+        raise PluginError(f"plugin {dist}: feature {column!r} has infinite values "
+                          "(NaN means missing; infinity is not allowed)", plugin=dist)
 
 
 def _explanation(dist: str, data: Any, contributions: dict[str, float]) -> Explanation:

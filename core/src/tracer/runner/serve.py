@@ -152,8 +152,9 @@ class Serve:
             if not isinstance(frame, pd.DataFrame):
                 raise TypeError(f"tracer_features returned {type(frame).__name__}, "
                                 "expected a pandas DataFrame")
-            return {**protocol.encode_frame(frame.reset_index(drop=True), out),
-                    "values": json.loads(json.dumps(state.values, default=_plain))}
+            values = json.loads(json.dumps(state.values, default=_plain)) \
+                if state.fitting else None  # only fitting may change what is stored
+            return {**protocol.encode_frame(frame, out), "values": values}
         if hook == "tracer_train":
             features = protocol.decode_frame(header["features"], buffers)
             labels = protocol.decode_array(header["labels"], buffers)
