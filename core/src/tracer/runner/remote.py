@@ -32,6 +32,7 @@ MAX_FEATURES = 10_000
 MAX_NAME = 200
 MAX_SENTENCE = 500
 MAX_SUMMARY = 1_000
+MAX_CANDIDATES = 8
 
 
 class Channel:
@@ -209,6 +210,27 @@ def remote_plugin(channel: Channel, record: dict[str, Any]) -> SimpleNamespace:
 
         tracer_explain.many = explain_many  # type: ignore[attr-defined]
         hooks["tracer_explain"] = tracer_explain
+
+    if "tracer_candidates" in record["hooks"]:
+        @hookimpl
+        def tracer_candidates(domain: Domain) -> list[dict[str, Any]]:
+            reply, _ = channel.call({"op": "hook", "hook": "tracer_candidates",
+                                     "plugin": plugin_name, "domain": domain.name}, [],
+                                    what="tracer_candidates")
+            found = reply.get("candidates")
+            if not isinstance(found, list) or len(found) > MAX_CANDIDATES:
+                raise PluginError(f"plugin {dist}: tracer_candidates must return at most "
+                                  f"{MAX_CANDIDATES} candidates", plugin=dist)
+            # the platform's own fitters run in the host: a third-party plugin may only
+            # propose its own trainer (which runs in its runner) with other params
+            for candidate in found:
+                if not isinstance(candidate, dict) or candidate.get("kind") != "trainer":
+                    raise PluginError(f"plugin {dist}: a third-party candidate must be of "
+                                      f"kind 'trainer' (got {str(candidate)[:80]})",
+                                      plugin=dist)
+            return found
+
+        hooks["tracer_candidates"] = tracer_candidates
 
     return SimpleNamespace(__name__=f"runner:{dist}:{plugin_name}", **hooks)
 

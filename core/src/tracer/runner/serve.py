@@ -21,7 +21,7 @@ from tracer import hookspecs
 from tracer.domain import Domain, FeatureState, Prediction
 from tracer.runner import protocol
 
-DOMAIN_HOOKS = ("tracer_features", "tracer_train", "tracer_explain")
+DOMAIN_HOOKS = ("tracer_features", "tracer_train", "tracer_explain", "tracer_candidates")
 PLATFORM_HOOKS = ("tracer_cli", "tracer_routes", "tracer_migrations", "tracer_demo",
                   "tracer_usage")
 
@@ -187,6 +187,10 @@ class Serve:
                                  "contribution": f.contribution, "direction": f.direction,
                                  "sentence": f.sentence} for f in explanation.factors]})
             return {"explanations": answers}
+        if hook == "tracer_candidates":
+            found = self._call(plugin, hook, domain=domain) or []
+            return {"candidates": [c.as_dict() if hasattr(c, "as_dict") else dict(c)
+                                   for c in found]}
         raise ValueError(f"hook {hook!r} does not run in a runner")
 
 
