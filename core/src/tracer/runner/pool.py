@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -83,9 +82,7 @@ def _drain(stream, tail: collections.deque) -> None:
 
 
 def _receive(runner: Runner, deadline: float) -> tuple[dict[str, Any], list]:
-    left = deadline - time.monotonic()
-    ready, _, _ = select.select([runner.replies], [], [], max(left, 0))
-    if not ready:
+    if not protocol.wait_readable(runner.replies, max(deadline - time.monotonic(), 0)):
         raise TimeoutError
     # the first bytes arrived: the rest of a message follows at pipe speed, bounded again
     return protocol.receive(runner.replies)

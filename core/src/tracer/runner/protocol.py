@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import select
 import struct
+import time
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,22 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+#: how long a waiting side polls before it sleeps: a sleeping process on an idle virtual CPU
+#: takes about a millisecond to wake, several times the cost of a whole one-row call
+SPIN_SECONDS = 0.0005
+
+
+def wait_readable(fd: int, seconds: float | None, spin: float = SPIN_SECONDS) -> bool:
+    """True once ``fd`` has data; polls for ``spin`` seconds, then sleeps in ``select``."""
+    until = time.perf_counter() + spin
+    while time.perf_counter() < until:
+        if select.select([fd], [], [], 0)[0]:
+            return True
+    if seconds is not None and seconds <= 0:
+        return bool(select.select([fd], [], [], 0)[0])
+    return bool(select.select([fd], [], [], seconds)[0])
 
 
 def send(fd: int, header: dict[str, Any], buffers: list[bytes | memoryview] = ()) -> None:
