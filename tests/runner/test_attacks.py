@@ -92,7 +92,10 @@ def test_every_attack_is_contained_on_training_and_serving(attacked, store, sett
     host_functions = {name: getattr(PluginHost, name)
                       for name in ("kill_list", "apply_kill_list", "refresh_kill_list")}
     import tracer.features
+    import tracer_registry.revocation as revocation
+    import tracer_registry.verify as verify
     compute_features = tracer.features.compute_features
+    registry_functions = (verify.verify_release, revocation.write_kill_list)
     assert {r.status for n, r in host.records.items() if n.startswith("tracer-mal-")} \
         == {"loaded"}, {n: r.error for n, r in host.records.items()}
     assert {r.trust for n, r in host.records.items() if n.startswith("tracer-mal-")} \
@@ -145,9 +148,7 @@ def test_every_attack_is_contained_on_training_and_serving(attacked, store, sett
         assert _digest(Path(path)) == before, path
     assert {n: getattr(PluginHost, n) for n in host_functions} == host_functions
     assert tracer.features.compute_features is compute_features
-    import tracer_registry.verify as verify
-    assert verify.verify_release.__module__ == "tracer_registry.verify.keyed" or \
-        verify.verify_release.__name__ == "verify_release"
+    assert (verify.verify_release, revocation.write_kill_list) == registry_functions
     # 3. what each attack met inside its box
     last = {k: v[-1] for k, v in results.items()}
     assert last["acme:ctypes_libc"]["system_rc"] != 0  # sh could not be started

@@ -10,8 +10,6 @@ from tracer.candidates import candidates_for
 from tracer.errors import PluginError
 from tracer.host import PluginHost
 
-from tests.core.test_host import make_distribution
-
 pytestmark = pytest.mark.xdist_group("runner-candidates")
 
 SOURCE = """
@@ -33,19 +31,14 @@ SOURCE = """
 """
 
 
-def _host(tmp_path, settings, monkeypatch, kind: str) -> PluginHost:
-    site = tmp_path / "site"
-    site.mkdir()
-    make_distribution(site, "cand-plugin", "cand_plugin",
-                      textwrap.dedent(SOURCE).format(domain="cand/one", kind=kind))
-    monkeypatch.syspath_prepend(str(site))
-    settings.plugins_allow = ["cand-plugin"]
+def _host(settings, install_plugin, kind: str) -> PluginHost:
+    install_plugin("cand-plugin", "cand_plugin",
+                   textwrap.dedent(SOURCE).format(domain="cand/one", kind=kind))
     return PluginHost(settings)
 
 
-def test_a_runner_plugin_adds_its_own_trainer_with_other_params(tmp_path, settings,
-                                                                 monkeypatch):
-    host = _host(tmp_path, settings, monkeypatch, "trainer")
+def test_a_runner_plugin_adds_its_own_trainer_with_other_params(settings, install_plugin):
+    host = _host(settings, install_plugin, "trainer")
     try:
         found = {c.name: c for c in candidates_for(host, host.domain("cand/one"))}
         assert found["deeper trainer"].kind == "trainer"
@@ -54,9 +47,8 @@ def test_a_runner_plugin_adds_its_own_trainer_with_other_params(tmp_path, settin
         host.close()
 
 
-def test_a_runner_plugin_cannot_set_the_platforms_own_fitters(tmp_path, settings,
-                                                              monkeypatch):
-    host = _host(tmp_path, settings, monkeypatch, "xgboost")
+def test_a_runner_plugin_cannot_set_the_platforms_own_fitters(settings, install_plugin):
+    host = _host(settings, install_plugin, "xgboost")
     try:
         with pytest.raises(PluginError, match="must be of kind 'trainer'"):
             candidates_for(host, host.domain("cand/one"))

@@ -3,16 +3,12 @@ that call, and the next call gets a fresh runner; without bubblewrap nothing run
 
 from __future__ import annotations
 
-import textwrap
-
 import pandas as pd
 import pytest
 from tracer.domain import FeatureState
 from tracer.errors import PluginError
 from tracer.host import PluginHost
 from tracer.runner import tenant_scope
-
-from tests.core.test_host import make_distribution
 
 pytestmark = pytest.mark.xdist_group("runner-faults")
 
@@ -51,12 +47,8 @@ FAULTY = """
 
 
 @pytest.fixture
-def faulty(tmp_path, settings, monkeypatch):
-    site = tmp_path / "site"
-    site.mkdir()
-    make_distribution(site, "faulty-plugin", "faulty_plugin", textwrap.dedent(FAULTY))
-    monkeypatch.syspath_prepend(str(site))
-    settings.plugins_allow = ["faulty-plugin"]
+def faulty(settings, install_plugin):
+    install_plugin("faulty-plugin", "faulty_plugin", FAULTY)
     settings.runner_call_seconds = 3
     settings.runner_train_seconds = 3
     host = PluginHost(settings)
@@ -105,13 +97,10 @@ def test_explanations_are_checked_before_the_platform_uses_them(faulty):
         explain(1.0)
 
 
-def test_without_bubblewrap_third_party_plugins_fail_closed(tmp_path, settings, monkeypatch):
-    site = tmp_path / "site"
-    site.mkdir()
-    make_distribution(site, "faulty-plugin", "faulty_plugin", textwrap.dedent(FAULTY))
-    monkeypatch.syspath_prepend(str(site))
+def test_without_bubblewrap_third_party_plugins_fail_closed(tmp_path, settings, monkeypatch,
+                                                           install_plugin):
+    install_plugin("faulty-plugin", "faulty_plugin", FAULTY)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no bwrap to be found
-    settings.plugins_allow = ["faulty-plugin"]
     host = PluginHost(settings)
     record = host.records["faulty-plugin"]
     assert (record.status, record.trust) == ("failed", "third-party")
@@ -138,15 +127,13 @@ def test_a_plugin_dir_wheel_named_like_a_first_party_one_is_still_third_party(se
         host.close()
 
 
-def test_tracer_plugins_shows_trust_and_the_runner(tmp_path, settings, monkeypatch, capsys):
+def test_tracer_plugins_shows_trust_and_the_runner(settings, monkeypatch, capsys,
+                                                   install_plugin):
     import json
 
     from tracer.cli import main
 
-    site = tmp_path / "site"
-    site.mkdir()
-    make_distribution(site, "faulty-plugin", "faulty_plugin", textwrap.dedent(FAULTY))
-    monkeypatch.syspath_prepend(str(site))
+    install_plugin("faulty-plugin", "faulty_plugin", FAULTY)
     monkeypatch.setenv("TRACER_PLUGINS_ALLOW", "faulty-plugin,tracer.builtin.trainer")
     assert main(["plugins", "--json"]) == 0
     records = {r["name"]: r for r in json.loads(capsys.readouterr().out)}

@@ -30,6 +30,7 @@ from typing import Any
 
 import pluggy
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tracer import __version__, hookspecs
@@ -69,8 +70,6 @@ class PluginRecord:
     builtin: bool = False
     #: builtin | first-party (in-process) | third-party (confined runner) | embedded
     trust: str = "embedded"
-    #: third-party only: live runners (tenant, pid, calls, idle seconds)
-    runners: list[dict[str, Any]] = field(default_factory=list)
     #: hooks a third-party plugin implements that runners cannot serve (cli, routes, ...)
     ignored_hooks: list[str] = field(default_factory=list)
     #: third-party only, as its runner saw them: where the module lives, and every
@@ -138,7 +137,7 @@ class PluginHost(Revocation):
                                   distribution=dist.metadata["Name"] if dist else None,
                                   version=dist.version if dist else None)
             in_process = not from_plugin_dir and record.distribution is not None \
-                and _canonical(record.distribution) in first_party
+                and canonicalize_name(record.distribution) in first_party
             record.trust = "first-party" if in_process else "third-party"
             if (why := self._skip_reason(record, kills)) is not None:
                 record.status, record.error = "skipped", why
@@ -148,7 +147,7 @@ class PluginHost(Revocation):
                 if dist is not None:
                     check_compatible(dist)
                 if not in_process:
-                    key = _canonical(record.distribution or ep.name)
+                    key = canonicalize_name(record.distribution or ep.name)
                     remote.setdefault(key, (dist, []))[1].append((ep, record))
                     continue
                 plugin = ep.load()
@@ -164,13 +163,13 @@ class PluginHost(Revocation):
         """Distributions trusted in-process: ``settings.first_party`` and those they name
         in ``tracer.first_party`` entry points (looked up in the platform's environment
         only: the plugin dir is never on the import path)."""
-        names = {_canonical(n) for n in self.settings.first_party}
+        names = {canonicalize_name(n) for n in self.settings.first_party}
         for name in sorted(names):
             try:
                 dist = md.distribution(name)
             except md.PackageNotFoundError:
                 continue
-            names |= {_canonical(ep.name) for ep in dist.entry_points
+            names |= {canonicalize_name(ep.name) for ep in dist.entry_points
                       if ep.group == FIRST_PARTY_GROUP}
         return names
 
@@ -226,7 +225,7 @@ class PluginHost(Revocation):
                 and record.distribution and not any(
                     r.distribution == record.distribution and r.name != name
                     and r.status == "loaded" for r in self.records.values()):
-            self._pool.kill(_canonical(record.distribution))
+            self._pool.kill(canonicalize_name(record.distribution))
         for domain_name in [d for d, owner in self._owner.items() if owner == name]:
             del self.domains[domain_name]
             del self._owner[domain_name]
@@ -296,9 +295,9 @@ class PluginHost(Revocation):
         """Every plugin record with its trust level and live runners, for people and APIs."""
         out = []
         for record in sorted(self.records.values(), key=lambda r: (r.builtin, r.name)):
-            if record.trust == "third-party" and record.distribution and self._pool is not None:
-                record.runners = self._pool.states(_canonical(record.distribution))
-            out.append(record.as_dict())
+            live = record.trust == "third-party" and record.distribution and self._pool
+            out.append({**record.as_dict(), "runners": self._pool.states(
+                canonicalize_name(record.distribution)) if live else []})
         return out
 
     @property
@@ -418,10 +417,6 @@ def _bind(impl: Any) -> Any:
         return function(**{k: v for k, v in kwargs.items() if k in names})
     call.many = getattr(function, "many", None)  # type: ignore[attr-defined]
     return call
-
-
-def _canonical(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
 
 
 def check_compatible(dist: md.Distribution) -> None:

@@ -16,6 +16,8 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
+from packaging.utils import canonicalize_name
+
 from tracer.errors import PluginRevokedError
 
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ class Revocation:
         path = self.settings.plugins_path / KILL_LIST
         try:
             entries = json.loads(path.read_text())["entries"]
-            return {(e["distribution"].lower().replace("_", "-").replace(".", "-")
+            return {(canonicalize_name(e["distribution"])
                      + (f"=={e['version']}" if e.get("version") else "")):
                     f"{e.get('action', 'revoked')}: {e.get('reason', '')}" for e in entries}
         except FileNotFoundError:
@@ -59,7 +61,7 @@ class Revocation:
         kills = self.kill_list() if kills is None else kills
         if not kills or record.builtin or record.distribution is None:
             return None
-        name = record.distribution.lower().replace("_", "-").replace(".", "-")
+        name = canonicalize_name(record.distribution)
         for key in (name, f"{name}=={record.version}", "*"):
             if key in kills:
                 return kills[key]

@@ -7,6 +7,8 @@ import logging
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from packaging.utils import canonicalize_name
+
 from tracer.errors import PluginError
 from tracer.runner.pool import PLATFORM_TENANT, RunnerSpec
 from tracer.runner.remote import Channel, remote_plugin
@@ -38,7 +40,7 @@ def spec_for(host: PluginHost, dist: md.Distribution | None,
              from_plugin_dir: bool) -> RunnerSpec:
     name = entries[0][1].distribution or entries[0][0].name
     files = _own_files(host, dist) if (from_plugin_dir and dist is not None) else ()
-    return RunnerSpec(distribution=name.lower().replace("_", "-").replace(".", "-"),
+    return RunnerSpec(distribution=canonicalize_name(name),
                       version=dist.version if dist is not None else None,
                       entry_points=tuple((ep.name, ep.value) for ep, _ in entries),
                       files=files)

@@ -53,7 +53,6 @@ class Runner:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stderr_tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
     ready: dict[str, Any] = field(default_factory=dict)
-    known_states: dict[int, Any] = field(default_factory=dict)
 
     @property
     def alive(self) -> bool:
@@ -167,7 +166,6 @@ class Pool:
         self._runners: dict[tuple[str, str], Runner] = {}
         self._lock = threading.Lock()
         self._starting: dict[tuple[str, str], threading.Lock] = {}
-        self.started = 0
 
     def get(self, spec: RunnerSpec, tenant: str) -> Runner:
         key = (spec.distribution, tenant)
@@ -183,7 +181,6 @@ class Pool:
                 self._evict_locked(keep=self.settings.runner_max - 1)
             runner = start(self.settings, spec, tenant)
             with self._lock:
-                self.started += 1
                 self._runners[key] = runner
             return runner
 

@@ -27,24 +27,14 @@ PLATFORM_HOOKS = ("tracer_cli", "tracer_routes", "tracer_migrations", "tracer_de
 
 
 def describe(domain: Domain) -> dict[str, Any]:
-    """Everything the host needs to rebuild ``domain`` as data (no callables, no classes)."""
-    cost = domain.cost_model
-    return {
-        "name": domain.name, "version": domain.version, "title": domain.title,
-        "record_schema": domain.record.model_json_schema(),
-        "record_name": domain.record.__name__, "label": domain.label,
-        "order_by": domain.order_by, "task": domain.task,
-        "primary_metric": domain.primary_metric,
-        "certification_threshold": float(domain.certification_threshold),
-        "positive_label": _jsonable(domain.positive_label), "outcome": domain.outcome,
-        "baseline": domain.baseline.name if domain.baseline else None,
-        "weight": domain.weight is not None,
-        "cost_model": dict(cost.__dict__) if cost else None,
-        "extra_metrics": list(domain.extra_metrics),
-        "train_params": json.loads(json.dumps(dict(domain.train_params), default=str)),
-        "description": domain.description, "tags": list(domain.tags),
-        "license": domain.license,
-    }
+    """Everything the host needs to rebuild ``domain`` as data (no callables, no classes):
+    the catalog description plus what only serving and training use."""
+    return {**domain.describe(), "record_name": domain.record.__name__,
+            "certification_threshold": float(domain.certification_threshold),
+            "positive_label": _jsonable(domain.positive_label),
+            "weight": domain.weight is not None, "extra_metrics": list(domain.extra_metrics),
+            "train_params": json.loads(json.dumps(dict(domain.train_params), default=str)),
+            "license": domain.license}
 
 
 def _jsonable(value: Any) -> Any:
