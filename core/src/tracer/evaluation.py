@@ -93,18 +93,22 @@ def better(metric: str, new: float, old: float) -> bool:
     return new > old if HIGHER_IS_BETTER[metric] else new < old
 
 
+def resamples(y: np.ndarray, samples: int, seed: int):
+    """Bootstrap row indices (with replacement) of ``y``, skipping draws with one class."""
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    for _ in range(samples):
+        idx = rng.integers(0, n, n)
+        if len(np.unique(y[idx])) >= 2:
+            yield idx
+
+
 def bootstrap_ci(metric: str, y, p, w=None, threshold=0.5, samples=500, seed=0,
                  level=0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of a metric over resampled evaluation rows."""
-    rng = np.random.default_rng(seed)
     fn = METRICS[metric]
-    n = len(y)
-    values = []
-    for _ in range(samples):
-        idx = rng.integers(0, n, n)
-        if len(np.unique(y[idx])) < 2:
-            continue
-        values.append(fn(y[idx], p[idx], None if w is None else w[idx], threshold=threshold))
+    values = [fn(y[idx], p[idx], None if w is None else w[idx], threshold=threshold)
+              for idx in resamples(y, samples, seed)]
     lo, hi = np.quantile(values, [(1 - level) / 2, 1 - (1 - level) / 2])
     return float(lo), float(hi)
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from tracer.domain import HIGHER_IS_BETTER, Domain, FeatureState
 from tracer.errors import TracerError
-from tracer.evaluation import METRICS
+from tracer.evaluation import METRICS, resamples
 from tracer.features import compute_features
 from tracer.host import PluginHost
 from tracer.tracking import ModelStore
@@ -51,13 +51,9 @@ def paired_bootstrap(metric: str, y: np.ndarray, p_new: np.ndarray, p_old: np.nd
                      level: float = LEVEL) -> Comparison:
     """Difference of ``metric`` (new − old) and its percentile interval over paired resamples."""
     fn = METRICS[metric]
-    rng = np.random.default_rng(seed)
     n = len(y)
     diffs = []
-    for _ in range(samples):
-        idx = rng.integers(0, n, n)
-        if len(np.unique(y[idx])) < 2:
-            continue
+    for idx in resamples(y, samples, seed):  # the same draws for both models: paired
         ww = None if w is None else w[idx]
         diffs.append(fn(y[idx], p_new[idx], ww, threshold=threshold_new)
                      - fn(y[idx], p_old[idx], ww, threshold=threshold_old))
