@@ -95,6 +95,10 @@ def session(settings: Settings | None = None, *, write: bool = False) -> Iterato
     lock = _SQLITE_WRITERS.setdefault(url, threading.Lock()) if (
         write and url.startswith("sqlite")) else contextlib.nullcontext()
     with lock, _factory(url).begin() as s:
+        if write and url.startswith("sqlite"):
+            # take the write lock now, not at the first write: a read-then-write transaction
+            # of another process (an allowance counter) can then never act on a stale read
+            s.connection().exec_driver_sql("BEGIN IMMEDIATE")
         yield s
 
 

@@ -369,6 +369,13 @@ class PluginHost(Revocation):
                               domain=domain.name, hook="tracer_explain")
         return out
 
+    def confined(self, domain: Domain) -> bool:
+        """Whether scoring ``domain`` calls into a confined runner (third-party code): such
+        calls wait on another process and must not hold up an event loop."""
+        return any(getattr(self.records.get(name), "trust", None) == "third-party"
+                   for hook in ("tracer_features", "tracer_explain")
+                   for name, _ in self._impls(hook, domain))
+
     def _serving(self, domain: Domain) -> None:
         if domain.name in self.revoked:
             raise PluginRevokedError(f"domain {domain.name!r} is no longer served: its plugin "

@@ -43,7 +43,8 @@ def charge_predictions(s: Session, tenant_id: str, tier_name: str, tier: Tier, r
     the caller's transaction then rolls back and nothing is counted.
     """
     period = period_of(when or utcnow())
-    counter = s.get(PredictionCounter, (tenant_id, period))
+    # FOR UPDATE on PostgreSQL: two workers charging the same month never lose a count
+    counter = s.get(PredictionCounter, (tenant_id, period), with_for_update=True)
     if counter is None:
         counter = PredictionCounter(tenant_id=tenant_id, period=period, rows=0)
         s.add(counter)

@@ -75,7 +75,9 @@ def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) 
     dom = p.host.domain(domain)
     with session(p.settings) as s:
         row = set_enabled(s, principal.tenant_id, dom.name, enabled)
-        return _jsonable(row.as_dict())
+        body = _jsonable(row.as_dict())
+    p.predictions.forget(principal.tenant_id, dom.name)
+    return body
 
 
 @router.post("/v1/domains/{domain:path}/enable", summary="Enable an installed domain")

@@ -1,0 +1,184 @@
+"""The one prediction service: validate, score, store, charge and meter, for every caller.
+
+The REST route and the MCP tools both call :meth:`PredictionService.answer`; neither has
+its own copy of a rule. One request goes:
+
+1. the domain must be installed and enabled for the tenant (a recent positive check is
+   remembered for ``auth_cache_seconds``; the writer checks again, exactly, below);
+2. a retried ``Idempotency-Key`` is answered from the stored first answer, before any work;
+3. records are validated against the domain schema (errors name the record and field);
+4. the tenant's champion scores and explains them (small batches of in-process domains on
+   the event loop, where a thread hop would cost more than the work; large batches and
+   confined third-party domains on a worker thread);
+5. the answers, their usage event, the allowance counter and the key are handed to the
+   group-commit writer (:mod:`tracer.api.group_commit`) and the answer is released only
+   once they are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from starlette.concurrency import run_in_threadpool
+
+from tracer.api.group_commit import Committed, GroupWriter, PredictionWrite
+from tracer.api.idempotency import check_key, replay, request_hash
+from tracer.api.metering import announce
+from tracer.db import session, utcnow
+from tracer.domain import Domain
+from tracer.errors import LimitError, ValidationError
+from tracer.installs import require_enabled
+from tracer.records import as_dicts, frame_from_rows, validate_records
+
+if TYPE_CHECKING:
+    from tracer.api.app import Platform
+
+#: Up to this many records are checked one by one with the domain's pydantic model (tens of
+#: microseconds each) and scored on the event loop; larger batches use the vectorised frame
+#: validation and a worker thread.
+PER_RECORD_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One prediction request, as the REST route or an MCP tool received it."""
+
+    tenant_id: str
+    domain: str
+    items: list[Any]
+    single: bool  # one ``record`` (errors say "record") rather than a batch
+    explain: bool = True
+    top: int = 5
+    key: str | None = None  # Idempotency-Key
+
+
+class PredictionService:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.writer = GroupWriter(platform.settings)
+        self._enabled: dict[tuple[str, str], float] = {}
+
+    async def answer(self, ask: Ask) -> Committed:
+        p = self.platform
+        domain = p.host.domain(ask.domain)
+        key = check_key(ask.key)
+        route = f"predict {domain.name}"
+        digest = request_hash(route, [_body(ask), ask.explain, ask.top]) if key else ""
+        if key is not None or not self._recently_enabled(ask.tenant_id, domain.name):
+            with session(p.settings) as s:
+                require_enabled(s, ask.tenant_id, domain.name)
+                stored = replay(s, ask.tenant_id, key, route, digest)
+                if stored is not None:
+                    return Committed(stored.status_code, stored.response, None)
+            self._enabled[(ask.tenant_id, domain.name)] = (time.monotonic()
+                                                          + p.settings.auth_cache_seconds)
+        items = records_of(ask.items, p.settings.max_batch_rows)
+        if len(items) <= PER_RECORD_LIMIT and not p.host.confined(domain):
+            write = self._score(ask, domain, items)
+        else:
+            write = await run_in_threadpool(self._score, ask, domain, items)
+        write.key, write.route, write.digest = key, route, digest
+        committed = await asyncio.wrap_future(self.writer.submit(write))
+        if committed.usage is not None:
+            announce(p.host, [committed.usage])
+        return committed
+
+    def answer_sync(self, ask: Ask) -> Committed:
+        """:meth:`answer` for callers without an event loop (scripts, tests)."""
+        return asyncio.run(self.answer(ask))
+
+    def forget(self, tenant_id: str, domain: str) -> None:
+        """A disable in this process: the next request checks the database again."""
+        self._enabled.pop((tenant_id, domain), None)
+
+    def _recently_enabled(self, tenant_id: str, domain: str) -> bool:
+        until = self._enabled.get((tenant_id, domain))
+        return until is not None and until > time.monotonic()
+
+    def _score(self, ask: Ask, domain: Domain, items: list[dict[str, Any]]) -> PredictionWrite:
+        records = validated(domain, items, ask.single)
+        scorer = self.platform.champions.scorer(domain, ask.tenant_id)
+        answers = scorer.score(records, explain=ask.explain, top=ask.top)
+        now, request_id = utcnow(), str(uuid.uuid4())
+        rows = []
+        for answer, record in zip(answers, as_dicts(records), strict=True):
+            answer["prediction_id"] = pid = str(uuid.uuid4())
+            rows.append({"id": pid, "tenant_id": ask.tenant_id, "domain": domain.name,
+                         "model_name": scorer.name, "model_version": scorer.version,
+                         "probability": answer["probability"], "label": answer["label"],
+                         "threshold": answer["threshold"], "record": record,
+                         "created_at": now})
+        return PredictionWrite(
+            tenant_id=ask.tenant_id, domain=domain.name, rows=rows,
+            usage_id=f"prediction:{ask.tenant_id}:{ask.key or request_id}", occurred_at=now,
+            attrs={"model": scorer.name, "version": scorer.version},
+            response={"predictions": answers, "count": len(answers)})
+
+
+def _body(ask: Ask) -> dict[str, Any]:
+    """The request body as the client sent it (what an Idempotency-Key stands for)."""
+    if ask.single:
+        return {"record": ask.items[0] if ask.items else None, "records": None}
+    return {"record": None, "records": ask.items}
+
+
+def records_of(items: list[Any], max_rows: int) -> list[dict[str, Any]]:
+    if not items:
+        raise ValidationError("records: the batch is empty", field="records")
+    if len(items) > max_rows:
+        raise LimitError(f"records: {len(items):,} records in one request; the batch limit "
+                         f"is {max_rows:,} (setting max_batch_rows)", limit=max_rows,
+                         setting="max_batch_rows")
+    return items
+
+
+def _per_record(domain: Domain, items: list[dict[str, Any]], single: bool) -> pd.DataFrame:
+    from pydantic import ValidationError as PydanticError
+
+    rows, errors = [], []
+    for index, item in enumerate(items):
+        try:
+            rows.append(domain.record.model_validate(item).model_dump())
+        except PydanticError as exc:
+            for e in exc.errors():
+                field = ".".join(str(p) for p in e["loc"]) or None
+                where = "record" if single else f"records[{index}]"
+                errors.append({"where": f"{where}.{field}" if field else where,
+                               "index": None if single else index, "field": field,
+                               "message": e["msg"]})
+    if errors:
+        raise ValidationError(_shown(errors), errors=errors[:50], domain=domain.name)
+    return frame_from_rows(domain, rows)
+
+
+def _shown(errors: list[dict[str, Any]]) -> str:
+    shown = "; ".join(f"{e['where']}: {e['message']}" for e in errors[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"{shown}{more}"
+
+
+def validated(domain: Domain, items: list[dict[str, Any]], single: bool) -> pd.DataFrame:
+    """Records checked against the domain schema; errors name the record index and field."""
+    if len(items) <= PER_RECORD_LIMIT and all(isinstance(i, dict) for i in items):
+        return _per_record(domain, items, single)
+    try:
+        records, _ = validate_records(domain, pd.DataFrame.from_records(items),
+                                      source="records")
+    except ValidationError as exc:
+        errors = []
+        for e in exc.details.get("errors", []):
+            index = None if e.get("row") is None else e["row"] - 1
+            where = "record" if single else ("records" if index is None
+                                             else f"records[{index}]")
+            if e.get("column"):
+                where += f".{e['column']}"
+            errors.append({"where": where, "index": index, "field": e.get("column"),
+                           "message": e["message"]})
+        raise ValidationError(_shown(errors) if errors else exc.message,
+                              errors=errors, domain=domain.name) from None
+    return records
