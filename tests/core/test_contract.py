@@ -24,6 +24,8 @@ PINNED = {
     "tracer_usage": ("event",),
     # added with the candidate leaderboard (an addition: existing plugins are unaffected)
     "tracer_candidates": ("domain",),
+    # added with the serving fast path (optional: plugins without it use tracer_features)
+    "tracer_features_array": ("domain", "columns", "values", "state"),
 }
 FIRST_RESULT = {"tracer_train", "tracer_explain"}
 

@@ -54,7 +54,7 @@ class TrainingRun(Base):
 
 
 @lru_cache(maxsize=8)
-def engine_for(url: str) -> Engine:
+def engine_for(url: str, synchronous: str = "FULL") -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -67,6 +67,7 @@ def engine_for(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.close()
 
         return engine
@@ -74,8 +75,8 @@ def engine_for(url: str) -> Engine:
 
 
 @lru_cache(maxsize=8)
-def _factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(engine_for(url), expire_on_commit=False)
+def _factory(url: str, synchronous: str = "FULL") -> sessionmaker[Session]:
+    return sessionmaker(engine_for(url, synchronous), expire_on_commit=False)
 
 
 _SQLITE_WRITERS: dict[str, threading.Lock] = {}
@@ -94,7 +95,7 @@ def session(settings: Settings | None = None, *, write: bool = False) -> Iterato
     url = settings.platform_db_url
     lock = _SQLITE_WRITERS.setdefault(url, threading.Lock()) if (
         write and url.startswith("sqlite")) else contextlib.nullcontext()
-    with lock, _factory(url).begin() as s:
+    with lock, _factory(url, settings.sqlite_synchronous).begin() as s:
         if write and url.startswith("sqlite"):
             # take the write lock now, not at the first write: a read-then-write transaction
             # of another process (an allowance counter) can then never act on a stale read
@@ -114,7 +115,7 @@ def upgrade(settings: Settings | None = None, extra: list[dict[str, str]] | None
 
     settings = settings or get_settings()
     settings.ensure_home()
-    engine = engine_for(settings.platform_db_url)
+    engine = engine_for(settings.platform_db_url, settings.sqlite_synchronous)
     for tree in migration_trees(extra):
         config = Config()
         config.set_main_option("script_location", tree["script_location"])

@@ -42,3 +42,46 @@ def compute_features(host: PluginHost, domain: Domain, records: pd.DataFrame,
         frames.append(frame.reset_index(drop=True))
     out = pd.concat(frames, axis=1) if len(frames) > 1 else frames[0]
     return out.astype(np.float32)
+
+
+#: Batches up to this size take the array path when a domain offers it (larger ones are
+#: cheaper per row through pandas, and the frame path is the reference).
+ARRAY_PATH_ROWS = 64
+
+
+def array_features(host: PluginHost, domain: Domain, records: pd.DataFrame,
+                   state: FeatureState, names: list[str]) -> np.ndarray | None:
+    """The model's features (``names`` order, float32) through ``tracer_features_array``,
+    or None when the frame path must serve: a large batch, a non-numeric record, or a
+    feature plugin without the fast path."""
+    if len(records) > ARRAY_PATH_ROWS or list(records.columns) != domain.columns:
+        return None
+    frame_plugins = host.implementers("tracer_features", domain)
+    if not frame_plugins or host.implementers("tracer_features_array", domain) != frame_plugins:
+        return None
+    if not all(pd.api.types.is_float_dtype(t) for t in records.dtypes):
+        return None
+    values = records.to_numpy(dtype=np.float64)
+    parts = host.call("tracer_features_array", domain, columns=domain.columns, values=values,
+                      state=state)
+    where: dict[str, tuple[np.ndarray, int]] = {}
+    for plugin, (columns, matrix) in parts:
+        matrix = np.asarray(matrix, dtype=np.float64)
+        if matrix.ndim != 2 or matrix.shape != (len(records), len(columns)):
+            raise PluginError(f"plugin {plugin!r}: tracer_features_array returned shape "
+                              f"{matrix.shape} for {len(records)} records and {len(columns)} "
+                              f"features", plugin=plugin)
+        for k, column in enumerate(columns):
+            if column in where:
+                raise PluginError(f"feature {column!r} comes twice from tracer_features_array",
+                                  plugin=plugin)
+            where[column] = (matrix, k)
+    missing = [n for n in names if n not in where]
+    if missing:
+        raise PluginError(f"tracer_features_array for {domain.name} gave no {missing[:5]}, "
+                          "which the model was trained on", domain=domain.name)
+    out = np.empty((len(records), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        matrix, k = where[name]
+        out[:, j] = matrix[:, k]
+    return out

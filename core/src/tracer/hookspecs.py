@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     import xgboost as xgb
 
@@ -34,6 +35,19 @@ def tracer_features(domain: Domain, records: pd.DataFrame, state: FeatureState) 
     domain; the frames are joined column-wise. Learn from records only when
     ``state.fitting`` is true (the training part), and store what you learned in
     ``state.values``.
+    """
+
+
+@hookspec
+def tracer_features_array(domain: Domain, columns: list[str], values: np.ndarray,
+                          state: FeatureState) -> tuple[list[str], np.ndarray]:
+    """Optional fast path of ``tracer_features`` for records whose fields are all numbers.
+
+    ``values`` is a float64 matrix, one row per record, its columns the domain's fields in
+    ``columns`` order. Return the feature names and a matrix equal to what
+    ``tracer_features`` returns for the same rows. Serving uses it for small batches when
+    every plugin computing the domain's features implements it (a one-row pandas frame
+    costs more than the model); the conformance kit checks both paths agree.
     """
 
 

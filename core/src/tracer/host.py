@@ -369,6 +369,10 @@ class PluginHost(Revocation):
                               domain=domain.name, hook="tracer_explain")
         return out
 
+    def implementers(self, hook: str, domain: Domain) -> list[str]:
+        """The plugins whose ``hook`` sees ``domain``, in call order."""
+        return [name for name, _ in self._impls(hook, domain)]
+
     def confined(self, domain: Domain) -> bool:
         """Whether scoring ``domain`` calls into a confined runner (third-party code): such
         calls wait on another process and must not hold up an event loop."""

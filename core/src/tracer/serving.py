@@ -16,7 +16,7 @@ import pandas as pd
 from tracer.domain import CostModel, Domain, FeatureState, Prediction
 from tracer.errors import PluginError
 from tracer.explain import TOP_FACTORS
-from tracer.features import compute_features
+from tracer.features import array_features, compute_features
 from tracer.host import PluginHost
 from tracer.model import TracerModel
 from tracer.records import as_dicts
@@ -41,8 +41,11 @@ class Scorer:
             return self._score(records, explain, top)
 
     def _score(self, records: pd.DataFrame, explain: bool, top: int) -> list[dict[str, Any]]:
-        features = compute_features(self.host, self.domain, records, self.state)
-        matrix = self.model.matrix(features)  # converted once: scored, explained, quoted
+        matrix = array_features(self.host, self.domain, records, self.state,
+                                self.model.feature_names)
+        if matrix is None:
+            features = compute_features(self.host, self.domain, records, self.state)
+            matrix = self.model.matrix(features)  # converted once: scored, explained, quoted
         if explain:
             contribs, bias = self.model.contributions(matrix)
             logits = contribs.sum(axis=1) + bias

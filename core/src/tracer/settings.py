@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,6 +98,14 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(default=1_000, ge=1)
     max_body_bytes: int = Field(default=2_000_000, ge=1_024)
     max_upload_bytes: int = Field(default=50_000_000, ge=1_024)
+    api_workers: int = Field(
+        default=1, ge=0, description="Server processes `tracer serve` runs on its port "
+        "(SO_REUSEPORT); 0 runs one per core.")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL", description="SQLite durability of a commit: FULL syncs to disk "
+        "before an answer leaves (survives a power cut); NORMAL leaves the sync to the next "
+        "checkpoint (survives a killed server, not a power cut) and saves a disk flush per "
+        "commit.")
     champion_refresh_seconds: float = Field(default=2.0, ge=0)
     auth_cache_seconds: float = Field(
         default=2.0, ge=0, description="How long a verified API key is trusted without a "

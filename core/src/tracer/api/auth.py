@@ -41,11 +41,15 @@ def settings_of(request: Request) -> Settings:
     return getattr(request.app.state, "settings", None) or get_settings()
 
 
-def current_principal(request: Request,
+async def current_principal(request: Request,
                       credentials: Annotated[HTTPAuthorizationCredentials | None,
                                             Depends(_bearer)],
                       ) -> Principal:
-    """Any valid key, whatever its role; 401 otherwise (one answer for every failure)."""
+    """Any valid key, whatever its role; 401 otherwise (one answer for every failure).
+
+    Dependencies are ``async``: a sync one runs on a worker thread, which costs more than
+    the check itself once the key is cached (a miss reads the database briefly on the loop).
+    """
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
@@ -67,7 +71,8 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
         raise ValueError(f"require_roles needs roles from {ROLES}, got {roles!r}")
     allowed = frozenset(roles)
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]
+                         ) -> Principal:
         if principal.role not in allowed:
             raise ForbiddenError(f"this route needs a key with role {' or '.join(roles)}; "
                                  f"yours has role {principal.role}",
@@ -82,7 +87,8 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
 _tenant_role = require_roles("tenant")
 
 
-def require_tenant(principal: Annotated[Principal, Depends(_tenant_role)]) -> Principal:
+async def require_tenant(principal: Annotated[Principal, Depends(_tenant_role)]
+                         ) -> Principal:
     """A tenant key (bound to one tenant): every tenant-scoped route uses this."""
     if principal.tenant_id is None:  # pragma: no cover - issue_key binds tenant keys
         raise ValidationError("this tenant key is not bound to a tenant")

@@ -66,6 +66,6 @@ def run_api_demo(host: PluginHost, store: ModelStore, console: Any, serve: bool)
                   soft_wrap=True,
                   markup=False)
     if serve:
-        from tracer.cli.serve import serve_app
+        from tracer.cli.serve import serve_worker
 
-        serve_app(settings.api_host, settings.api_port)
+        serve_worker(settings.api_host, settings.api_port)

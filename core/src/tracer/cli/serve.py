@@ -1,32 +1,126 @@
-"""``tracer serve``: the API on one uvicorn process (see bench/ for why one process)."""
+"""``tracer serve``: the API, one uvicorn process per worker on one port.
+
+One Python process is bound by its GIL, so ``--workers N`` (default ``settings.api_workers``)
+runs N independent server processes. Each binds the port itself with ``SO_REUSEPORT`` and
+the kernel spreads new connections over them; nothing is shared in memory, so each keeps its
+own champion, key and enable caches, consistent through the database within the bounds the
+settings name (``champion_refresh_seconds``, ``auth_cache_seconds``). The parent migrates
+the database once, starts the workers, restarts one that dies and stops them all on
+SIGINT/SIGTERM. uvicorn's own ``--workers`` mode is not used: it left Nagle's algorithm on
+(FACTS.md), adding ~40 ms to every request.
+"""
 
 from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 
 import typer
 
 from tracer.cli.context import console
 
 
-def serve_app(host: str, port: int) -> None:
+def _socket(host: str, port: int, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(False)
+    return sock
+
+
+def serve_worker(host: str, port: int, *, reuse_port: bool = False, migrate: bool = True
+                 ) -> None:
+    """One server process (the whole server when there is one worker)."""
     import uvicorn
 
     from tracer.api import create_app
+    from tracer.cli.context import host as plugin_host
     from tracer.cli.context import platform
 
-    h, store = platform()
+    if migrate:
+        h, store = platform()
+    else:
+        from tracer.tracking import ModelStore
+
+        h = plugin_host()
+        store = ModelStore(h.settings)
     app = create_app(h.settings, h, store, migrate=False)
-    console.print(f"Tracer API on http://{host}:{port} (docs: http://{host}:{port}/docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False,
+                            loop="auto", http="auto")  # uvloop and httptools when installed
+    server = uvicorn.Server(config)
+    server.run(sockets=[_socket(host, port, reuse_port)])
+
+
+def supervise(host: str, port: int, workers: int) -> None:
+    """Start ``workers`` server processes on one port and keep them running."""
+    from tracer.cli.context import migrated
+
+    migrated()  # once, before any worker serves
+    _socket(host, port, reuse_port=True).close()  # a busy port fails here, once, clearly
+    command = [sys.executable, "-m", "tracer.cli", "serve", "--host", host, "--port",
+               str(port), "--worker-of-pool"]
+    children: list[subprocess.Popen[bytes]] = [subprocess.Popen(command)
+                                                for _ in range(workers)]
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    restarts: list[float] = []
+    while not stopping:
+        time.sleep(0.5)
+        for i, child in enumerate(children):
+            if child.poll() is not None and not stopping:
+                restarts = [t for t in restarts if t > time.monotonic() - 60] + [time.monotonic()]
+                if len(restarts) > 5 * workers:
+                    console.print(f"[red]workers keep dying (last exit {child.returncode}); "
+                                  "stopping[/red]")
+                    stop(signal.SIGTERM, None)
+                    break
+                console.print(f"worker {child.pid} exited ({child.returncode}); restarting")
+                children[i] = subprocess.Popen(command)
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(host: str = typer.Option(None, "--host", help="Default: settings.api_host "
                                        "(127.0.0.1)."),
-              port: int = typer.Option(None, "--port", help="Default: settings.api_port.")
+              port: int = typer.Option(None, "--port", help="Default: settings.api_port."),
+              workers: int = typer.Option(None, "--workers", min=1, help="Server processes "
+                                          "on the port, one per core is best. Default: "
+                                          "settings.api_workers."),
+              worker_of_pool: bool = typer.Option(False, "--worker-of-pool", hidden=True),
               ) -> None:
         """Serve the HTTP API (predictions with reasons, training jobs, feedback, usage)."""
         from tracer.settings import get_settings
 
         settings = get_settings()
-        serve_app(host or settings.api_host, port or settings.api_port)
+        host, port = host or settings.api_host, port or settings.api_port
+        count = workers or settings.api_workers or os.cpu_count() or 1
+        if worker_of_pool:
+            serve_worker(host, port, reuse_port=True, migrate=False)
+            return
+        console.print(f"Tracer API on http://{host}:{port} (docs: http://{host}:{port}/docs)"
+                      + (f", {count} workers" if count > 1 else ""))
+        if count == 1:
+            serve_worker(host, port)
+        else:
+            supervise(host, port, count)

@@ -218,7 +218,29 @@ def check_features(host: PluginHost, domain: Domain, records: pd.DataFrame,
     if json.dumps(serving.values, sort_keys=True, allow_nan=False) != state_text:
         raise ConformanceError(f"{where}: tracer_features changed the feature state while "
                                "not fitting")
+    _check_array_path(host, domain, records.head(8), serving, batch)
     return first
+
+
+def _check_array_path(host: PluginHost, domain: Domain, records: pd.DataFrame,
+                      state: Any, expected: pd.DataFrame) -> None:
+    """``tracer_features_array``, where offered, equals the frame path on the same rows."""
+    import numpy as np
+
+    from tracer.errors import PluginError
+    from tracer.features import array_features
+
+    if not host.implementers("tracer_features_array", domain):
+        return
+    try:
+        fast = array_features(host, domain, records[domain.columns].reset_index(drop=True),
+                              state, list(expected.columns))
+    except PluginError as exc:
+        raise ConformanceError(f"domain {domain.name}: {exc}") from exc
+    if fast is not None and not np.allclose(fast, expected.to_numpy(dtype=np.float32),
+                                            equal_nan=True, rtol=1e-6, atol=1e-6):
+        raise ConformanceError(f"domain {domain.name}: tracer_features_array gives other "
+                               "features than tracer_features for the same records")
 
 
 def check_explanations(scorer: Scorer, records: pd.DataFrame) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ columns are exactly redundant in places (``redGoldDiff = -blueGoldDiff``,
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from pydantic import Field, create_model
 from tracer import Baseline, Domain, hookimpl
@@ -113,6 +114,17 @@ def tracer_features(domain, records, state):
     out = pd.DataFrame(leads, columns=list(_DIFFS))
     out["blue_first_blood"] = records["blueFirstBlood"].to_numpy(dtype=float)
     return out
+
+
+@hookimpl
+def tracer_features_array(domain, columns, values, state):
+    # the same features as tracer_features, on the float matrix serving passes for small
+    # batches: index arithmetic instead of a one-row frame
+    index = {name: k for k, name in enumerate(columns)}
+    blue = values[:, [index[c] for c in _BLUE]]
+    red = values[:, [index[c] for c in _RED]]
+    first_blood = values[:, [index["blueFirstBlood"]]]
+    return [*_DIFFS, "blue_first_blood"], np.hstack([blue - red, first_blood])
 
 
 _UNITS = {
