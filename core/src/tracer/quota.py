@@ -42,24 +42,45 @@ def charge_predictions(s: Session, tenant_id: str, tier_name: str, tier: Tier, r
     Raises ``QuotaError`` (429) when the tier allows no overage and the rows do not fit;
     the caller's transaction then rolls back and nothing is counted.
     """
-    period = period_of(when or utcnow())
-    # FOR UPDATE on PostgreSQL: two workers charging the same month never lose a count
-    counter = s.get(PredictionCounter, (tenant_id, period), with_for_update=True)
-    if counter is None:
-        counter = PredictionCounter(tenant_id=tenant_id, period=period, rows=0)
-        s.add(counter)
-    before = counter.rows
-    after = before + rows
-    allowance = tier.predictions_per_month
-    if after > allowance and not tier.overage_allowed:
-        left = max(0, allowance - before)
-        raise QuotaError(f"the {tier_name} tier allows {allowance:,} predictions a month; "
-                         f"{before:,} used in {period}, {left:,} left, this request has "
-                         f"{rows:,}", limit=allowance, used=before, requested=rows,
-                         period=period)
-    counter.rows = after
+    overage = Allowances(s).charge(tenant_id, tier_name, tier, rows, when)
     s.flush()
-    return max(0, after - max(before, allowance))
+    return overage
+
+
+class Allowances:
+    """The month counters one transaction charges: each read once, written at its flush.
+
+    The group-commit writer charges many requests in one transaction; a request that does
+    not fit raises before its rows are counted, so the others still are.
+    """
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self._counters: dict[tuple[str, str], PredictionCounter] = {}
+
+    def charge(self, tenant_id: str, tier_name: str, tier: Tier, rows: int,
+               when: datetime | None = None) -> int:
+        """As :func:`charge_predictions`, without the flush."""
+        period = period_of(when or utcnow())
+        counter = self._counters.get((tenant_id, period))
+        if counter is None:
+            # FOR UPDATE on PostgreSQL: two workers charging the same month never lose a count
+            counter = self.s.get(PredictionCounter, (tenant_id, period), with_for_update=True)
+            if counter is None:
+                counter = PredictionCounter(tenant_id=tenant_id, period=period, rows=0)
+                self.s.add(counter)
+            self._counters[(tenant_id, period)] = counter
+        before = counter.rows
+        after = before + rows
+        allowance = tier.predictions_per_month
+        if after > allowance and not tier.overage_allowed:
+            left = max(0, allowance - before)
+            raise QuotaError(f"the {tier_name} tier allows {allowance:,} predictions a month; "
+                             f"{before:,} used in {period}, {left:,} left, this request has "
+                             f"{rows:,}", limit=allowance, used=before, requested=rows,
+                             period=period)
+        counter.rows = after
+        return max(0, after - max(before, allowance))
 
 
 def predictions_used(s: Session, tenant_id: str, when: datetime | None = None) -> int:

@@ -54,22 +54,48 @@ def record_usage(s: Session, event_id: str, *, tenant_id: str, kind: str,
     Call it inside the same ``session()`` block that writes the billable act, so the act
     and its usage commit or roll back together.
     """
+    event = usage_event(event_id, tenant_id=tenant_id, kind=kind, domain=domain,
+                        quantity=quantity, occurred_at=occurred_at, attrs=attrs)
+    [(recorded, created)] = record_usages(s, [event])
+    s.flush()
+    return recorded, created
+
+
+def usage_event(event_id: str, *, tenant_id: str, kind: str, domain: str | None = None,
+                quantity: int = 1, occurred_at: datetime | None = None,
+                attrs: dict[str, Any] | None = None) -> UsageEvent:
+    """A new (not yet recorded) event, its payload digest computed."""
     if kind not in KINDS:
         raise ValueError(f"unknown usage kind {kind!r}")
     attrs = attrs or {}
-    digest = payload_hash(tenant_id, kind, domain, quantity, attrs)
-    existing = s.get(UsageEvent, event_id)
-    if existing is not None:
-        if existing.payload_hash != digest:
-            raise ConflictError(f"usage event {event_id} was already recorded with a different "
-                                "payload", event=event_id)
-        return existing, False
-    event = UsageEvent(id=event_id, tenant_id=tenant_id, kind=kind, domain=domain,
-                       quantity=quantity, occurred_at=occurred_at or utcnow(),
-                       payload_hash=digest, attrs=attrs)
-    s.add(event)
-    s.flush()
-    return event, True
+    return UsageEvent(id=event_id, tenant_id=tenant_id, kind=kind, domain=domain,
+                      quantity=quantity, occurred_at=occurred_at or utcnow(),
+                      payload_hash=payload_hash(tenant_id, kind, domain, quantity, attrs),
+                      attrs=attrs)
+
+
+def record_usages(s: Session, events: list[UsageEvent]) -> list[tuple[UsageEvent, bool]]:
+    """Record many new events with one lookup of their ids; (event, created) for each.
+
+    An id already recorded (or repeated in ``events``) with the same digest is a no-op that
+    returns the recorded event; with a different digest it raises ``ConflictError``, and
+    the caller's transaction rolls back. The inserts go out at the caller's next flush.
+    """
+    ids = [e.id for e in events]
+    known = {row.id: row for row in s.scalars(select(UsageEvent).where(UsageEvent.id.in_(ids)))}
+    recorded = []
+    for event in events:
+        existing = known.get(event.id)
+        if existing is not None:
+            if existing.payload_hash != event.payload_hash:
+                raise ConflictError(f"usage event {event.id} was already recorded with a "
+                                    "different payload", event=event.id)
+            recorded.append((existing, False))
+            continue
+        s.add(event)
+        known[event.id] = event
+        recorded.append((event, True))
+    return recorded
 
 
 def usage_for(s: Session, tenant_id: str, since: datetime | None = None,

@@ -33,10 +33,10 @@ from tracer.db import session
 from tracer.errors import ConflictError, NotFoundError, TracerError
 from tracer.feedback import StoredPrediction
 from tracer.installs import require_enabled
-from tracer.quota import charge_predictions
+from tracer.quota import Allowances
 from tracer.settings import Settings
 from tracer.tenancy import Tenant
-from tracer.usage import record_usage
+from tracer.usage import record_usages, usage_event
 
 
 @dataclass
@@ -165,57 +165,87 @@ def _apply(s: Session, settings: Settings, group: list[PredictionWrite]
 
     A check that fails refuses that write alone (nothing of it was written yet); a failure
     while writing propagates, so the caller rolls the whole group back and retries each
-    write alone.
+    write alone. The writes of a group go out together: one lookup per install, tenant and
+    month counter, one insert per table.
     """
+    checks = _Checks(s, settings)
     outcomes: list[Committed | BaseException | _SameAs] = []
-    claimed: dict[tuple[str, str], PredictionWrite] = {}
-    rows: list[dict[str, Any]] = []
+    passed: list[tuple[int, PredictionWrite, int]] = []
     for write in group:
         try:
-            checked = _check(s, settings, write, claimed)
+            checked = checks.check(write)
         except TracerError as exc:
             outcomes.append(exc)
             continue
         if not isinstance(checked, int):
             outcomes.append(checked)
             continue
-        overage = checked
-        event, _ = record_usage(s, write.usage_id, tenant_id=write.tenant_id, kind="prediction",
-                                domain=write.domain, quantity=len(write.rows),
-                                occurred_at=write.occurred_at,
-                                attrs={**write.attrs, "overage": overage})
+        passed.append((len(outcomes), write, checked))
+        outcomes.append(_SameAs(write))  # replaced below, once written
+    events = record_usages(s, [usage_event(
+        write.usage_id, tenant_id=write.tenant_id, kind="prediction", domain=write.domain,
+        quantity=len(write.rows), occurred_at=write.occurred_at,
+        attrs={**write.attrs, "overage": overage}) for _, write, overage in passed])
+    rows: list[dict[str, Any]] = []
+    for (index, write, overage), (event, _) in zip(passed, events, strict=True):
         response = {**write.response, "overage": overage}
-        if write.key is not None:
-            remember(s, write.tenant_id, write.key, write.route, write.digest, 200, response)
-            claimed[(write.tenant_id, write.key)] = write
+        remember(s, write.tenant_id, write.key, write.route, write.digest, 200, response,
+                 flush=False)
         rows.extend(write.rows)
-        outcomes.append(Committed(200, response, usage_dict(event)))
+        outcomes[index] = Committed(200, response, usage_dict(event))
+    s.flush()
     if rows:
         s.execute(insert(StoredPrediction), rows)
     return outcomes
 
 
-def _check(s: Session, settings: Settings, write: PredictionWrite,
-           claimed: dict[tuple[str, str], PredictionWrite]) -> int | Committed | _SameAs:
-    """The write's overage if it may proceed (its allowance is charged), or its answer if it
-    repeats a committed or grouped request; raises the refusal otherwise."""
-    if write.key is not None:
-        first = claimed.get((write.tenant_id, write.key))
-        if first is not None:
-            if (first.route, first.digest) != (write.route, write.digest):
-                raise ConflictError("this Idempotency-Key was used with a different request; "
-                                    "use a new key for a new request", field="Idempotency-Key")
-            return _SameAs(first)
-        stored = replay(s, write.tenant_id, write.key, write.route, write.digest)
-        if stored is not None:
-            return Committed(stored.status_code, stored.response, None)
-    require_enabled(s, write.tenant_id, write.domain)  # exact: a disable applies at once
-    tenant = s.get(Tenant, write.tenant_id)
-    if tenant is None:  # pragma: no cover - the key's tenant exists (foreign key)
-        raise NotFoundError(f"tenant {write.tenant_id} not found")
-    # raises before counting when the allowance is exhausted: then nothing was written
-    return charge_predictions(s, write.tenant_id, tenant.tier, settings.tiers[tenant.tier],
-                              len(write.rows), write.occurred_at)
+class _Checks:
+    """The checks of one group, each install, tenant and month counter read once."""
+
+    def __init__(self, s: Session, settings: Settings) -> None:
+        self.s, self.settings = s, settings
+        self.allowances = Allowances(s)
+        self.claimed: dict[tuple[str, str], PredictionWrite] = {}
+        self._enabled: dict[tuple[str, str], TracerError | None] = {}
+
+    def check(self, write: PredictionWrite) -> int | Committed | _SameAs:
+        """The write's overage if it may proceed (its allowance is charged), or its answer
+        if it repeats a committed or grouped request; raises the refusal otherwise."""
+        s = self.s
+        if write.key is not None:
+            first = self.claimed.get((write.tenant_id, write.key))
+            if first is not None:
+                if (first.route, first.digest) != (write.route, write.digest):
+                    raise ConflictError("this Idempotency-Key was used with a different "
+                                        "request; use a new key for a new request",
+                                        field="Idempotency-Key")
+                return _SameAs(first)
+            stored = replay(s, write.tenant_id, write.key, write.route, write.digest)
+            if stored is not None:
+                return Committed(stored.status_code, stored.response, None)
+        self._require_enabled(write.tenant_id, write.domain)
+        tenant = s.get(Tenant, write.tenant_id)
+        if tenant is None:  # pragma: no cover - the key's tenant exists (foreign key)
+            raise NotFoundError(f"tenant {write.tenant_id} not found")
+        # raises before counting when the allowance is exhausted: then nothing was written
+        overage = self.allowances.charge(write.tenant_id, tenant.tier,
+                                         self.settings.tiers[tenant.tier], len(write.rows),
+                                         write.occurred_at)
+        if write.key is not None:
+            self.claimed[(write.tenant_id, write.key)] = write
+        return overage
+
+    def _require_enabled(self, tenant_id: str, domain: str) -> None:
+        """Exact (a disable applies at once), read once per group."""
+        if (tenant_id, domain) not in self._enabled:
+            try:
+                require_enabled(self.s, tenant_id, domain)
+                self._enabled[(tenant_id, domain)] = None
+            except TracerError as exc:
+                self._enabled[(tenant_id, domain)] = exc
+        error = self._enabled[(tenant_id, domain)]
+        if error is not None:
+            raise error
 
 
 __all__ = ["Committed", "GroupWriter", "PredictionWrite"]

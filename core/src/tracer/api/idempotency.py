@@ -64,9 +64,11 @@ def replay(s: Session, tenant_id: str, key: str | None, route: str, digest: str
 
 
 def remember(s: Session, tenant_id: str, key: str | None, route: str, digest: str,
-             status_code: int, response: dict[str, Any]) -> None:
+             status_code: int, response: dict[str, Any], flush: bool = True) -> None:
+    """Store the first answer for ``key`` (``flush=False``: at the caller's next flush)."""
     if key is None:
         return
     s.add(IdempotentRequest(tenant_id=tenant_id, key=key, route=route, request_hash=digest,
                             status_code=status_code, response=response))
-    s.flush()
+    if flush:
+        s.flush()
