@@ -170,7 +170,7 @@ def _verify_certified(s: Session, settings: Settings, entry: dict[str, Any],
     from sqlalchemy.exc import OperationalError, ProgrammingError
     from tracer.errors import CertificationError
 
-    from tracer_registry.certify.review import verify_for_install
+    from tracer_registry.certify.release_review import verify_for_install
 
     try:
         verify_for_install(s, settings, entry["listing"], entry["version"], wheel)

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tracer.api.app import platform_of
 from tracer.api.auth import current_principal, require_tenant
+from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, remember, replay, request_hash
 from tracer.api.metering import announce, usage_dict
 from tracer.db import session

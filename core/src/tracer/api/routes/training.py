@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from tracer.api.app import platform_of
 from tracer.api.auth import require_tenant
+from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, remember, replay, request_hash
 from tracer.api.metering import tenant_tier
 from tracer.api.routes.domains import _jsonable
