@@ -29,7 +29,6 @@ import logging
 import os
 import threading
 import traceback
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +50,8 @@ from tracer.revocation import Revocation
 from tracer.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from tracer.hookspecs import MigrationTree
 
 log = logging.getLogger(__name__)
@@ -131,16 +132,17 @@ class PluginHost(Revocation):
         """
         self._kill_stamp = self._stamp()
         kills = self.kill_list()
-        remote: dict[str, tuple[md.Distribution, list[tuple[md.EntryPoint, PluginRecord]]]] = {}
+        remote: dict[str, tuple[md.Distribution | None,
+                                list[tuple[md.EntryPoint, PluginRecord]]]] = {}
         first_party = self.first_party()
         sources = [(ep, False) for ep in md.entry_points(group=ENTRY_POINT_GROUP)] \
             if environment else []
         if self.settings.plugins_path.is_dir():
-            for dist in md.distributions(path=[str(self.settings.plugins_path)]):
-                sources += [(ep, True) for ep in dist.entry_points
+            for located in md.distributions(path=[str(self.settings.plugins_path)]):
+                sources += [(ep, True) for ep in located.entry_points
                             if ep.group == ENTRY_POINT_GROUP]
         for ep, from_plugin_dir in sources:
-            dist = ep.dist
+            dist: md.Distribution | None = ep.dist
             record = PluginRecord(name=ep.name, entry_point=ep.value,
                                   distribution=dist.metadata["Name"] if dist else None,
                                   version=dist.version if dist else None)
@@ -171,7 +173,7 @@ class PluginHost(Revocation):
         """Distributions trusted in-process: ``settings.first_party`` and those they name
         in ``tracer.first_party`` entry points (looked up in the platform's environment
         only: the plugin dir is never on the import path)."""
-        names = {canonicalize_name(n) for n in self.settings.first_party}
+        names: set[str] = {canonicalize_name(n) for n in self.settings.first_party}
         for name in sorted(names):
             try:
                 dist = md.distribution(name)
@@ -335,7 +337,7 @@ class PluginHost(Revocation):
         for record in sorted(self.records.values(), key=lambda r: (r.builtin, r.name)):
             live = record.trust == "third-party" and record.distribution and self._pool
             out.append({**record.as_dict(), "runners": self._pool.states(
-                canonicalize_name(record.distribution)) if live else []})
+                canonicalize_name(record.distribution or "")) if live else []})
         return out
 
     @property

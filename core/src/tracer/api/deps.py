@@ -7,14 +7,17 @@ app), so the app and its routers form no import cycle.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from fastapi import Request
+from typing import TYPE_CHECKING
 
 from tracer.api.answering import PredictionService
-from tracer.api.champions import ChampionCache
-from tracer.host import PluginHost
-from tracer.settings import Settings
-from tracer.tracking import ModelStore
+
+if TYPE_CHECKING:
+    from fastapi import Request
+
+    from tracer.api.champions import ChampionCache
+    from tracer.host import PluginHost
+    from tracer.settings import Settings
+    from tracer.tracking import ModelStore
 
 
 @dataclass

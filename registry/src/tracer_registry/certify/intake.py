@@ -18,15 +18,17 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from tracer.db import session, utcnow
-from tracer.settings import Settings
 
 from tracer_registry.certify.models import CertificationRun
 from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
 from tracer_registry.certify.release_review import certify_release
+
+if TYPE_CHECKING:
+    from tracer.settings import Settings
 
 _worker_slot = threading.Semaphore(1)
 
@@ -77,7 +79,7 @@ def run_pending(settings: Settings, policy: Policy = REGISTRY_POLICY,
             done.append({"plugin": plugin, "version": version, "status": "failed",
                          "error": str(exc)})
             continue
-        except Exception as exc:  # noqa: BLE001 -- record it; the next run must still go
+        except Exception as exc:
             _finish(settings, run_id, error=f"{type(exc).__name__}: {exc}"[:2000])
             raise
         _finish(settings, run_id, review_id=review_id)

@@ -4,16 +4,20 @@ attestation check an install makes when a tenant requires ``certified``."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
-from sqlalchemy.orm import Session
-from tracer.settings import Settings
 
 from tracer_registry.certify import attestation as att
 from tracer_registry.certify import registry_link, review
 from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 
 def certify_release(settings: Settings, name: str, version: str,

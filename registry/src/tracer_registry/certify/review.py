@@ -17,16 +17,13 @@ import base64
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from tracer.settings import Settings
 
 from tracer_registry.certify import attestation as att
 from tracer_registry.certify import registry_link
@@ -41,9 +38,16 @@ from tracer_registry.certify.models import (
     StaticAllowanceRow,
 )
 from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
-from tracer_registry.certify.report import Report
 from tracer_registry.certify.runs import state
 from tracer_registry.certify.static_checks import RULES, Allowance
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
+
+    from tracer_registry.certify.report import Report
 
 REGISTRY_KEY_FILE = "certification-registry.pem"
 

@@ -5,14 +5,16 @@ publisher and the catalog see it. Publishing writes here; ``intake`` drains the 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 
 from tracer_registry.certify.models import CertificationRun
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def enqueue(s: Session, plugin: str, version: str) -> CertificationRun:
