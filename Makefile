@@ -24,8 +24,12 @@ demo: setup
 test: setup
 	$(UV) run --frozen pytest -n 2 --dist loadgroup
 
+# ruff, mypy (mypy.ini) and import-linter's layer contracts (root pyproject.toml); the same
+# three run from .pre-commit-config.yaml
 lint: setup
 	$(UV) run --frozen ruff check core plugins registry tests bench
+	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports
 
 # MLflow's full package (the serving baseline) shares files with mlflow-skinny: it gets its own
 # environment, so removing it later can never break the main one

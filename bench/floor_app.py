@@ -42,7 +42,7 @@ def answer(body: bytes) -> bytes:
         {"feature": NAMES[i], "contribution": float(contribs[i])} for i in order]})
 
 
-async def app(scope, receive, send):  # noqa: ANN001 - the ASGI signature
+async def app(scope, receive, send):
     if scope["type"] != "http":
         return
     body, more = b"", True

@@ -17,6 +17,7 @@ import pytest
 from tracer.db import session
 from tracer.errors import CertificationError, ConflictError, ForbiddenError, ValidationError
 from tracer_registry.certify import attestation as att
+from tracer_registry.certify import release_review
 from tracer_registry.certify import review as service
 from tracer_registry.certify.report import Report
 
@@ -111,10 +112,10 @@ def test_publish_report_review_attestation_catalog_and_install_gate(platform_db,
         review = service.get_review(s, queued)
         stored = service.latest_attestation(s, "tracer-certsample", "1.0.0")
         shown = catalog.show(s, "tracer-certsample")
-        verified = service.verify_for_install(s, platform_db, "tracer-certsample", "1.0.0",
+        verified = release_review.verify_for_install(s, platform_db, "tracer-certsample", "1.0.0",
                                               published.read_bytes())
         with pytest.raises(CertificationError, match="not the wheel being installed"):
-            service.verify_for_install(s, platform_db, "tracer-certsample", "1.0.0",
+            release_review.verify_for_install(s, platform_db, "tracer-certsample", "1.0.0",
                                        published.read_bytes() + b"\0")
     assert review.status == "approved"
     assert len(stored.envelope["signatures"]) == 3  # ada, grace, the registry

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from tracer import __version__, hookimpl
@@ -11,6 +11,9 @@ from tracer.errors import PluginError, UnknownDomainError
 from tracer.host import PluginHost
 
 from tests.core.toy import ToyPlugin, toy_domain
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def make_distribution(root: Path, dist: str, module: str, source: str,

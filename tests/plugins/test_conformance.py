@@ -97,16 +97,29 @@ def test_a_misspelt_hook_is_named_with_a_suggestion(settings):
         checks.check_hooks(host_with(plugin, settings), "toy")
 
 
-def test_a_hook_missing_an_argument_is_refused(settings):
+def test_a_hook_with_fewer_arguments_than_the_spec_conforms(settings):
     @hookimpl
-    def tracer_explain(domain):
+    def tracer_explain(prediction):  # no domain: pluggy passes only what it names
         return None
 
+    host = host_with(toy_plugin(tracer_explain=tracer_explain), settings)
+    assert "tracer_explain" in checks.check_hooks(host, "toy")
+
+
+def test_a_hook_argument_the_spec_lacks_is_refused(settings):
+    plugin = toy_plugin()
+    host = host_with(plugin, settings)
+    host.records["toy"].trust = "third-party"  # as a runner reports it: pluggy never saw it
+    host.records["toy"].hook_signatures = {
+        "tracer_domains": {"marked": True, "args": [], "varargs": False},
+        "tracer_features": {"marked": True, "args": ["domain", "records", "state"],
+                            "varargs": False},
+        "tracer_explain": {"marked": True, "args": ["domain", "prediction", "tenant"],
+                           "varargs": False}}
     with pytest.raises(checks.ConformanceError,
-                       match=r"tracer_explain\(domain\) must be tracer_explain\(domain, "
-                             r"prediction\)"):
-        checks.check_hooks(host_with(toy_plugin(tracer_explain=tracer_explain), settings),
-                           "toy")
+                       match=r"tracer_explain\(domain, prediction, tenant\) takes tenant, "
+                             r"which tracer_explain\(domain, prediction\) does not pass"):
+        checks.check_hooks(host, "toy")
 
 
 def test_features_that_copy_the_label_through_the_schema_are_a_leak(settings):

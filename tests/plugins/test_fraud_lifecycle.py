@@ -7,9 +7,9 @@ The full run is shared by the module (under a minute on two cores, so not marked
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pytest
 from tracer import FeatureState, lifecycle
 from tracer.cli import main
@@ -17,6 +17,9 @@ from tracer.features import compute_features
 from tracer.model import logit
 from tracer.predict import scorer_for
 from tracer_fraud.card import DOMAIN, undo_sampling
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TRAINING, EVALUATION = 69_079, 17_270  # 80 % / 20 % by Time
 

@@ -13,9 +13,12 @@ import hashlib
 import io
 import stat
 import zipfile
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracer_registry.signing import sign_with_key
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PLUGIN_SOURCE = '''
 """A third-party domain plugin used by the registry tests ({version})."""

@@ -198,21 +198,21 @@ def test_publish_with_certify_runs_the_queued_checks_and_the_report_enters_revie
 def test_run_pending_records_a_run_it_cannot_certify_and_claims_each_run_once(settings,
                                                                              capsys):
     from tracer.cli.context import platform
-    from tracer_registry.certify import intake
+    from tracer_registry.certify import intake, runs
     from tracer_registry.certify.policy import REGISTRY_POLICY
 
     h, _ = platform()
     with session(h.settings) as s:
-        first = intake.enqueue(s, "Acme_Ghost", "1.0.0").id
-        assert intake.enqueue(s, "acme-ghost", "1.0.0").id == first  # once per release
+        first = runs.enqueue(s, "Acme_Ghost", "1.0.0").id
+        assert runs.enqueue(s, "acme-ghost", "1.0.0").id == first  # once per release
     code, out, _ = run(capsys, "review", "run-pending")
     assert code == 0
     assert "acme-ghost 1.0.0: the validator could not run: acme-ghost has no release 1.0.0" \
         in out
     with session(h.settings) as s:
-        state = intake.state(s, "acme-ghost", "1.0.0")
+        state = runs.state(s, "acme-ghost", "1.0.0")
         assert (state["status"], state["review"]) == ("failed", None)
-        intake.enqueue(s, "acme-other", "2.0.0")
+        runs.enqueue(s, "acme-other", "2.0.0")
     assert intake._claim_next(h.settings, REGISTRY_POLICY)[1:] == ("acme-other", "2.0.0")
     assert intake._claim_next(h.settings, REGISTRY_POLICY) is None  # running: not claimed twice
 

@@ -7,7 +7,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover -- running from a source tree
     __version__ = "0.0.0"
 
-from tracer.domain import (  # noqa: E402 -- __version__ first: host imports it
+from tracer.domain import (
     Baseline,
     CostModel,
     Domain,
@@ -16,8 +16,8 @@ from tracer.domain import (  # noqa: E402 -- __version__ first: host imports it
     FeatureState,
     Prediction,
 )
-from tracer.errors import TracerError  # noqa: E402
-from tracer.hookspecs import hookimpl  # noqa: E402
+from tracer.errors import TracerError
+from tracer.hookspecs import hookimpl
 
 __all__ = [
     "Baseline",

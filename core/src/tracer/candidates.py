@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from tracer.errors import ModelError, PluginError
 from tracer.linear import LinearModel
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tracer.domain import Domain
     from tracer.host import PluginHost
 

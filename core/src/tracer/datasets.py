@@ -13,6 +13,7 @@ import os
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import ForeignKey, Integer, String, select
@@ -20,10 +21,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
 from tracer.db import Base, session, utcnow
-from tracer.domain import Domain
 from tracer.errors import NotFoundError, ValidationError
 from tracer.records import validate_records
-from tracer.settings import Settings
+
+if TYPE_CHECKING:
+    from tracer.domain import Domain
+    from tracer.settings import Settings
 
 
 class Dataset(Base):
@@ -60,7 +63,7 @@ def parse_upload(filename: str, content: bytes) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(content), low_memory=False, compression=compression)
     except pd.errors.EmptyDataError:
         raise ValidationError(f"{name}: the file is empty", source=name) from None
-    except Exception as exc:  # parser messages carry the line number
+    except Exception as exc:  # noqa: BLE001 -- any parser failure is bad input; its message has the line
         raise ValidationError(f"{name}: cannot read the file as CSV or Parquet: {exc}",
                               source=name) from None
 

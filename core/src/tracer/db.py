@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from tracer.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.engine import Engine
+
+    from tracer.hookspecs import MigrationTree
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -103,12 +108,12 @@ def session(settings: Settings | None = None, *, write: bool = False) -> Iterato
         yield s
 
 
-def migration_trees(extra: list[dict[str, str]] | None = None) -> list[dict[str, str]]:
+def migration_trees(extra: list[MigrationTree] | None = None) -> list[MigrationTree]:
     return [{"script_location": str(MIGRATIONS), "version_table": "alembic_version"},
             *(extra or [])]
 
 
-def upgrade(settings: Settings | None = None, extra: list[dict[str, str]] | None = None) -> None:
+def upgrade(settings: Settings | None = None, extra: list[MigrationTree] | None = None) -> None:
     """Bring the platform database (core tables and plugin trees) to the newest revision."""
     from alembic import command
     from alembic.config import Config

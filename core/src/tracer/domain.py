@@ -8,15 +8,15 @@ training, calibration, evaluation against baselines, decision thresholds and ser
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
-
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     import numpy as np
     import pandas as pd
+    from pydantic import BaseModel
 
 Task = Literal["binary"]
 Metric = Literal["accuracy", "roc_auc", "auprc", "log_loss", "brier"]

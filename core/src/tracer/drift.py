@@ -10,14 +10,16 @@ the population stability index of recent served records over the same bins:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer.db import Base, utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BINS = 10
 #: Share given to an empty bin so the logarithm stays finite (a common PSI convention).

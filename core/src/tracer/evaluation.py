@@ -6,13 +6,16 @@ its negatives gets metrics at the real prevalence.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tracer.domain import HIGHER_IS_BETTER, CostModel
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 Weights = np.ndarray | None
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer.domain import Factor, Prediction
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: How many factors an answer carries by default.
 TOP_FACTORS = 5

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from tracer.domain import Domain, FeatureState
 from tracer.errors import PluginError
-from tracer.host import PluginHost
+
+if TYPE_CHECKING:
+    from tracer.domain import Domain, FeatureState
+    from tracer.host import PluginHost
 
 
 def compute_features(host: PluginHost, domain: Domain, records: pd.DataFrame,

@@ -9,10 +9,9 @@ bootstrap resamples of the evaluation rows score the model and the baseline.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tracer.candidates import BASELINE_LOGISTIC, fit, margin
 from tracer.domain import CostModel, Domain, FeatureState
@@ -24,10 +23,14 @@ from tracer.evaluation import (
     min_cost_threshold,
 )
 from tracer.features import compute_features
-from tracer.host import PluginHost
 from tracer.model import sigmoid
 from tracer.promotion import paired_bootstrap
-from tracer.selection import Leaderboard
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracer.host import PluginHost
+    from tracer.selection import Leaderboard
 
 
 @dataclass

@@ -6,20 +6,32 @@ one section per hook titled with its exact signature (a test holds the two toget
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pluggy
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import typer
     import xgboost as xgb
+    from fastapi import FastAPI
+    from rich.console import Console
 
+    from tracer.candidates import Candidate
     from tracer.domain import Domain, Explanation, FeatureState, Prediction
+    from tracer.settings import Settings
 
 PROJECT = "tracer"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class MigrationTree(TypedDict):
+    """One Alembic tree a plugin adds to the platform database (``tracer_migrations``)."""
+
+    script_location: str  # the directory holding env.py and versions/
+    version_table: str  # the tree's own alembic version table, unique per tree
 
 
 @hookspec
@@ -52,8 +64,8 @@ def tracer_features_array(domain: Domain, columns: list[str], values: np.ndarray
 
 
 @hookspec(firstresult=True)
-def tracer_train(domain: Domain, features: pd.DataFrame, labels: Any, weights: Any,
-                 params: dict[str, Any]) -> xgb.Booster:
+def tracer_train(domain: Domain, features: pd.DataFrame, labels: np.ndarray,
+                 weights: np.ndarray | None, params: dict[str, Any]) -> xgb.Booster:
     """Train and return an XGBoost booster (binary:logistic) on the training features.
 
     The built-in XGBoost trainer answers when the domain brings no trainer.
@@ -69,17 +81,17 @@ def tracer_explain(domain: Domain, prediction: Prediction) -> Explanation:
 
 
 @hookspec
-def tracer_cli(cli: Any) -> None:
-    """Add commands to the ``tracer`` command line (a ``typer.Typer``)."""
+def tracer_cli(cli: typer.Typer) -> None:
+    """Add commands (or sub-``Typer`` groups) to the ``tracer`` command line."""
 
 
 @hookspec
-def tracer_routes(app: Any) -> None:
-    """Add routes to the API (a ``fastapi.FastAPI``) before it starts serving."""
+def tracer_routes(app: FastAPI) -> None:
+    """Add routes (``app.include_router``) to the API before it starts serving."""
 
 
 @hookspec
-def tracer_migrations() -> list[dict[str, str]]:
+def tracer_migrations() -> list[MigrationTree]:
     """Return Alembic migration trees to apply to the platform database.
 
     Each item is ``{"script_location": <path>, "version_table": <name>}``.
@@ -87,7 +99,7 @@ def tracer_migrations() -> list[dict[str, str]]:
 
 
 @hookspec
-def tracer_demo(settings: Any, console: Any) -> None:
+def tracer_demo(settings: Settings, console: Console) -> None:
     """Run this plugin's part of ``tracer demo`` after the core steps (print with ``console``)."""
 
 
@@ -97,7 +109,7 @@ def tracer_usage(event: dict[str, Any]) -> None:
 
 
 @hookspec
-def tracer_candidates(domain: Domain) -> list[Any]:
+def tracer_candidates(domain: Domain) -> list[Candidate | dict[str, Any]]:
     """Return extra candidates (``tracer.candidates.Candidate`` or dicts) for the leaderboard.
 
     Called only on the plugin that owns ``domain``. The platform always compares its own

@@ -7,26 +7,30 @@ imported by a host process: a confined runner loads it (``tracer.runner``) and t
 registers a proxy. Revocation (``tracer.revocation``) reaches running hosts.
 
 A plugin that fails to import, declares a ``tracer`` range this platform is outside of,
-returns bad domains, or raises inside a hook is recorded (entry point, distribution,
-version, error) and the host keeps serving everything else.
+implements a hook the contract does not have (``tracer_featurs``: pluggy's
+``check_pending``, with a "did you mean"), returns bad domains, or raises inside a platform
+hook is recorded (entry point, distribution, version, error), unregistered, and the host
+keeps serving everything else.
 
 Hooks are called per domain: the plugin that declared a domain, plus add-on plugins that
 declare none, see the call; other domain owners never do, so an implementation never has
 to ask "is this my domain?". Calls go implementation by implementation (in pluggy's
 order: ``tryfirst`` first, ``trylast`` last, later registrations before earlier ones) so
-an exception is pinned on the plugin that raised it.
+an exception is pinned on the plugin that raised it, and each implementation receives only
+the arguments it declares (``HookImpl.argnames``), so a spec can grow without breaking
+published plugins.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata as md
 import logging
 import os
 import threading
 import traceback
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from packaging.requirements import InvalidRequirement, Requirement
@@ -44,6 +48,11 @@ from tracer.errors import (
 from tracer.revocation import KILL_LIST as _KILL_LIST
 from tracer.revocation import Revocation
 from tracer.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from tracer.hookspecs import MigrationTree
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +132,17 @@ class PluginHost(Revocation):
         """
         self._kill_stamp = self._stamp()
         kills = self.kill_list()
-        remote: dict[str, tuple[md.Distribution, list[tuple[md.EntryPoint, PluginRecord]]]] = {}
+        remote: dict[str, tuple[md.Distribution | None,
+                                list[tuple[md.EntryPoint, PluginRecord]]]] = {}
         first_party = self.first_party()
         sources = [(ep, False) for ep in md.entry_points(group=ENTRY_POINT_GROUP)] \
             if environment else []
         if self.settings.plugins_path.is_dir():
-            for dist in md.distributions(path=[str(self.settings.plugins_path)]):
-                sources += [(ep, True) for ep in dist.entry_points
+            for located in md.distributions(path=[str(self.settings.plugins_path)]):
+                sources += [(ep, True) for ep in located.entry_points
                             if ep.group == ENTRY_POINT_GROUP]
         for ep, from_plugin_dir in sources:
-            dist = ep.dist
+            dist: md.Distribution | None = ep.dist
             record = PluginRecord(name=ep.name, entry_point=ep.value,
                                   distribution=dist.metadata["Name"] if dist else None,
                                   version=dist.version if dist else None)
@@ -163,7 +173,7 @@ class PluginHost(Revocation):
         """Distributions trusted in-process: ``settings.first_party`` and those they name
         in ``tracer.first_party`` entry points (looked up in the platform's environment
         only: the plugin dir is never on the import path)."""
-        names = {canonicalize_name(n) for n in self.settings.first_party}
+        names: set[str] = {canonicalize_name(n) for n in self.settings.first_party}
         for name in sorted(names):
             try:
                 dist = md.distribution(name)
@@ -217,6 +227,12 @@ class PluginHost(Revocation):
         return record
 
     def unregister(self, name: str) -> None:
+        self._drop(name)
+        self.records.pop(name, None)
+
+    def _drop(self, name: str) -> None:
+        """Take a plugin out of the manager, its runner and the domain registry (its record
+        stays with whoever calls this)."""
         plugin = self.pm.get_plugin(name)
         if plugin is not None:
             self.pm.unregister(plugin, name=name)
@@ -229,7 +245,8 @@ class PluginHost(Revocation):
         for domain_name in [d for d, owner in self._owner.items() if owner == name]:
             del self.domains[domain_name]
             del self._owner[domain_name]
-        self.records.pop(name, None)
+        if record is not None:
+            record.domains = []
         self._callers.clear()
 
     def _allowed(self, record: PluginRecord) -> bool:
@@ -240,6 +257,7 @@ class PluginHost(Revocation):
         self.records[name] = record
         try:
             self.pm.register(plugin, name=name)
+            self._check_pending(name, plugin, record)
         except Exception as exc:  # noqa: BLE001 -- pluggy validation errors name the hook
             self._fail(record, exc)
             return
@@ -257,7 +275,6 @@ class PluginHost(Revocation):
                     raise PluginError(f"domain {domain.name!r} is already provided by "
                                       f"plugin {self._owner[domain.name]!r}")
         except Exception as exc:  # noqa: BLE001
-            self.pm.unregister(plugin, name=name)
             self._fail(record, exc, hook="tracer_domains")
             return
         for domain in declared:
@@ -266,7 +283,30 @@ class PluginHost(Revocation):
             self.revoked.pop(domain.name, None)
             record.domains.append(domain.name)
 
+    def _check_pending(self, name: str, plugin: object, record: PluginRecord) -> None:
+        """pluggy's ``check_pending`` for one plugin: a ``@hookimpl`` the contract has no
+        spec for is a typo or a hook from another Tracer version, never silently ignored."""
+        specs = sorted(n for n in dir(self.pm.hook) if n.startswith("tracer_")
+                       and getattr(self.pm.hook, n).has_spec())
+        unknown = sorted({caller.name for caller in self.pm.get_hookcallers(plugin) or []
+                          if not caller.has_spec() and any(
+                              i.plugin is plugin and not i.optionalhook
+                              for i in caller.get_hookimpls())})
+        # a runner's plugin is a proxy of the known hooks: its runner reports the rest
+        unknown += sorted(h for h, sig in record.hook_signatures.items()
+                          if sig.get("marked") and h not in specs and h not in unknown)
+        if unknown:
+            hook = unknown[0]
+            close = difflib.get_close_matches(hook, specs, n=1)
+            hint = f"; did you mean {close[0]}?" if close else " (see docs/hooks.md)"
+            raise PluginError(f"plugin {name!r} implements {hook}, which is not a Tracer "
+                              f"hook{hint}", plugin=name, hook=hook)
+
     def _fail(self, record: PluginRecord, exc: BaseException, hook: str | None = None) -> None:
+        """Record why a plugin failed and unregister it: none of its hooks run again."""
+        name = next((n for n, r in self.records.items() if r is record), None)
+        if name is not None and record.status == "loaded":
+            self._drop(name)
         record.status = "failed"
         where = f" in {hook}" if hook else ""
         record.error = f"{type(exc).__name__}{where}: {exc}"
@@ -297,7 +337,7 @@ class PluginHost(Revocation):
         for record in sorted(self.records.values(), key=lambda r: (r.builtin, r.name)):
             live = record.trust == "third-party" and record.distribution and self._pool
             out.append({**record.as_dict(), "runners": self._pool.states(
-                canonicalize_name(record.distribution)) if live else []})
+                canonicalize_name(record.distribution or "")) if live else []})
         return out
 
     @property
@@ -400,7 +440,7 @@ class PluginHost(Revocation):
                 f"{domain.name}: {exc}", plugin=plugin_name, hook=hook,
                 domain=domain.name) from exc
 
-    def migration_trees(self) -> list[dict[str, str]]:
+    def migration_trees(self) -> list[MigrationTree]:
         """Every plugin's Alembic trees (``tracer_migrations``), flattened for ``db.upgrade``."""
         return [tree for trees in self.broadcast("tracer_migrations") for tree in trees]
 

@@ -19,7 +19,7 @@ import sys
 import threading
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -27,7 +27,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
 from tracer.db import Base, session, utcnow
 from tracer.errors import NotFoundError
-from tracer.settings import Settings
+
+if TYPE_CHECKING:
+    from tracer.settings import Settings
 
 ACTIVE = ("queued", "running")
 _launch_slot = threading.Semaphore(1)

@@ -14,8 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,6 @@ from tracer.errors import LabelError, ModelError, TracerError, ValidationError
 from tracer.evaluation import expected_calibration_error
 from tracer.features import compute_features
 from tracer.holdout import Part, assess, cost_threshold
-from tracer.host import PluginHost
 from tracer.model import TracerModel, fit_platt, sigmoid
 from tracer.model_card import render_model_card
 from tracer.promotion import judge
@@ -36,6 +34,11 @@ from tracer.records import read_table, validate_records
 from tracer.registration import RunRecord, log_and_register
 from tracer.selection import cross_validate
 from tracer.tracking import CHALLENGER, CHAMPION, PREVIOUS, ModelStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tracer.host import PluginHost
 
 Progress = Callable[[str], None]
 STAGES = ("load", "validate", "select", "evaluate", "refit", "log", "promote")

@@ -10,10 +10,12 @@ contributes nothing either. Everything is stored as JSON numbers; nothing is pic
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KIND = "linear"
 

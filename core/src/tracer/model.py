@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tracer.domain import FeatureState
 from tracer.errors import ModelError
 from tracer.linear import LinearModel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
 
 BOOSTER_FILE = "model.ubj"
 STATE_FILE = "state.json"

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tracer.host import PluginHost
 from tracer.lifecycle import model_name_for
 from tracer.records import read_table, validate_records
 from tracer.serving import Scorer
 from tracer.tracking import CHAMPION, ModelStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tracer.host import PluginHost
 
 
 def scorer_for(host: PluginHost, store: ModelStore, domain_name: str, *,

@@ -14,17 +14,20 @@ last value of the ordering key it saw (``info["trained_through"]``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tracer.domain import HIGHER_IS_BETTER, Domain, FeatureState
 from tracer.errors import TracerError
 from tracer.evaluation import METRICS, resamples
 from tracer.features import compute_features
-from tracer.host import PluginHost
-from tracer.tracking import ModelStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracer.host import PluginHost
+    from tracer.tracking import ModelStore
 
 LEVEL = 0.95
 RULE = ("promote only if the 95 % paired-bootstrap interval of (challenger − champion) "

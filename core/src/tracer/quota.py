@@ -7,7 +7,7 @@ row update) and costs one indexed write instead of summing the month's events.
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -15,8 +15,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
 from tracer.db import Base, utcnow
 from tracer.errors import QuotaError
-from tracer.settings import Tier
 from tracer.usage import UsageEvent
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from tracer.settings import Tier
 
 
 class PredictionCounter(Base):

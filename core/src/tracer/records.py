@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 from annotated_types import Ge, Gt, Le, Lt
 
-from tracer.domain import Domain
 from tracer.errors import LabelError, ValidationError
+
+if typing.TYPE_CHECKING:
+    from tracer.domain import Domain
 
 MAX_REPORTED = 20
 
@@ -55,7 +57,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, low_memory=False)
     except pd.errors.EmptyDataError:
         raise ValidationError(f"{path}: the file is empty", source=str(path)) from None
-    except Exception as exc:  # parser errors carry line numbers in their text
+    except Exception as exc:  # noqa: BLE001 -- any parser failure is bad input; its message has the line
         raise ValidationError(f"{path}: cannot read the file: {exc}".strip(),
                               source=str(path)) from None
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tracer.evaluation import plot_reliability
-from tracer.model import TracerModel
-from tracer.selection import Leaderboard
-from tracer.tracking import ModelStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracer.model import TracerModel
+    from tracer.selection import Leaderboard
+    from tracer.tracking import ModelStore
 
 
 @dataclass

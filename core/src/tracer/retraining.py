@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,9 +20,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
 from tracer.db import Base, utcnow
-from tracer.domain import Domain
 from tracer.feedback import count_outcomes, feedback_frame
-from tracer.settings import Settings
+
+if TYPE_CHECKING:
+    from tracer.domain import Domain
+    from tracer.settings import Settings
 
 TRIGGERS = ("manual", "on_demand", "outcomes", "drift")
 

@@ -115,7 +115,7 @@ class Revocation:
                     self.refresh_kill_list()
                     if self._pool is not None:
                         self._pool.evict_idle()
-                except Exception:  # noqa: BLE001 -- the watcher must outlive a bad read
+                except Exception:
                     log.exception("kill-list watcher")
 
         threading.Thread(target=loop, daemon=True, name="tracer-kill-list").start()

@@ -20,17 +20,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tracer.candidates import Candidate, fit, margin, size
 from tracer.domain import HIGHER_IS_BETTER, Domain, FeatureState
 from tracer.evaluation import METRICS
 from tracer.features import compute_features
-from tracer.host import PluginHost
 from tracer.model import fit_platt, sigmoid
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracer.host import PluginHost
 
 WINDOWS = 3
 #: the first window fits on the earliest 40 % of the training part

@@ -8,19 +8,22 @@ the model name and version that answered.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tracer.domain import CostModel, Domain, FeatureState, Prediction
 from tracer.errors import PluginError
 from tracer.explain import TOP_FACTORS
 from tracer.features import array_features, compute_features
-from tracer.host import PluginHost
-from tracer.model import TracerModel
 from tracer.records import as_dicts
 from tracer.runner import tenant_scope
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tracer.host import PluginHost
+    from tracer.model import TracerModel
 
 
 class Scorer:

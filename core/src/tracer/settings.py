@@ -1,6 +1,7 @@
 """The one settings object. Nothing else in Tracer reads the environment.
 
-Every field can be set with a ``TRACER_<FIELD>`` environment variable. The embedded
+Every field can be set with a ``TRACER_<FIELD>`` environment variable (``docs/settings.md``
+lists them all; a test keeps that page complete). The embedded
 defaults put everything under ``TRACER_HOME`` (``.tracer/`` in the working directory):
 a SQLite platform database, an MLflow SQLite store with a local artifact folder, and
 content-addressed blobs. No server is needed.
@@ -13,12 +14,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Tier(BaseSettings):
-    """A tenant tier: what a month buys and what overage costs (money in minor units)."""
+class Tier(BaseModel):
+    """A tenant tier: what a month buys and what overage costs (money in minor units).
+
+    A plain model, not settings: only ``TRACER_TIERS`` sets tiers, so an unprefixed
+    ``OVERAGE_ALLOWED`` in the environment changes nothing."""
 
     monthly_price_cents: int
     predictions_per_month: int

@@ -17,11 +17,13 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer.errors import NotFoundError
 from tracer.model import BOOSTER_FILE, STATE_FILE, TracerModel
-from tracer.settings import Settings
+
+if TYPE_CHECKING:
+    from tracer.settings import Settings
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"

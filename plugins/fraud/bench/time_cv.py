@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import average_precision_score
 from tracer import FeatureState
 from tracer_fraud.card import DOMAIN, tracer_features, undo_sampling
 from tracer_fraud.trainer import train_booster
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: (fit up to, validate up to) as fractions of the whole file; all inside the first 80 %
 FOLDS = ((0.32, 0.48), (0.48, 0.64), (0.64, 0.80))

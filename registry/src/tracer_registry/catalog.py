@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.errors import NotFoundError, ValidationError
-from tracer.settings import Settings
 
 from tracer_registry.index import IndexClient, IndexRepository
 from tracer_registry.models import LEVELS, Listing, Publisher, Release
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 INSTALLABLE = ("active",)
 

@@ -39,14 +39,14 @@ def register(app: typer.Typer) -> None:
                 "--certify", help="Run the queued certification checks now instead of "
                 "leaving them to `tracer review run-pending`.")] = False) -> None:
         """Verify a signed wheel and publish it to the catalog; certification is queued."""
-        from tracer_registry.certify import intake
+        from tracer_registry.certify import intake, runs
         from tracer_registry.publishing import publish
 
         host, tx = _session()
         with tx as s:
             release = publish(s, host.settings, wheel.read_bytes(), wheel.name,
                               bundle.read_bytes(), domains=domain or None)
-            intake.enqueue(s, release.listing_name, release.version)
+            runs.enqueue(s, release.listing_name, release.version)
             name, version = release.listing_name, release.version
             console.print(f"published [bold]{name} {version}[/] "
                           f"sha256 {release.wheel_sha256[:16]}… signed by {release.signer} "

@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from tracer.settings import Settings
+
+if TYPE_CHECKING:
+    from tracer.settings import Settings
 
 
 class RegistryConfig(BaseSettings):

@@ -18,8 +18,11 @@ import ast
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 SOURCE_SUFFIXES = (".py", ".pyw")
 BYTECODE_SUFFIXES = (".pyc", ".pyo")

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.errors import ConflictError, ValidationError
 
 from tracer_registry.models import DomainClaim, Publisher
 from tracer_registry.names import FIRST_PARTY_DOMAINS, near_miss
 from tracer_registry.verify import Refusal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from sqlalchemy.orm import Session
 
 _SEGMENT = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 

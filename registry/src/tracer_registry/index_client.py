@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import Metadata, Root, Timestamp
@@ -24,6 +23,9 @@ from tuf.ngclient.fetcher import FetcherInterface
 
 from tracer_registry.index import _SCHEME, CATALOG, LIFETIME, _now
 from tracer_registry.verify import Refusal
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 class _DirectoryFetcher(FetcherInterface):

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer import __version__ as TRACER_VERSION
 from tracer.errors import RegistryError, ValidationError
-from tracer.settings import Settings
 
 from tracer_registry.catalog import client, level_rank
 from tracer_registry.models import Installation, TenantPolicy
@@ -35,6 +33,10 @@ from tracer_registry.plugin_dir import PluginDirSwap
 from tracer_registry.subject import check_bytes
 from tracer_registry.verify import Refusal, TrustedPublisherRule, verify_release
 from tracer_registry.wheels import inspect_wheel
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 
 @dataclass
@@ -170,7 +172,7 @@ def _verify_certified(s: Session, settings: Settings, entry: dict[str, Any],
     from sqlalchemy.exc import OperationalError, ProgrammingError
     from tracer.errors import CertificationError
 
-    from tracer_registry.certify.review import verify_for_install
+    from tracer_registry.certify.release_review import verify_for_install
 
     try:
         verify_for_install(s, settings, entry["listing"], entry["version"], wheel)

@@ -3,34 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from tracer.hookspecs import hookimpl
+from tracer.hookspecs import MigrationTree, hookimpl
+
+if TYPE_CHECKING:
+    import typer
+    from fastapi import FastAPI
+    from rich.console import Console
+    from tracer.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations" / "registry"
 
 
 @hookimpl
-def tracer_migrations() -> list[dict[str, str]]:
+def tracer_migrations() -> list[MigrationTree]:
     return [{"script_location": str(MIGRATIONS), "version_table": "alembic_version_registry"}]
 
 
 @hookimpl
-def tracer_cli(cli: Any) -> None:
+def tracer_cli(cli: typer.Typer) -> None:
     from tracer_registry.cli import register
 
     register(cli)
 
 
 @hookimpl
-def tracer_routes(app: Any) -> None:
+def tracer_routes(app: FastAPI) -> None:
     from tracer_registry.routes import register
 
     register(app)
 
 
 @hookimpl
-def tracer_demo(settings: Any, console: Any) -> None:
+def tracer_demo(settings: Settings, console: Console) -> None:
     from tracer_registry.demo import run
 
     run(settings, console)

@@ -13,14 +13,18 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from tracer_registry.verify import Refusal
 from tracer_registry.wheels import extract_wheel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
 
 
 def installed_files(plugins: Path, listing: str) -> tuple[str | None, list[Path]]:

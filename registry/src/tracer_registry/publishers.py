@@ -8,15 +8,18 @@ overlapping one, which is what stops a stranger from publishing into ``acme-frau
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import ConflictError, NotFoundError, ValidationError
 
 from tracer_registry.models import Publisher, PublisherKey, TrustedPublisher
 from tracer_registry.verify import Refusal, TrustedPublisherRule, key_id, load_public_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 _NAMESPACE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(-\*|\*)?$")

@@ -10,12 +10,10 @@ blobs, rows and the index change only after every check passed.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 from sqlalchemy import select
-from sqlalchemy.orm import Session
-from tracer.settings import Settings
 
 from tracer_registry.blobs import BlobStore
 from tracer_registry.catalog import releases, sign_index
@@ -26,6 +24,12 @@ from tracer_registry.names import FIRST_PARTY_NAMES, first_near_miss
 from tracer_registry.publishers import credentials_for
 from tracer_registry.verify import PINNED_TRUST_ROOT, Refusal, VerifiedIdentity, verify_release
 from tracer_registry.wheels import inspect_wheel, parse_filename
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 
 def _protected_names(s: Session, publisher_id: str) -> list[str]:

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import ConflictError, ValidationError
-from tracer.settings import Settings
 
 from tracer_registry.catalog import get_release, sign_index
 from tracer_registry.models import Release
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 KILL_LIST = "kill-list.json"  # tracer.host.KILL_LIST: the host reads what we write
 _ALLOWED = {"yank": ("active",), "quarantine": ("active", "yanked"),

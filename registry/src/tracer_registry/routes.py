@@ -18,8 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from tracer.api.auth import Principal, current_principal, require_roles, require_tenant, settings_of
+from tracer.api.deps import Platform
 from tracer.db import session
 from tracer.errors import ForbiddenError, LimitError
+from tracer.host import PluginHost
 
 RELEASES = "/v1/releases"
 BUNDLE_LIMIT = 1_000_000
@@ -81,8 +83,9 @@ def _own_account(who: Principal, publisher_id: str) -> None:
                              f"{publisher_id!r}", publisher=publisher_id)
 
 
-def _host(request: Request) -> Any:
-    platform = getattr(request.app.state, "platform", None)
+def _host(request: Request) -> PluginHost | None:
+    """The platform's plugin host; None where the routes serve an app built without one."""
+    platform: Platform | None = getattr(request.app.state, "platform", None)
     return platform.host if platform is not None else None
 
 
@@ -103,7 +106,7 @@ def register(app: Any) -> None:
     @router.get("/v1/catalog/{name:path}")
     def catalog_show(name: str, request: Request, _: Anyone) -> dict[str, Any]:
         from tracer_registry.catalog import show
-        from tracer_registry.certify.intake import state
+        from tracer_registry.certify.runs import state
 
         with session(settings_of(request)) as s:
             listing = show(s, name)
@@ -163,7 +166,7 @@ def register(app: Any) -> None:
                               wheel: Annotated[UploadFile, File()],
                               bundle: Annotated[UploadFile, File()],
                               domains: Annotated[str, Form()] = "") -> dict[str, Any]:
-        from tracer_registry.certify import intake
+        from tracer_registry.certify import intake, runs
         from tracer_registry.publishing import publish
 
         settings = settings_of(request)
@@ -174,11 +177,11 @@ def register(app: Any) -> None:
                               publisher_id=who.subject,
                               domains=[d for d in domains.split(",") if d] or None)
             # certification is queued, not run: the upload is answered now
-            intake.enqueue(s, release.listing_name, release.version)
+            runs.enqueue(s, release.listing_name, release.version)
             answer = {"listing": release.listing_name, "version": release.version,
                       "sha256": release.wheel_sha256, "signer": release.signer,
                       "method": release.method, "level": release.certification_level}
-            answer["certification"] = intake.state(s, release.listing_name, release.version)
+            answer["certification"] = runs.state(s, release.listing_name, release.version)
         if getattr(request.app.state, "certify_on_publish", True):
             intake.launch(settings)
         return answer

@@ -7,15 +7,18 @@ host needs to re-verify (keys, trusted publishers) and to resolve a domain to it
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
-from tracer.settings import Settings
 
 from tracer_registry.blobs import BlobStore
 from tracer_registry.models import STATUSES, Listing, Release
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 
 def _iso(value: datetime | None) -> str | None:

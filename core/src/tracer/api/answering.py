@@ -36,7 +36,7 @@ from tracer.installs import require_enabled
 from tracer.records import as_dicts, frame_from_rows, validate_records
 
 if TYPE_CHECKING:
-    from tracer.api.app import Platform
+    from tracer.api.deps import Platform
 
 #: Up to this many records are checked one by one with the domain's pydantic model (tens of
 #: microseconds each) and scored on the event loop; larger batches use the vectorised frame

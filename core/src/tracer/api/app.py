@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from tracer import __version__
-from tracer.api.answering import PredictionService
 from tracer.api.champions import ChampionCache
+from tracer.api.deps import Platform
 from tracer.api.limits import BodyLimit
 from tracer.api.problems import install_handlers
 from tracer.host import PluginHost
@@ -35,25 +34,6 @@ Authenticate every call with `Authorization: Bearer trk_…`. Send `Idempotency-
 you may retry: a retry returns the first answer and is metered once. Errors are RFC 9457
 problem documents (`application/problem+json`) saying what was wrong and where.
 """
-
-
-@dataclass
-class Platform:
-    """What routes share: settings, plugins, the model store, the champion cache and the
-    prediction service (with its group-commit writer)."""
-
-    settings: Settings
-    host: PluginHost
-    store: ModelStore
-    champions: ChampionCache
-    predictions: PredictionService = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.predictions = PredictionService(self)
-
-
-def platform_of(request: Request) -> Platform:
-    return request.app.state.platform
 
 
 def create_app(settings: Settings | None = None, host: PluginHost | None = None,

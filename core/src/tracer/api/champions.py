@@ -9,16 +9,22 @@ through the API invalidate the entry at once.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tracer.domain import Domain
 from tracer.errors import NotFoundError
-from tracer.host import PluginHost
 from tracer.lifecycle import model_name_for
 from tracer.serving import Scorer
 from tracer.tracking import CHAMPION, ModelStore
+
+if TYPE_CHECKING:
+    from tracer.domain import Domain
+    from tracer.host import PluginHost
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,8 +60,9 @@ class ChampionCache:
     def _refresh(self, domain: Domain, name: str, tenant: str) -> None:
         try:
             self._load(domain, name, self._entries.get(name), tenant)
-        except Exception:  # noqa: BLE001 -- keep serving the cached champion; retry later
-            pass
+        except Exception:
+            log.warning("refreshing the champion of %s failed; serving the cached one",
+                        name, exc_info=True)
         finally:
             self._refreshing.discard(name)
 

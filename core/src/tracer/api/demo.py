@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer.db import session
-from tracer.host import PluginHost
-from tracer.tracking import ModelStore
+
+if TYPE_CHECKING:
+    from tracer.host import PluginHost
+    from tracer.tracking import ModelStore
 
 DEMO_TENANT = "demo"
 

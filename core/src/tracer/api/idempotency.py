@@ -4,21 +4,34 @@ The key is claimed in the same transaction as the act it protects (the predictio
 their usage event, the install, the job), so either both commit or neither does. A retry
 with the same key and the same body replays the stored answer; the same key with a
 different body is a 409 (the client reused a key by mistake). Keys are per tenant.
+
+Every idempotent route but predict goes through :func:`once`; predict claims its keys in
+the group-commit writer (``tracer.api.group_commit``), with the same ``replay`` and
+``remember``. A retry that arrives while the first request is still running waits for it
+(SQLite: the write transaction is taken at its start; PostgreSQL: the second insert of the
+key waits for the first transaction) and gets the first answer, not an error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
-from tracer.db import Base, utcnow
+from tracer.db import Base, session, utcnow
 from tracer.errors import ConflictError, ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tracer.settings import Settings
 
 MAX_KEY_LENGTH = 200
 
@@ -72,3 +85,42 @@ def remember(s: Session, tenant_id: str, key: str | None, route: str, digest: st
                             status_code=status_code, response=response))
     if flush:
         s.flush()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What :func:`once` answers: the status and body, and whether they were replayed
+    (a replay must not repeat what followed the first answer: a launch, an announcement)."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def once(settings: Settings, tenant_id: str, key: str | None, route: str, request: Any,
+         act: Callable[[Session], tuple[int, dict[str, Any]]]) -> Answer:
+    """Run ``act`` (in a write transaction, returning its status and JSON body) at most once
+    per ``(tenant, key)``; a retry, concurrent or later, gets the first answer.
+
+    ``request`` is what identifies the request besides ``route`` (its JSON body): the same
+    key with another request is a 409. Without a key, ``act`` simply runs.
+    """
+    digest = request_hash(route, request)
+    try:
+        with session(settings, write=True) as s:
+            stored = replay(s, tenant_id, key, route, digest)
+            if stored is not None:
+                return Answer(stored.status_code, stored.response, replayed=True)
+            status_code, body = act(s)
+            remember(s, tenant_id, key, route, digest, status_code, body)
+    except (IntegrityError, OperationalError):
+        # a concurrent request with this key committed first (its insert of the key, or of
+        # what the act writes, beat ours): answer with what it answered
+        if key is None:
+            raise
+        with session(settings) as s:
+            stored = replay(s, tenant_id, key, route, digest)
+        if stored is None:
+            raise
+        return Answer(stored.status_code, stored.response, replayed=True)
+    return Answer(status_code, body, replayed=False)

@@ -8,12 +8,14 @@ registry's wheel uploads).
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing import TYPE_CHECKING, Any
 
 from tracer.errors import LimitError
-from tracer.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from tracer.settings import Settings
 
 UPLOAD_SUFFIX = "/datasets"
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from tracer.errors import NotFoundError
-from tracer.host import PluginHost
-from tracer.settings import Settings, Tier
 from tracer.tenancy import Tenant
-from tracer.usage import UsageEvent
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tracer.host import PluginHost
+    from tracer.settings import Settings, Tier
+    from tracer.usage import UsageEvent
 
 
 def tenant_tier(s: Session, settings: Settings, tenant_id: str) -> tuple[Tenant, Tier]:

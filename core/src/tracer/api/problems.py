@@ -10,14 +10,16 @@ Unexpected exceptions become a 500 problem that never echoes a stack trace.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracer.errors import AuthError, NotFoundError, TracerError, ValidationError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

@@ -13,9 +13,12 @@ call the runner of (distribution, current tenant) and check what comes back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: the tenant whose records the current hook calls carry (None: platform/reference data)
 current_tenant: ContextVar[str | None] = ContextVar("tracer_runner_tenant", default=None)

@@ -75,7 +75,7 @@ def _prepare(start: dict[str, Any]):
     import pydantic  # noqa: F401
     import xgboost  # noqa: F401
 
-    import tracer.domain  # noqa: F401
+    import tracer.domain
     import tracer.hookspecs  # noqa: F401
     from tracer.runner import seccomp
     from tracer.runner.audit import Guard

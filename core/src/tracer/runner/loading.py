@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import logging
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,8 @@ from tracer.runner.pool import PLATFORM_TENANT, RunnerSpec
 from tracer.runner.remote import Channel, remote_plugin
 
 if TYPE_CHECKING:
+    import importlib.metadata as md
+
     from tracer.host import PluginHost, PluginRecord
 
 log = logging.getLogger("tracer.host")

@@ -19,12 +19,15 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer.errors import PluginError
 from tracer.runner import protocol, sandbox
-from tracer.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tracer.settings import Settings
 
 PLATFORM_TENANT = "_platform"  # calls that carry no tenant's records (reference data)
 

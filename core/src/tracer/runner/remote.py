@@ -11,12 +11,10 @@ rule, the sample weights) are runner calls too.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from tracer.domain import Baseline, CostModel, Domain, Explanation, Factor, FeatureState
 from tracer.errors import PluginError
@@ -26,6 +24,10 @@ from tracer.runner.pool import PLATFORM_TENANT, Pool, RunnerSpec, exchange
 from tracer.runner.records import record_model
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+
     from tracer.settings import Settings
 
 MAX_FEATURES = 10_000

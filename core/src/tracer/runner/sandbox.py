@@ -26,9 +26,12 @@ import shutil
 import sys
 import sysconfig
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracer.errors import PluginError
-from tracer.settings import Settings
+
+if TYPE_CHECKING:
+    from tracer.settings import Settings
 
 #: the mount point of a plugin's own files inside the box
 PLUGIN_ROOT = "/plugin"

@@ -14,11 +14,12 @@ import math
 import re
 import subprocess
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
     from tracer.domain import Domain
@@ -41,9 +42,10 @@ def spec_argnames(host: PluginHost, hook: str) -> tuple[str, ...]:
 def check_hooks(host: PluginHost, plugin_name: str) -> list[str]:
     """The plugin loaded, implements the required hooks, each with the spec's arguments.
 
-    The host passes every argument of a hook by name, so an implementation must accept
-    exactly the names of the spec (no more, no fewer, no ``*args``). Returns the hooks the
-    plugin implements.
+    The host passes each implementation, by name, only the arguments it declares (pluggy's
+    ``HookImpl.argnames``), so an implementation may take fewer than the spec — that is how
+    a spec grows without breaking published plugins — but never one the spec lacks, nor
+    ``*args``. Returns the hooks the plugin implements.
     """
     record = host.records.get(plugin_name)
     if record is None or record.status != "loaded":
@@ -63,10 +65,11 @@ def check_hooks(host: PluginHost, plugin_name: str) -> list[str]:
         if varargs:
             raise ConformanceError(f"plugin {plugin_name!r}: {hook} takes *args or **kwargs; "
                                    f"name its arguments ({', '.join(wanted)})")
-        if set(names) != set(wanted):
+        if extra := [n for n in names if n not in wanted]:
             raise ConformanceError(
-                f"plugin {plugin_name!r}: {hook}({', '.join(names)}) must be "
-                f"{hook}({', '.join(wanted)}); Tracer passes every argument by name")
+                f"plugin {plugin_name!r}: {hook}({', '.join(names)}) takes "
+                f"{', '.join(extra)}, which {hook}({', '.join(wanted)}) does not pass; "
+                "Tracer passes arguments by name, and only the spec's")
     for attribute in sorted(set(seen) - set(implemented)):
         if attribute in specs:
             raise ConformanceError(f"plugin {plugin_name!r}: {attribute} has no @hookimpl "

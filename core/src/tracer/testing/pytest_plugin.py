@@ -9,12 +9,13 @@ its own with ``tracer_register``, which removes them again afterwards.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from tracer.host import PluginHost, PluginRecord
     from tracer.settings import Settings
     from tracer.tracking import ModelStore

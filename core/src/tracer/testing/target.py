@@ -13,12 +13,13 @@ import importlib
 import os
 import types
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracer.testing.checks import ConformanceError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from tracer.domain import Domain

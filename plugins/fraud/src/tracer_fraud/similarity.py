@@ -10,11 +10,15 @@ the model would learn to trust a signal new frauds never give).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-from tracer import FeatureState
 
 from tracer_fraud.traffic import legitimate_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from tracer import FeatureState
 
 EXEMPLARS = "fraud_exemplars"
 #: the distance reported when training saw no fraud (unlabelled fits): far from anything

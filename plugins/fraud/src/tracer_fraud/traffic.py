@@ -8,9 +8,13 @@ live, plus the share of legitimate payments in each hour of the day.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-from tracer import FeatureState
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from tracer import FeatureState
 
 #: quantile levels: every 0.01 % in the outer 0.2 %, every 0.1 % in the 2 % tails, every
 #: 1 % in between: frauds live in the tails, where "lower than 99.97 %" needs resolution

@@ -8,11 +8,14 @@ import contextlib
 import gzip
 import zlib
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-from tracer_registry.certify.policy import Policy
 from tracer_registry.certify.report import CheckResult
 from tracer_registry.certify.wheel import Wheel, record_digest
 from tracer_registry.contents import forbidden_members
+
+if TYPE_CHECKING:
+    from tracer_registry.certify.policy import Policy
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pck", ".joblib", ".jbl", ".cloudpickle", ".dill",
                    ".pt", ".pth.tar", ".sav")

@@ -50,7 +50,7 @@ def publish_template(settings, console, out: Path) -> tuple[str, str] | None:
     from tracer.errors import ConflictError
 
     from tracer_registry import catalog, publishers, signing
-    from tracer_registry.certify import intake
+    from tracer_registry.certify import runs
     from tracer_registry.models import Publisher
     from tracer_registry.publishing import publish
 
@@ -78,14 +78,14 @@ def publish_template(settings, console, out: Path) -> tuple[str, str] | None:
                           f"{NAMESPACE} ({record.key_id[:16]}…)")
     with session(settings) as s:
         if any(r.version == version for r in catalog.releases(s, name)):
-            intake.enqueue(s, name, version)  # once per release: a no-op when queued before
+            runs.enqueue(s, name, version)  # once per release: a no-op when queued before
             console.print(f"{name} {version}: already published")
             return name, version
         data = wheel.read_bytes()
         bundle = signing.sign_with_key(data, wheel.name, signing.load_private_key(key_path))
         release = publish(s, settings, data, wheel.name, bundle, publisher_id=PUBLISHER,
                           domains=["acme/churn"])
-        intake.enqueue(s, name, version)
+        runs.enqueue(s, name, version)
         console.print(f"published [bold]{name} {version}[/] (rendered from template/) "
                       f"signed by {release.signer[:20]}… ({release.method}), level "
                       f"{release.certification_level}; certification queued")
@@ -96,7 +96,7 @@ def run_demo(settings, console, wheel: Path | None = None, certify=None) -> None
     """``wheel`` and ``certify`` replace the template build and the validator in tests."""
     from tracer.db import session
 
-    from tracer_registry.certify import intake
+    from tracer_registry.certify import intake, runs
     from tracer_registry.certify import review as service
     from tracer_registry.certify.cli import print_report
     from tracer_registry.certify.report import Report
@@ -113,7 +113,7 @@ def run_demo(settings, console, wheel: Path | None = None, certify=None) -> None
                             "only in a sandboxed child process)"):
             intake.run_pending(settings)
         with session(settings) as s:
-            state = intake.state(s, *published)
+            state = runs.state(s, *published)
             if state is None or state["status"] != "done":
                 console.print(f"[red]the validator did not finish:[/] {state}")
                 return
@@ -150,6 +150,7 @@ def _review_and_show(settings, console, review_id: str) -> None:
 
     from tracer_registry import catalog
     from tracer_registry.certify import attestation as att
+    from tracer_registry.certify import release_review
     from tracer_registry.certify import review as service
     from tracer_registry.certify.registry_link import load_wheel
 
@@ -172,7 +173,7 @@ def _review_and_show(settings, console, review_id: str) -> None:
         except Exception:  # noqa: BLE001 -- a wheel certified outside the catalog
             listing_level = None
         # exactly what an install for a tenant requiring certified runs on these bytes
-        verified = service.verify_for_install(s, settings, plugin, version,
+        verified = release_review.verify_for_install(s, settings, plugin, version,
                                               load_wheel(settings, digest))
     predicate = json.loads(att.payload_of(envelope))["predicate"]
     console.print(Panel(

@@ -9,16 +9,20 @@ run then checks that the domains the code registers are among the declared ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from tracer_registry.certify.policy import Policy
 from tracer_registry.certify.report import CheckResult
-from tracer_registry.certify.wheel import Wheel
 from tracer_registry.domains import covers, declared_domains
 from tracer_registry.names import FIRST_PARTY_DOMAINS, FIRST_PARTY_NAMES, near_miss
 from tracer_registry.verify import Refusal
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tracer_registry.certify.policy import Policy
+    from tracer_registry.certify.wheel import Wheel
 
 CHECK = "metadata.domains"
 

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from tracer.settings import Settings
 
-from tracer_registry.certify.policy import Policy
 from tracer_registry.certify.report import CheckResult
+
+if TYPE_CHECKING:
+    from tracer.settings import Settings
+
+    from tracer_registry.certify.policy import Policy
 
 CHECK = "quality.registry-evaluation"
 OUTCOME = "__outcome__"

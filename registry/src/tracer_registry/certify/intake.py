@@ -2,9 +2,9 @@
 
 What a real marketplace does: publishing verifies the signature and stores the release in
 a second or two; the automated checks take tens of seconds (two trainings in a sandbox),
-so publish only ``enqueue``s a run and a worker process does the rest. The worker
+so publish only ``runs.enqueue``s a run and a worker process does the rest. The worker
 (``python -m tracer_registry.certify.worker``, or ``tracer review run-pending`` on a
-validator machine) claims pending runs one at a time and calls ``review.certify_release``;
+validator machine) claims pending runs one at a time and calls ``release_review.certify_release``;
 the report then waits in the reviewer queue (or requests changes when it failed).
 
 The API launches a worker after each publish (``launch``; one at a time, like training
@@ -17,45 +17,20 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.utils import canonicalize_name
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 from tracer.db import session, utcnow
-from tracer.settings import Settings
 
 from tracer_registry.certify.models import CertificationRun
 from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
+from tracer_registry.certify.release_review import certify_release
+
+if TYPE_CHECKING:
+    from tracer.settings import Settings
 
 _worker_slot = threading.Semaphore(1)
-
-
-def enqueue(s: Session, plugin: str, version: str) -> CertificationRun:
-    """Queue the validator for a published release (once per release)."""
-    plugin = canonicalize_name(plugin)
-    run = s.scalars(select(CertificationRun).where(CertificationRun.plugin == plugin,
-                                                   CertificationRun.version == version)).first()
-    if run is None:
-        run = CertificationRun(id=str(uuid.uuid4()), plugin=plugin, version=version,
-                               status="pending", attempts=0, created_at=utcnow())
-        s.add(run)
-        s.flush()
-    return run
-
-
-def state(s: Session, plugin: str, version: str) -> dict[str, Any] | None:
-    """The automated run of one release as publishers and the catalog see it."""
-    run = s.scalars(select(CertificationRun).where(
-        CertificationRun.plugin == canonicalize_name(plugin),
-        CertificationRun.version == version)).first()
-    if run is None:
-        return None
-    return {"run": run.id, "status": run.status, "review": run.review_id, "error": run.error,
-            "queued_at": run.created_at.isoformat(),
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None}
 
 
 def _claim_next(settings: Settings, policy: Policy) -> tuple[str, str, str] | None:
@@ -91,8 +66,6 @@ def run_pending(settings: Settings, policy: Policy = REGISTRY_POLICY,
     """Certify queued releases one after another; returns what happened to each."""
     from tracer.errors import TracerError
 
-    from tracer_registry.certify.review import certify_release
-
     done: list[dict[str, Any]] = []
     while limit is None or len(done) < limit:
         claimed = _claim_next(settings, policy)
@@ -106,7 +79,7 @@ def run_pending(settings: Settings, policy: Policy = REGISTRY_POLICY,
             done.append({"plugin": plugin, "version": version, "status": "failed",
                          "error": str(exc)})
             continue
-        except Exception as exc:  # noqa: BLE001 -- record it; the next run must still go
+        except Exception as exc:
             _finish(settings, run_id, error=f"{type(exc).__name__}: {exc}"[:2000])
             raise
         _finish(settings, run_id, review_id=review_id)

@@ -10,10 +10,12 @@ the report says so, in numbers, for reviewers and buyers: a warning, never silen
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tracer_registry.certify.policy import Policy
 from tracer_registry.certify.report import CheckResult
+
+if TYPE_CHECKING:
+    from tracer_registry.certify.policy import Policy
 
 CHECK = "quality.leaderboard"
 

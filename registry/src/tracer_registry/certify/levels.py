@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 COMMUNITY = "community"
 VERIFIED_PUBLISHER = "verified-publisher"

@@ -4,6 +4,7 @@ README. They read the wheel's METADATA only."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -14,9 +15,11 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 from tracer import __version__ as TRACER_VERSION
 
-from tracer_registry.certify.policy import Policy
 from tracer_registry.certify.report import CheckResult
-from tracer_registry.certify.wheel import Wheel
+
+if TYPE_CHECKING:
+    from tracer_registry.certify.policy import Policy
+    from tracer_registry.certify.wheel import Wheel
 
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _SPDX_SPLIT = re.compile(r"\s+(?:AND|OR|WITH)\s+|[()]")

@@ -8,16 +8,19 @@ which re-signs the index so hosts see the change.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-from sqlalchemy.orm import Session
 from tracer.errors import NotFoundError
-from tracer.settings import Settings
 
 from tracer_registry.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 
 def store_wheel(settings: Settings, data: bytes) -> str:

@@ -4,16 +4,20 @@ attestation check an install makes when a tenant requires ``certified``."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
-from sqlalchemy.orm import Session
-from tracer.settings import Settings
 
 from tracer_registry.certify import attestation as att
-from tracer_registry.certify import registry_link
+from tracer_registry.certify import registry_link, review
 from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 
 def certify_release(settings: Settings, name: str, version: str,
@@ -27,7 +31,6 @@ def certify_release(settings: Settings, name: str, version: str,
     from tracer.db import session
 
     from tracer_registry import catalog
-    from tracer_registry.certify import review  # imports this module at its end
     from tracer_registry.certify.evaluation import load_sets
     from tracer_registry.certify.validator import certify_wheel
     from tracer_registry.models import Listing
@@ -54,7 +57,6 @@ def verify_for_install(s: Session, settings: Settings, name: str, version: str,
                        wheel: bytes, now: datetime | None = None) -> att.VerifiedAttestation:
     """What an install path calls when the tenant's policy requires ``certified``: the
     stored attestation of exactly these wheel bytes, checked against the trust policy."""
-    from tracer_registry.certify import review  # imports this module at its end
 
     found = review.latest_attestation(s, name, version)
     if found is None:

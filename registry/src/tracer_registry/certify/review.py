@@ -17,16 +17,13 @@ import base64
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
-from tracer.settings import Settings
 
 from tracer_registry.certify import attestation as att
 from tracer_registry.certify import registry_link
@@ -41,8 +38,16 @@ from tracer_registry.certify.models import (
     StaticAllowanceRow,
 )
 from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
-from tracer_registry.certify.report import Report
+from tracer_registry.certify.runs import state
 from tracer_registry.certify.static_checks import RULES, Allowance
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
+
+    from tracer_registry.certify.report import Report
 
 REGISTRY_KEY_FILE = "certification-registry.pem"
 
@@ -311,8 +316,6 @@ def status_of(s: Session, plugin: str, version: str, now: datetime | None = None
     review = s.scalars(select(CertificationReview).where(
         CertificationReview.plugin == plugin, CertificationReview.version == version)
         .order_by(CertificationReview.created_at.desc())).first()
-    from tracer_registry.certify.intake import state
-
     automated = state(s, plugin, version)
     if review is None:
         if automated is None:
@@ -344,9 +347,3 @@ def status_of(s: Session, plugin: str, version: str, now: datetime | None = None
 def envelope_b64(env: dict[str, Any]) -> str:
     return base64.b64encode(att.canonical(env)).decode()
 
-
-# the registry's entry points (certify a catalog release, verify for install)
-from tracer_registry.certify.release_review import (  # noqa: E402, F401
-    certify_release,
-    verify_for_install,
-)

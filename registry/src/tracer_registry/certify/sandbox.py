@@ -20,11 +20,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tracer_registry.certify.policy import Policy
 from tracer_registry.certify.report import CheckResult
-from tracer_registry.certify.wheel import Wheel
+
+if TYPE_CHECKING:
+    from tracer_registry.certify.policy import Policy
+    from tracer_registry.certify.wheel import Wheel
 
 DYNAMIC_CHECKS = ("dynamic.import", "dynamic.safety", "conformance", "quality.threshold",
                   "quality.baseline", "quality.calibration", "quality.explanations",

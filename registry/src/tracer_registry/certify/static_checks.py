@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from tracer_registry.certify.policy import Policy
 from tracer_registry.certify.report import CheckResult
-from tracer_registry.certify.wheel import Wheel
+
+if TYPE_CHECKING:
+    from tracer_registry.certify.policy import Policy
+    from tracer_registry.certify.wheel import Wheel
 
 RULES = ("static.network", "static.subprocess", "static.eval-exec", "static.filesystem-write")
 

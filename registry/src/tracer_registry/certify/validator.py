@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracer import __version__ as TRACER_VERSION
@@ -28,6 +27,8 @@ from tracer_registry.certify.static_checks import Allowance, static_checks
 from tracer_registry.certify.wheel import Wheel
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
 Progress = Callable[[str], None]

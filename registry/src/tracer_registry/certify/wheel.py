@@ -13,12 +13,15 @@ import io
 import stat
 import zipfile
 from dataclasses import dataclass
-from email.message import Message
 from email.parser import Parser
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from tracer.errors import CertificationError
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 MAX_MEMBER_BYTES = 200 * 1024**2
 

@@ -1,6 +1,6 @@
 """The commission ledger: usage → invoice lines → 70/30 split → statements → payouts.
 
-Rules: ``../shared/LEDGER.md``. The pieces, each a small module:
+Rules: ``docs/ledger.md``. The pieces, each a small module:
 
 - ``money``        integer money, the one versioned split, cumulative refund arithmetic
 - ``models``       tables (append-only entries; migrations in ``migrations/``)
@@ -19,9 +19,11 @@ Rules: ``../shared/LEDGER.md``. The pieces, each a small module:
 
 from pathlib import Path
 
+from tracer.hookspecs import MigrationTree
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version_ledger"
 
 
-def migration_tree() -> dict[str, str]:
+def migration_tree() -> MigrationTree:
     return {"script_location": str(MIGRATIONS), "version_table": VERSION_TABLE}

@@ -9,10 +9,9 @@ payment processor's refund id, the dispute id) and is idempotent by it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import LedgerError, NotFoundError
 
@@ -35,6 +34,11 @@ from tracer_registry.ledger.postings import (
     tenant_credit,
     tenant_receivable,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
 
 ADJUSTMENT_RULE = "adjust-v1"
 

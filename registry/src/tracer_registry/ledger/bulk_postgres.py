@@ -10,9 +10,12 @@ for its outcome, so the comparison always sees the row that won.
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Connection
+from typing import TYPE_CHECKING
 
 from tracer_registry.ledger.bulk_sqlite import bound
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 STAGE = "ledger_usage_intake"
 

@@ -18,11 +18,15 @@ what a commit means.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Connection
 from tracer.usage import UsageEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.engine import Connection
 
 BULK_CACHE_KIB = 256 * 1024
 BULK_WAL_PAGES = 100_000

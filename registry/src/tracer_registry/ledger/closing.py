@@ -9,12 +9,11 @@ period row exclusively.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import LedgerError
-from tracer.settings import Settings
 from tracer.tenancy import Tenant
 from tracer.usage import UsageEvent
 
@@ -30,6 +29,10 @@ from tracer_registry.ledger.periods import (
 )
 from tracer_registry.ledger.rating import rate_tenants
 from tracer_registry.ledger.statements import freeze_statements
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 from tracer.db import session
 from tracer.errors import LedgerError
-from tracer.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 T = TypeVar("T")
 _RETRYABLE_PG = {"40001", "40P01", "23505"}  # serialization, deadlock, unique violation

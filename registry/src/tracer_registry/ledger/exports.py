@@ -12,9 +12,12 @@ import html
 import io
 import json
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
-from tracer_registry.ledger.models import Statement
 from tracer_registry.ledger.statements import TOTALS, verify
+
+if TYPE_CHECKING:
+    from tracer_registry.ledger.models import Statement
 
 CSV_FIELDS = ("period", "entry", "transaction", "kind", "domain", "line", "effective_at",
               "gross", "fee", "amount", "currency")

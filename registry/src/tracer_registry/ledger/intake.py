@@ -18,18 +18,14 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from tracer.db import engine_for, utcnow
 from tracer.errors import ConflictError, NotFoundError, ValidationError
-from tracer.settings import Settings
 from tracer.tenancy import Tenant
 from tracer.usage import KINDS, payload_hash, record_usage
 
@@ -37,6 +33,13 @@ from tracer_registry.ledger import crashpoints
 from tracer_registry.ledger.bulk_postgres import insert_usage_postgres
 from tracer_registry.ledger.bulk_sqlite import insert_usage_sqlite, tuned_for_bulk
 from tracer_registry.ledger.concurrency import retryable, run_in_transaction
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 COLUMNS = ("id", "tenant_id", "kind", "domain", "quantity", "occurred_at", "recorded_at",
            "payload_hash", "attrs")

@@ -19,14 +19,11 @@ after a payout leaves the payable negative and later earnings net it out.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, or_, select
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import LedgerError, NotFoundError
-from tracer.settings import Settings
 
 from tracer_registry.ledger import crashpoints
 from tracer_registry.ledger.concurrency import run_in_transaction, write_lock
@@ -43,6 +40,13 @@ from tracer_registry.ledger.postings import (
 )
 from tracer_registry.ledger.rail import FileRail
 from tracer_registry.ledger.statements import credit_signed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 PAYOUT_RULE = "payout-v1"
 BATCH = 500

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from tracer.errors import LedgerError, ValidationError
 
 from tracer_registry.ledger.models import Period
 from tracer_registry.ledger.postings import insert_ignoring_duplicates
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

@@ -8,14 +8,17 @@ first-party: the platform keeps 100 % and prices it through the tenant's tier.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import ValidationError
 
 from tracer_registry.ledger.models import PayoutThreshold, PricePlanRow, TaxRate
 from tracer_registry.ledger.money import BPS, SPLIT_RULE_VERSION, exponent
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DEFAULT_COMMISSION_BPS = 3_000
 # Ten major units: below this a payout costs more than it is worth; it carries forward.

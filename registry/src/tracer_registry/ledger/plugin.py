@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from tracer.hookspecs import hookimpl
+from tracer.hookspecs import MigrationTree, hookimpl
+
+if TYPE_CHECKING:
+    import typer
+    from fastapi import FastAPI
+    from rich.console import Console
+    from tracer.settings import Settings
 
 from tracer_registry.ledger import migration_tree
 
 
 @hookimpl
-def tracer_migrations() -> list[dict[str, str]]:
+def tracer_migrations() -> list[MigrationTree]:
     return [migration_tree()]
 
 
 @hookimpl
-def tracer_cli(cli: Any) -> None:
+def tracer_cli(cli: typer.Typer) -> None:
     from tracer_registry.ledger.cli import register
 
     register(cli)
 
 
 @hookimpl
-def tracer_routes(app: Any) -> None:
+def tracer_routes(app: FastAPI) -> None:
     from tracer_registry.ledger.api import register
 
     register(app)
 
 
 @hookimpl
-def tracer_demo(settings: Any, console: Any) -> None:
+def tracer_demo(settings: Settings, console: Console) -> None:
     from tracer_registry.ledger.demo import run
 
     run(settings, console)

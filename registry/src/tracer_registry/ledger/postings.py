@@ -12,18 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
 from tracer.errors import LedgerError
 
 from tracer_registry.ledger.models import Account, Entry, Transaction
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
 
 # kind -> (normal side, may go negative)
 ACCOUNT_KINDS: dict[str, tuple[str, bool]] = {

@@ -10,12 +10,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tracer.settings import Settings
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-from tracer_registry.ledger.models import Payout
+    from tracer.settings import Settings
+
+    from tracer_registry.ledger.models import Payout
 
 
 class FileRail:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Column,
@@ -25,9 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Session
 from tracer.db import utcnow
-from tracer.settings import Settings
 from tracer.tenancy import Tenant
 from tracer.usage import UsageEvent
 
@@ -56,6 +55,10 @@ from tracer_registry.ledger.postings import (
     publisher_payable,
     tenant_receivable,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+    from tracer.settings import Settings
 
 # the events one rating transaction picks (a temporary table, created on first use)
 _PICKED = Table("ledger_rating_picked", MetaData(), Column("id", String(128)),

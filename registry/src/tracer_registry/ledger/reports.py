@@ -8,12 +8,14 @@ zero; stored balances equal the balances rebuilt from entries; suspense items ar
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
 
 from tracer_registry.ledger.models import Account, Entry, InvoiceLine, Transaction
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def rebuilt_balances(s: Session) -> dict[str, tuple[int, int]]:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, func, insert, select
-from sqlalchemy.orm import Session
 from tracer.errors import LedgerError, NotFoundError
 
 from tracer_registry.ledger.models import Account, Entry, Statement, Transaction
 from tracer_registry.ledger.money import exponent
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 TOTALS = ("gross", "fees", "refunds", "chargebacks", "adjustments", "payouts")
 

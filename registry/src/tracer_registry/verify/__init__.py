@@ -7,7 +7,7 @@ keyless Sigstore bundle (certificate), or a public-key bundle (air-gapped publis
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracer_registry.verify.keyed import key_id, load_public_key, pae, verify_key_bundle
 from tracer_registry.verify.keyless import (
@@ -22,6 +22,9 @@ from tracer_registry.verify.refusal import (
     TrustedPublisherRule,
     VerifiedIdentity,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["CHECKS", "PINNED_TRUST_ROOT", "Refusal", "TrustedPublisherRule", "VerifiedIdentity",
            "bundle_kind", "key_id", "load_public_key", "pae", "verify_attestation",

@@ -21,8 +21,7 @@ import base64
 import binascii
 import hashlib
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,6 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from tracer_registry.verify.keyless import PINNED_TRUST_ROOT, check_statement
 from tracer_registry.verify.refusal import Refusal, VerifiedIdentity
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _CURVE_HASH = {"secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384,
                "secp521r1": hashes.SHA512}

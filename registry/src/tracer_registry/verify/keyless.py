@@ -166,7 +166,7 @@ def verify_keyless(artifact: bytes, bundle_raw: bytes, rules: list[TrustedPublis
     verifier = verifier_for(trust_root)
     statement = None
     try:
-        if bundle._dsse_envelope is None:  # noqa: SLF001 -- the public API has no accessor
+        if bundle._dsse_envelope is None:
             declared = json.loads(bundle_raw)["messageSignature"]["messageDigest"]["digest"]
             signed = base64.b64decode(declared).hex()
             if signed != sha256:

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from tracer.api.app import platform_of
 from tracer.api.auth import current_principal, require_tenant
+from tracer.api.deps import platform_of
 from tracer.api.metering import tenant_tier, usage_dict
 from tracer.api.schemas import KeyOut, OwnKeyIn
 from tracer.db import session, utcnow

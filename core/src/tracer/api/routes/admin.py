@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from tracer.api.app import platform_of
 from tracer.api.auth import require_roles
+from tracer.api.deps import platform_of
 from tracer.api.routes.account import key_out
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import KeyIn, KeyOut, TenantIn

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 
-from tracer.api.app import platform_of
 from tracer.api.auth import require_tenant
+from tracer.api.deps import platform_of
 from tracer.api.routes.domains import _jsonable
 from tracer.datasets import delete_dataset, get_dataset, list_datasets, store_dataset
 from tracer.db import session

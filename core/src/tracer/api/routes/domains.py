@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from tracer.api.app import platform_of
 from tracer.api.auth import current_principal, require_tenant
-from tracer.api.idempotency import check_key, remember, replay, request_hash
+from tracer.api.deps import platform_of
+from tracer.api.idempotency import check_key, once
 from tracer.api.metering import announce, usage_dict
 from tracer.db import session
 from tracer.errors import ConflictError
@@ -51,23 +52,20 @@ def install_domain(domain: str, request: Request, principal: Tenant,
                    idempotency_key: Annotated[str | None, Header()] = None) -> Any:
     p = platform_of(request)
     dom = p.host.domain(domain)
-    key = check_key(idempotency_key)
-    route = f"install {dom.name}"
-    digest = request_hash(route, None)
+    published: list[dict[str, Any]] = []
+
+    def act(s: Session) -> tuple[int, dict[str, Any]]:
+        row = install(s, principal.tenant_id, dom.name, dom.version)
+        published.append(usage_dict(s.get(UsageEvent, f"install:{row.id}")))
+        return 201, _jsonable(row.as_dict())
+
     try:
-        with session(p.settings) as s:
-            stored = replay(s, principal.tenant_id, key, route, digest)
-            if stored is not None:
-                return JSONResponse(stored.response, status_code=stored.status_code)
-            row = install(s, principal.tenant_id, dom.name, dom.version)
-            body = _jsonable(row.as_dict())
-            remember(s, principal.tenant_id, key, route, digest, 201, body)
-            event = s.get(UsageEvent, f"install:{row.id}")
-            published = usage_dict(event)
+        answer = once(p.settings, principal.tenant_id, check_key(idempotency_key),
+                      f"install {dom.name}", None, act)
     except IntegrityError:
         raise ConflictError(f"domain {dom.name} is already installed", domain=dom.name) from None
-    announce(p.host, [published])
-    return JSONResponse(body, status_code=201)
+    announce(p.host, published)  # empty for a replay: announced once, by the first
+    return JSONResponse(answer.body, status_code=answer.status_code)
 
 
 def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) -> Any:

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from tracer.api.app import platform_of
 from tracer.api.auth import require_tenant
-from tracer.api.idempotency import check_key, remember, replay, request_hash
+from tracer.api.deps import platform_of
+from tracer.api.idempotency import check_key, once
 from tracer.api.monitoring import drift_report, maybe_retrain
 from tracer.api.routes.domains import _jsonable
 from tracer.api.routes.training import start_job
@@ -32,22 +33,23 @@ def post_feedback(body: FeedbackIn, request: Request, principal: Tenant,
     """All or nothing: an unknown `prediction_id` (or one that is not yours) is a 404 naming
     its index, and nothing is stored. Then each domain's retraining policy is applied."""
     p = platform_of(request)
-    key = check_key(idempotency_key)
-    route = "feedback"
-    digest = request_hash(route, body.model_dump(mode="json"))
-    with session(p.settings) as s:
-        stored = replay(s, principal.tenant_id, key, route, digest)
-        if stored is not None:
-            return JSONResponse(stored.response, status_code=stored.status_code)
+    domains: list[str] = []
+
+    def act(s: Session) -> tuple[int, dict[str, Any]]:
         created, repeats = record_outcomes(s, principal.tenant_id, [
             ReportedOutcome(o.prediction_id, o.outcome, o.observed_at) for o in body.outcomes])
-        domains = sorted({o.domain for o in created})
-        response = {"recorded": len(created), "repeats": repeats,
-                    "outcome_ids": [o.id for o in created]}
-        remember(s, principal.tenant_id, key, route, digest, 200, response)
+        domains.extend(sorted({o.domain for o in created}))
+        return 200, {"recorded": len(created), "repeats": repeats,
+                     "outcome_ids": [o.id for o in created]}
+
+    answer = once(p.settings, principal.tenant_id, check_key(idempotency_key), "feedback",
+                  body.model_dump(mode="json"), act)
+    if answer.replayed:  # the first answer started the retraining jobs; a retry starts none
+        return JSONResponse({**answer.body, "retraining_jobs": []},
+                            status_code=answer.status_code)
     started = [job for name in domains if name in p.host.domains
                and (job := maybe_retrain(p, p.host.domain(name), principal.tenant_id))]
-    return {**response, "retraining_jobs": started}
+    return {**answer.body, "retraining_jobs": started}
 
 
 @router.get("/v1/outcomes/{outcome_id}", summary="One reported outcome")

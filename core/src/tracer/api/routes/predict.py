@@ -12,8 +12,8 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from tracer.api.answering import Ask
-from tracer.api.app import platform_of
 from tracer.api.auth import require_tenant
+from tracer.api.deps import platform_of
 from tracer.api.schemas import PredictRequest, PredictResponse
 from tracer.db import session
 from tracer.errors import ValidationError

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from tracer.api.app import platform_of
 from tracer.api.auth import require_tenant
-from tracer.api.idempotency import check_key, remember, replay, request_hash
+from tracer.api.deps import platform_of
+from tracer.api.idempotency import check_key, once
 from tracer.api.metering import tenant_tier
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import JobIn
@@ -32,13 +33,8 @@ def start_job(request: Request, principal: Principal, domain: str, options: dict
     """Create a queued job (quota-checked, one active per domain) and launch its worker."""
     p = platform_of(request)
     dom = p.host.domain(domain)
-    route = f"train {dom.name}"
-    digest = request_hash(route, options)
-    with session(p.settings) as s:
-        stored = replay(s, principal.tenant_id, key, route, digest)
-        if stored is not None:
-            return _jsonable(get_job(s, principal.tenant_id, stored.response["id"]).as_dict()), \
-                stored.status_code
+
+    def act(s: Session) -> tuple[int, dict[str, Any]]:
         require_enabled(s, principal.tenant_id, dom.name)
         tenant, tier = tenant_tier(s, p.settings, principal.tenant_id)
         check_training_runs(s, principal.tenant_id, tenant.tier, tier)
@@ -48,11 +44,16 @@ def start_job(request: Request, principal: Principal, domain: str, options: dict
         if running is not None:
             raise ConflictError(f"training job {running.id} for {dom.name} is still "
                                 f"{running.status}; wait for it", job=running.id)
-        job = create_job(s, principal.tenant_id, dom.name, options, trigger)
-        body = _jsonable(job.as_dict())
-        remember(s, principal.tenant_id, key, route, digest, 202, body)
-    launch(p.settings, job.id)
-    return body, 202
+        return 202, _jsonable(create_job(s, principal.tenant_id, dom.name, options,
+                                         trigger).as_dict())
+
+    answer = once(p.settings, principal.tenant_id, key, f"train {dom.name}", options, act)
+    if answer.replayed:  # the job as it is now, not as it was queued
+        with session(p.settings) as s:
+            job = get_job(s, principal.tenant_id, answer.body["id"])
+            return _jsonable(job.as_dict()), answer.status_code
+    launch(p.settings, answer.body["id"])
+    return answer.body, answer.status_code
 
 
 @router.post("/v1/domains/{domain:path}/jobs", status_code=202,
