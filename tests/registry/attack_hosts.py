@@ -15,7 +15,7 @@ from tracer_registry.catalog import index_entry, repository, sign_index
 from tracer_registry.models import Release
 
 from tests.registry.artifacts import make_wheel
-from tests.registry.attack_classes import (
+from tests.registry.attack_classes import (  # noqa: F401 -- _mallory re-exported
     _mallory,
     legacy_release,
     outcome,
@@ -128,19 +128,46 @@ def _install(settings, spec):
 
 # -- names around a protected one --------------------------------------------------------------
 
-AROUND = {"tracer-*": ("my-tracer-esports-pro", "the-tracer-fraud-kit", "tracer-esport-pro",
-                       "tracer-fraud-s", "tracer--fraud", "TRACER_ESPORTS", "tracer.fraud",
-                       "tracer-frauds-x", "tracer-fraudd", "tracer-еsports"),
-          "acme-*": ()}
+AROUND = ("my-tracer-esports-pro", "the-tracer-fraud-kit", "tracer-esport-pro",
+          "tracer-fraud-s", "tracer-frauds-x", "tracer-fraudd", "tracer-\u0435sports",
+          "TRACER_ESPORTS", "tracer.fraud", "tracer--fraud")
+CLAIMS = ("tracer-*", "tracer-e*", "tracer-fraud", "tracer-esports")
 
 
 def names_around(settings, key) -> dict[str, str]:
-    """Prefix and suffix together, plural plus suffix, case and separators, a Cyrillic
-    letter: each a near miss of a first-party name."""
-    keys = _mallory(settings, ("tracer-*",))
+    """A stranger tries names around a first-party one (prefix and suffix together, plural
+    plus suffix, case and separators, a Cyrillic letter), each in a namespace of its own,
+    then namespaces covering a first-party name, then the exact name under a key that a
+    registry without the namespace rule let it register."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from tracer_registry.models import PublisherKey
+    from tracer_registry.publishers import register_key
+    from tracer_registry.signing import public_pem
+    from tracer_registry.verify import key_id
+
+    from tests.registry.attack_classes import checked
+
+    _mallory(settings)
     results = {}
-    for name in AROUND["tracer-*"]:
+
+    def claim(namespace, private):
+        with session(settings) as s:
+            register_key(s, "mallory", namespace, public_pem(private))
+
+    for name in AROUND:
+        private = ec.generate_private_key(ec.SECP256R1())
+        refused = checked(lambda n=name, k=private: claim(n, k))
         filename, wheel = make_wheel(name=name, domain="mallory/signal")
-        results[name] = outcome(lambda f=filename, w=wheel: publish_signed(
-            settings, keys["tracer-*"], f, w))
+        results[f"publish {name}"] = refused if refused != "accepted" else outcome(
+            lambda f=filename, w=wheel, k=private: publish_signed(settings, k, f, w))
+    for namespace in CLAIMS:
+        results[f"claim the namespace {namespace}"] = checked(
+            lambda n=namespace: claim(n, ec.generate_private_key(ec.SECP256R1())))
+    private = ec.generate_private_key(ec.SECP256R1())
+    with session(settings) as s:  # a key registered before first-party names were guarded
+        s.add(PublisherKey(key_id=key_id(private.public_key()), publisher_id="mallory",
+                           namespace="tracer-fraud", public_pem=public_pem(private)))
+    filename, wheel = make_wheel(name="tracer-fraud", domain="mallory/fraud")
+    results["publish the first-party name under a legacy key"] = outcome(
+        lambda: publish_signed(settings, private, filename, wheel))
     return results

@@ -87,3 +87,70 @@ def test_refresh_from_the_cli_says_why_a_host_cannot_refresh(acme, publisher_key
     err = capsys.readouterr().err
     assert "refused (freshness check): cannot refresh the catalog index" in err
     assert "the last verified refresh was at" in err
+
+
+def test_native_code_is_refused_at_publish_and_install(acme, publisher_key):
+    from tracer_registry.models import Release
+
+    results = attacks.native_code(acme, publisher_key)
+    assert results == dict.fromkeys(results, "contents") and len(results) == 6
+    with session(acme) as s:  # the refused publishes stored nothing
+        assert {r.version for r in s.query(Release)} == {"2.0.0", "2.0.1", "2.0.2"}
+
+
+def test_names_around_a_first_party_name_and_namespaces_covering_one_are_refused(
+        acme, publisher_key):
+    from tracer_registry.models import Release
+
+    results = attacks.names_around(acme, publisher_key)
+    claims = {k: v for k, v in results.items() if v == "conflict"}
+    assert sorted(claims) == sorted(
+        ["publish TRACER_ESPORTS", "publish tracer.fraud", "publish tracer--fraud",
+         *(f"claim the namespace {n}" for n in attacks.CLAIMS)])
+    # a Cyrillic letter is no distribution name at all (PEP 508 names are ASCII)
+    assert results.pop("publish tracer-\u0435sports") == "validation"
+    others = {k: v for k, v in results.items() if k not in claims}
+    assert others == dict.fromkeys(others, "near-miss") and len(others) == 7
+    with session(acme) as s:
+        assert s.query(Release).count() == 0
+
+
+def test_the_exact_first_party_name_is_refused_naming_the_check(acme):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from tracer.errors import ConflictError
+    from tracer_registry.publishers import register_key
+    from tracer_registry.signing import public_pem
+
+    attacks._mallory(acme)
+    with session(acme) as s, __import__("pytest").raises(ConflictError) as refused:
+        register_key(s, "mallory", "tracer-*", public_pem(ec.generate_private_key(
+            ec.SECP256R1())))
+    assert "covers the first-party name 'tracer-esports'" in str(refused.value)
+
+
+def test_a_new_host_trusts_the_root_shipped_in_the_registry_package(acme, publisher_key,
+                                                                   monkeypatch, tmp_path):
+    import shutil
+
+    import pytest
+    from tracer_registry import config
+    from tracer_registry.catalog import repository
+    from tracer_registry.index import IndexRepository
+    from tracer_registry.verify import Refusal
+
+    filename, wheel = make_wheel()
+    publish_signed(acme, publisher_key, filename, wheel, domains=["acme/signal"])
+    shutil.rmtree(acme.home / "registry" / "host-config")  # a host with no local copy
+    shutil.rmtree(acme.home / "registry" / "trusted", ignore_errors=True)
+    shipped = tmp_path / "tracer_registry" / "host_config" / "catalog-root.json"
+    monkeypatch.setattr(config, "SHIPPED_ROOT", shipped)
+    with pytest.raises(Refusal, match="a host never trusts a root on first use"):
+        install_for(acme)
+    other = IndexRepository(tmp_path / "another-registry")  # a root of other keys shipped
+    other.initialize()
+    other.export_root(shipped)
+    with pytest.raises(Refusal, match="index check"):
+        install_for(acme)
+    shutil.rmtree(acme.home / "registry" / "trusted")
+    repository(acme).export_root(shipped)  # the operator ships this registry's root
+    assert install_for(acme).version == "1.0.0"
