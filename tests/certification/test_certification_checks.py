@@ -109,7 +109,7 @@ def test_a_symlink_fails_paths(tmp_path):
         {"file": "certsample/passwd", "why": "symbolic link"}]
 
 
-def test_native_code_fails_unless_the_wheel_declares_a_platform(tmp_path):
+def test_native_code_fails_native_unless_declared_and_readable_always(tmp_path):
     elf = b"\x7fELF\x02\x01\x01" + b"\0" * 57
     undeclared = checks_of(build_wheel(BENIGN, tmp_path / "a",
                                        extra={"certsample/fast.bin": elf}))
@@ -118,6 +118,12 @@ def test_native_code_fails_unless_the_wheel_declares_a_platform(tmp_path):
     assert undeclared["packaging.native"].status == "failed"
     assert undeclared["packaging.native"].evidence["files"] == ["certsample/fast.bin"]
     assert declared["packaging.native"].status == "passed"
+    # declared or not, machine code is a file the static scan cannot read (issue 12)
+    for checks, member in ((undeclared, "certsample/fast.bin"), (declared, "certsample/_fast.so")):
+        assert checks["packaging.readable"].status == "failed"
+        assert checks["packaging.readable"].evidence["files"] == [
+            {"file": member, "why": "native machine code (an extension module or library): "
+                                    "the static scan cannot read it"}]
 
 
 def test_files_changed_or_added_after_record_fail(tmp_path):

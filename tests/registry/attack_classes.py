@@ -224,7 +224,7 @@ def checked(action) -> str:
     return "accepted"
 
 
-def _mallory(settings, namespaces=("tracer-*",)):
+def _mallory(settings, namespaces=("mallory-*",)):
     """A stranger with a key of their own for each of ``namespaces`` and the domain prefix
     ``mallory``: {namespace: key}."""
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -243,22 +243,22 @@ def _mallory(settings, namespaces=("tracer-*",)):
 
 # -- typosquats ------------------------------------------------------------------------------
 
-SQUATS = {"tracer-*": ("tracer-esport", "tracer-esports-pro", "tracer-frauds", "tracer-fraub",
-                       "tracer-fr4ud", "tracer-esp0rts", "tracer-fraud-ml"),
-          "pro-*": ("pro-tracer-esports",),
-          "acrne-*": ("acrne-signal", "acrne-signa1")}
+SQUATS = ("tracer-esport", "tracer-esports-pro", "tracer-frauds", "tracer-fraub",
+          "tracer-fr4ud", "tracer-esp0rts", "tracer-fraud-ml", "pro-tracer-esports",
+          "acrne-signal", "acrne-signa1")
 
 
 def near_miss_names(settings, key) -> dict[str, str]:
+    """Each squat in a namespace of its own (a stranger may claim those: none covers a
+    protected name), so only the near-miss check stands between it and the catalog."""
     filename, wheel = make_wheel()
     publish_signed(settings, key, filename, wheel)  # acme-signal, acme's own
-    keys = _mallory(settings, tuple(SQUATS))
+    keys = _mallory(settings, SQUATS)
     results = {}
-    for namespace, names in SQUATS.items():
-        for name in names:
-            filename, wheel = make_wheel(name=name, domain="mallory/signal")
-            results[name] = outcome(lambda f=filename, w=wheel, k=keys[namespace]:
-                                    publish_signed(settings, k, f, w))
+    for name in SQUATS:
+        filename, wheel = make_wheel(name=name, domain="mallory/signal")
+        results[name] = outcome(lambda f=filename, w=wheel, k=keys[name]:
+                                publish_signed(settings, k, f, w))
     return results
 
 
@@ -382,6 +382,11 @@ def certification_misses(settings, key) -> dict[str, str]:
                                                     "pkgutil.resolve_name('os:system')('id')\n"},
         "Path.open for writing": {"certsample/w.py": "from pathlib import Path\n"
                                                      "Path('/etc/x').open('w').write('y')\n"},
+        "getattr(pkgutil, 'resolve_name')": {
+            "certsample/g.py": "import pkgutil\ngetattr(pkgutil, 'resolve_name')('os:system')\n"},
+        "getattr(os, 'system')": {"certsample/o.py": "import os\ngetattr(os, 'system')('id')\n"},
+        ".pth at the top level": {"x.pth": hook},
+        "a native extension module": {"certsample/_x.so": "\x7fELF\x02\x01\x01" + "\0" * 57},
         "a first-party domain": {"certsample/d.py": "from tracer import Domain\n"
                                                     "D = Domain(name='esports/lol-10min')\n"},
     }

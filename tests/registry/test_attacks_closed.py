@@ -8,6 +8,7 @@ from tracer.db import session
 from tracer_registry.models import Release
 
 from tests.registry import attack_classes as attacks
+from tests.registry import attack_hosts as hosts
 
 
 def test_a_swapped_wheel_is_refused_at_re_sign_and_install_naming_both_digests(
@@ -151,9 +152,9 @@ def test_a_near_miss_is_held_for_review_under_the_hold_policy(acme, publisher_ke
     from tests.registry.artifacts import make_wheel
 
     monkeypatch.setenv("TRACER_REGISTRY_NAME_POLICY", "hold")
-    keys = attacks._mallory(acme)
+    keys = attacks._mallory(acme, ("tracer-frauds",))
     filename, wheel = make_wheel(name="tracer-frauds", domain="mallory/fraud")
-    release = attacks.publish_signed(acme, keys["tracer-*"], filename, wheel)
+    release = attacks.publish_signed(acme, keys["tracer-frauds"], filename, wheel)
     assert release.status == "quarantined"
     assert release.status_reason == ("held for review (near-miss check): 'tracer-frauds' is a "
                                      "near miss of 'tracer-fraud' (a plural 's' added or "
@@ -161,7 +162,7 @@ def test_a_near_miss_is_held_for_review_under_the_hold_policy(acme, publisher_ke
     with pytest.raises(Refusal, match="status check"):
         attacks.install_for(acme, "tracer-frauds")
     filename, wheel = make_wheel(name="tracer-frauds", version="1.0.1", domain="mallory/fraud")
-    assert attacks.publish_signed(acme, keys["tracer-*"], filename, wheel).status == \
+    assert attacks.publish_signed(acme, keys["tracer-frauds"], filename, wheel).status == \
         "quarantined"  # still held: nobody reviewed the name yet
     with session(acme) as s:
         shown = show(s, "tracer-frauds")
@@ -178,9 +179,13 @@ CLASSES = {
     "review takeover": (attacks.review_takeover, {"forbidden", "conflict"}),
     "certification misses": (attacks.certification_misses, {
         "packaging.paths", "packaging.readable", "static.eval-exec",
-        "static.filesystem-write", "metadata.domains", "conformance"}),
+        "static.filesystem-write", "static.subprocess", "packaging.native",
+        "metadata.domains", "conformance"}),
     "failed installs": (attacks.failed_installs, {"rolled back"}),
     "key hygiene": (attacks.key_hygiene, {"conflict", "validation"}),
+    "signed kill list (mirror)": (hosts.kill_list_tampering, {"index", "freshness"}),
+    "native code": (hosts.native_code, {"contents"}),
+    "names around, namespaces": (hosts.names_around, {"near-miss", "conflict", "validation"}),
 }
 
 
@@ -206,7 +211,7 @@ def test_issue_12_attack_summary_tried_and_refused_per_class(tmp_path, monkeypat
             print(f"{name:<32} {tried:>5} {refused:>8} {tried - refused:>9}  "
                   f"{', '.join(named)}")
         print(f"{'total':<32} {sum(r[1] for r in rows):>5} {sum(r[2] for r in rows):>8}")
-    assert sum(r[1] for r in rows) == 58
+    assert sum(r[1] for r in rows) == 88
 
 
 def test_each_certification_miss_fails_the_check_meant_for_it(acme, publisher_key):
@@ -215,5 +220,9 @@ def test_each_certification_miss_fails_the_check_meant_for_it(acme, publisher_ke
         "sourceless .pyc": "packaging.readable",
         "pkgutil.resolve_name": "static.eval-exec",
         "Path.open for writing": "static.filesystem-write",
+        "getattr(pkgutil, 'resolve_name')": "static.eval-exec",
+        "getattr(os, 'system')": "static.subprocess",
+        ".pth at the top level": "packaging.paths",
+        "a native extension module": "packaging.native",
         "a first-party domain": "metadata.domains",
         "a feature that leaks the label": "conformance"}

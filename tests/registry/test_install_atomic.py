@@ -21,9 +21,34 @@ from tracer_registry.verify import Refusal
 from tests.registry.artifacts import make_wheel
 from tests.registry.attack_classes import publish_signed
 
-TABLE_MODULES = ["tracer.usage", "tracer.installs", "tracer.tenancy", "tracer.datasets",
-                 "tracer.jobs", "tracer.feedback", "tracer_registry.models",
-                 "tracer_registry.certify.models", "tracer_registry.ledger.models"]
+
+def _table_modules() -> list[str]:
+    """Every module of the platform and the registry that declares a table (a class
+    deriving from ``Base``), found in the source so a new one is checked too."""
+    import re
+    from pathlib import Path
+
+    import tracer
+    import tracer_registry
+
+    declares = re.compile(r"^class \w+\((?:[\w.]+, )*Base\b", re.MULTILINE)
+    found = []
+    for package in (tracer, tracer_registry):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            if "migrations" not in path.parts and declares.search(path.read_text()):
+                parts = path.relative_to(root.parent).with_suffix("").parts
+                found.append(".".join(parts).removesuffix(".__init__"))
+    return found
+
+
+TABLE_MODULES = _table_modules()
+
+
+def test_the_table_modules_are_found():
+    assert {"tracer.tenancy", "tracer.usage", "tracer_registry.models",
+            "tracer_registry.certify.models", "tracer_registry.ledger.models"} <= set(
+        TABLE_MODULES)
 
 
 @pytest.mark.parametrize("module", TABLE_MODULES)
@@ -126,3 +151,33 @@ def test_the_callers_transaction_failing_after_install_leaves_the_previous_versi
         raise RuntimeError("the caller failed after the install")
     assert _state(acme) == before and before[1] == [("t1", "1.0.0")]
     assert "acme_signal-1.0.0.dist-info/RECORD" in before[0]
+
+
+def test_the_commit_itself_failing_leaves_the_previous_version(acme, publisher_key):
+    from sqlalchemy import event
+
+    _publish(acme, publisher_key, "1.0.0")
+    with session(acme) as s:
+        install(s, acme, "t1", "acme-signal")
+    before = _state(acme)
+    _publish(acme, publisher_key, "1.1.0")
+
+    def refuse_commit(_session):
+        raise RuntimeError("the database refused the commit")
+
+    with pytest.raises(RuntimeError, match="refused the commit"), session(acme) as s:
+        event.listen(s, "before_commit", refuse_commit)
+        assert install(s, acme, "t1", "acme-signal").version == "1.1.0"
+    assert _state(acme) == before
+
+
+def test_a_failing_install_from_a_fresh_cli_process_leaves_nothing(acme, publisher_key):
+    _publish(acme, publisher_key, body="raise RuntimeError('broken at import')")
+    env = {**os.environ, "TRACER_HOME": str(acme.home)}
+    done = subprocess.run([sys.executable, "-c", "import sys; from tracer.cli import main; "
+                           "sys.exit(main())", "install", "acme-signal", "--tenant", "t1"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1, (done.stdout, done.stderr[-2000:])
+    assert "acme-signal 1.0.0 does not load" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert _state(acme) == ([], [])

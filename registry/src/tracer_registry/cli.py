@@ -116,6 +116,16 @@ def register(app: typer.Typer) -> None:
         console.print(f"root metadata written to {repository(host.settings).export_root(path)};"
                       " ship it with the host configuration")
 
+    @catalog.command("refresh")
+    def refresh_command() -> None:
+        """Verify the signed index from the pinned root and copy its signed kill list to
+        this host's plugin dir — a host's timer job (installs do it too)."""
+        from tracer.cli.context import host as platform_host
+
+        from tracer_registry import kill_list
+
+        console.print(str(kill_list.sync(platform_host().settings)))
+
     @catalog.command("sign-index")
     def sign_index_command() -> None:
         """Re-sign the catalog index (fresh expiry) — the registry operator's timer job."""

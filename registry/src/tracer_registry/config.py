@@ -6,8 +6,10 @@
   cannot refresh within it stops installing; a replayed old index is refused after it.
 - ``pinned_root``: the catalog's TUF root metadata a host trusts, shipped with the
   registry's configuration (``tracer catalog export-root``). A host never takes a root
-  from the index it is about to verify (no trust on first use). Default: the file the
-  registry writes next to its keys when it creates them (a single-machine deployment).
+  from the index it is about to verify (no trust on first use). Unset, a host takes the
+  root shipped inside this package (``SHIPPED_ROOT``, where an operator's build of the
+  host distribution puts ``export-root``'s file), else the file the registry writes next
+  to its keys when it creates them (a single-machine deployment).
 """
 
 from __future__ import annotations
@@ -35,9 +37,15 @@ def registry_config() -> RegistryConfig:
     return RegistryConfig()
 
 
+#: the catalog root shipped in the registry package (absent in this source tree)
+SHIPPED_ROOT = Path(__file__).resolve().parent / "host_config" / "catalog-root.json"
+
+
 def pinned_root_path(settings: Settings) -> Path:
     configured = registry_config().pinned_root
-    return configured if configured else default_pinned_root(settings)
+    if configured:
+        return configured
+    return SHIPPED_ROOT if SHIPPED_ROOT.is_file() else default_pinned_root(settings)
 
 
 def default_pinned_root(settings: Settings) -> Path:

@@ -9,7 +9,9 @@ One set of rules for publish, install (``wheels.inspect_wheel``) and certificati
   ``.pyc`` runs instead of (or without) its source;
 - Python source the scan cannot read: not UTF-8, a declared source encoding other than
   UTF-8 (a codec can make the interpreter read other code than the scanner), or a file
-  that does not parse; and archives holding Python code (zipimport loads them).
+  that does not parse; archives holding Python code (zipimport loads them); and native
+  machine code (extension modules, shared libraries, any ELF or Mach-O file), which no
+  scan reads.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
 
 SOURCE_SUFFIXES = (".py", ".pyw")
 BYTECODE_SUFFIXES = (".pyc", ".pyo")
+NATIVE_SUFFIXES = (".so", ".pyd", ".dll", ".dylib", ".exe")
+# ELF and Mach-O headers (Windows PE files are caught by their suffix)
+NATIVE_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xca\xfe\xba\xbe")
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 _UTF8 = {"utf-8", "utf8", "utf_8", "u8", "utf-8-sig"}
 
@@ -76,6 +81,10 @@ def forbidden_members(names: Iterable[str], read: Callable[[str], bytes]) -> lis
         elif base.endswith(BYTECODE_SUFFIXES):
             why = ("compiled bytecode: the static scan reads source only, and a .pyc runs "
                    "instead of (or without) its source")
+        elif (base.endswith(NATIVE_SUFFIXES) or ".so." in base
+              or read(name)[:4] in NATIVE_MAGIC):
+            why = ("native machine code (an extension module or library): the static scan "
+                   "cannot read it")
         elif base.endswith(SOURCE_SUFFIXES):
             reason = unreadable_source(name, read(name))
             why = f"Python source that {reason}" if reason else None

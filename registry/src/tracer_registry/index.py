@@ -5,8 +5,8 @@ P-256 key each, kept under ``<home>/registry/index/keys`` (in a real deployment 
 lives offline). Each target is a release's wheel or bundle, with its length and sha256 and,
 in ``custom``, what the registry verified (identity, keys, status, certification level);
 ``catalog.json`` is a target listing every release, so a host chooses versions from signed
-data only. Every change re-signs targets, snapshot and timestamp with a higher version and
-a fresh expiry.
+data only; ``kill-list.json`` is the signed kill list hosts copy (``kill_list``). Every
+change re-signs targets, snapshot and timestamp with a higher version and a fresh expiry.
 
 Host side (``IndexClient``): python-tuf's ``Updater`` with a fetcher that reads the
 registry's directory. It keeps its own trusted copy of the metadata under
@@ -39,6 +39,8 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import JSONSerializer
 
+from tracer_registry.kill_list import KILL_LIST
+from tracer_registry.kill_list import document as kill_list_document
 from tracer_registry.verify import Refusal
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
@@ -167,6 +169,9 @@ class IndexRepository:
         catalog_path = self.targets / CATALOG
         catalog_path.write_bytes(catalog)
         signed_targets[CATALOG] = TargetFile.from_file(CATALOG, str(catalog_path), ["sha256"])
+        kill_path = self.targets / KILL_LIST  # signed like the catalog (``kill_list``)
+        kill_path.write_bytes(kill_list_document(entries))
+        signed_targets[KILL_LIST] = TargetFile.from_file(KILL_LIST, str(kill_path), ["sha256"])
 
         old = {role: self._read(role) for role in ("targets", "snapshot", "timestamp")}
         version = {role: (md.signed.version + 1 if md else 1) for role, md in old.items()}
@@ -188,7 +193,7 @@ class IndexRepository:
 
     def _target_path(self, path: str) -> Path:
         target = (self.targets / path).resolve()
-        if not target.is_relative_to(self.targets.resolve()) or path == CATALOG:
+        if not target.is_relative_to(self.targets.resolve()) or path in (CATALOG, KILL_LIST):
             raise ValueError(f"bad target path {path!r}")
         return target
 

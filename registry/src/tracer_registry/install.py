@@ -1,6 +1,7 @@
 """Installing a release into this platform's plugin directory, for a tenant.
 
-Order: signed index (TUF from the pinned root; a stale index stops installs) → the entry,
+Order: signed index (TUF from the pinned root; a stale index stops installs) and its signed
+kill list copied to this host (``kill_list``) → the entry,
 by name, or by domain only through the listing of the domain's owner → its status → the
 tenant's certification policy → download (length and sha256 as signed) → the downloaded
 bytes against the catalog's record and the digest the publisher's bundle signs → the
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from tracer import __version__ as TRACER_VERSION
 from tracer.errors import RegistryError, ValidationError
 
+from tracer_registry import kill_list
 from tracer_registry.catalog import client, level_rank
 from tracer_registry.models import Installation, TenantPolicy
 from tracer_registry.plugin_dir import PluginDirSwap
@@ -128,6 +130,7 @@ def fetch_verified(s: Session, settings: Settings, tenant_id: str | None,
     name, version = parse_spec(spec)
     index = client(settings)
     updater = index.refresh()
+    kill_list.sync(settings, index, updater)  # this host learns revocations signed
     entry = choose(index.catalog(updater), name, version)
     listing = entry["listing"]
     policy = s.get(TenantPolicy, tenant_id) if tenant_id else None

@@ -9,7 +9,8 @@ on their skeletons (below), it is
 - within edit distance 1–2 (``tracer-fraub``, ``tracer-esport``; distance 1 only for
   short names, where 2 would cover unrelated words);
 - the protected name with a prefix or suffix around it (``tracer-esports-pro``,
-  ``pro-tracer-esports``, ``tracer-esportspro``).
+  ``pro-tracer-esports``, ``tracer-esportspro``), or both, its plural too
+  (``my-tracer-esports-pro``, ``tracer-esport-kit``).
 
 The skeleton follows Unicode TR39: compatibility decomposition (NFKD, so fullwidth and
 styled letters fold), combining marks dropped, case folded, then a confusables table that
@@ -97,6 +98,8 @@ def near_miss(candidate: str, protected: str) -> NearMiss | None:
         found = f"edit distance {distance}"
     elif len(b) >= 4 and (a.startswith(b) or a.endswith(b)):
         found = "the protected name with a prefix or suffix around it"
+    elif len(b) >= 6 and any(v in a for v in {b, b + "s", b.removesuffix("s")} if len(v) >= 6):
+        found = "the protected name (or its plural) with a prefix and a suffix around it"
     return NearMiss(candidate, protected, found) if found else None
 
 

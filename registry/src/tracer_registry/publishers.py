@@ -2,7 +2,9 @@
 
 A namespace is a canonical distribution name (``tracer-esports``) or a prefix ending in
 ``*`` (``acme-*``). One publisher owns a namespace: a second publisher cannot claim an
-overlapping one, which is what stops a stranger from publishing into ``acme-fraud``.
+overlapping one, which is what stops a stranger from publishing into ``acme-fraud``; and
+only a first-party publisher claims a namespace covering a first-party name
+(``tracer-*``, ``tracer-fraud``).
 """
 
 from __future__ import annotations
@@ -66,7 +68,16 @@ def get_publisher(s: Session, publisher_id: str) -> Publisher:
 
 
 def _claim(s: Session, publisher_id: str, namespace: str) -> str:
+    from tracer_registry.names import FIRST_PARTY_NAMES
+
     namespace = normalize_namespace(namespace)
+    publisher = s.get(Publisher, publisher_id)
+    if publisher is not None and not publisher.first_party:
+        for name in FIRST_PARTY_NAMES:
+            if covers(namespace, name):
+                raise ConflictError(f"namespace {namespace!r} covers the first-party name "
+                                    f"{name!r}, which only a first-party publisher may claim",
+                                    namespace=namespace)
     claimed = [(row.publisher_id, row.namespace) for row in s.scalars(select(TrustedPublisher))]
     claimed += [(row.publisher_id, row.namespace) for row in s.scalars(select(PublisherKey))]
     for owner, other in claimed:

@@ -46,6 +46,10 @@ def _protected_names(s: Session, publisher_id: str) -> list[str]:
 def _held_for_review(s: Session, name: str, owner: str) -> str | None:
     """None, or the reason a new listing's name is held (policy ``hold``); refused
     outright under policy ``refuse``."""
+    publisher = s.get(Publisher, owner)
+    if name in FIRST_PARTY_NAMES and (publisher is None or not publisher.first_party):
+        raise Refusal("near-miss", f"{name!r} is a first-party name; only a first-party "
+                                   "publisher publishes it", protected=name)
     found = first_near_miss(name, _protected_names(s, owner))
     if found is None:
         return None

@@ -11,8 +11,6 @@ the kill list file in ``settings.plugins_path`` is what the host reads at load t
 
 from __future__ import annotations
 
-import json
-import os
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
@@ -20,7 +18,9 @@ from sqlalchemy import select
 from tracer.db import utcnow
 from tracer.errors import ConflictError, ValidationError
 
+from tracer_registry import kill_list
 from tracer_registry.catalog import get_release, sign_index
+from tracer_registry.kill_list import KILL_LIST, KILLED
 from tracer_registry.models import Release
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
     from tracer.settings import Settings
 
-KILL_LIST = "kill-list.json"  # tracer.host.KILL_LIST: the host reads what we write
 _ALLOWED = {"yank": ("active",), "quarantine": ("active", "yanked"),
             "revoke": ("active", "yanked", "quarantined"), "lift": ("quarantined", "yanked")}
 _STATUS = {"yank": "yanked", "quarantine": "quarantined", "revoke": "revoked", "lift": "active"}
@@ -56,14 +55,10 @@ def change_status(s: Session, settings: Settings, listing: str, version: str, ac
 
 
 def write_kill_list(s: Session, settings: Settings) -> Path:
-    """The quarantined and revoked releases, atomically replaced (hosts may read any time)."""
-    rows = s.scalars(select(Release).where(Release.status.in_(("quarantined", "revoked")))
-                     .order_by(Release.listing_name, Release.version))
-    entries = [{"distribution": r.listing_name, "version": r.version,
-                "action": r.status, "reason": r.status_reason or ""} for r in rows]
-    path = settings.plugins_path / KILL_LIST
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{KILL_LIST}.{os.getpid()}")
-    tmp.write_text(json.dumps({"entries": entries}, indent=1))
-    os.replace(tmp, path)
-    return path
+    """The quarantined and revoked releases, atomically replaced (hosts may read any time):
+    the same bytes as the ``kill-list.json`` the index just signed."""
+    rows = s.scalars(select(Release).where(Release.status.in_(KILLED)))
+    kill_list.write(settings.plugins_path, kill_list.document(
+        {"listing": r.listing_name, "version": r.version, "status": r.status,
+         "status_reason": r.status_reason} for r in rows))
+    return settings.plugins_path / KILL_LIST

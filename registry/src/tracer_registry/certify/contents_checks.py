@@ -12,16 +12,13 @@ from typing import TYPE_CHECKING
 
 from tracer_registry.certify.report import CheckResult
 from tracer_registry.certify.wheel import Wheel, record_digest
-from tracer_registry.contents import forbidden_members
+from tracer_registry.contents import NATIVE_MAGIC, NATIVE_SUFFIXES, forbidden_members
 
 if TYPE_CHECKING:
     from tracer_registry.certify.policy import Policy
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pck", ".joblib", ".jbl", ".cloudpickle", ".dill",
                    ".pt", ".pth.tar", ".sav")
-NATIVE_SUFFIXES = (".so", ".pyd", ".dll", ".dylib", ".exe")
-# ELF and Mach-O headers (Windows PE files are caught by their suffix)
-NATIVE_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xca\xfe\xba\xbe")
 # protocol 2+ pickles start with PROTO (0x80) and the protocol number
 PICKLE_MAGIC = tuple(bytes([0x80, p]) for p in range(2, 6))
 
@@ -134,8 +131,9 @@ def check_record(wheel: Wheel, policy: Policy) -> CheckResult:
 
 
 def check_readable(wheel: Wheel, policy: Policy) -> CheckResult:
-    """Code the static scan cannot read is refused, not trusted: bytecode, source in
-    another encoding or that does not parse, archives of code (``.pth`` is a path rule)."""
+    """Code the static scan cannot read is refused, not trusted: bytecode, native code,
+    source in another encoding or that does not parse, archives of code (``.pth`` is a
+    path rule)."""
     members = [m.name for m in wheel.members if not m.is_symlink]
     found = [f for f in forbidden_members(members, wheel.read)
              if not f["file"].lower().endswith(".pth")]

@@ -150,6 +150,12 @@ class _Scanner(ast.NodeVisitor):
             elif func.id in ("getattr", "setattr") and any(
                     isinstance(a, ast.Constant) and a.value in BUILTIN_CODE for a in node.args):
                 self._add("static.eval-exec", node, func.id, f"{func.id}(..., a code builtin)")
+            elif func.id == "getattr" and len(node.args) >= 2 and isinstance(
+                    node.args[1], ast.Constant) and isinstance(node.args[1].value, str) and (
+                    base := self._qualified(node.args[0])):
+                # getattr(pkgutil, "resolve_name"): the attribute named by a literal
+                self._classify(f"{base}.{node.args[1].value}", node,
+                               f"getattr({base}, {node.args[1].value!r})")
         qualified = self._qualified(func)
         root = func
         while isinstance(root, ast.Attribute):
