@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 
 from tracer import __version__
 from tracer.api.answering import PredictionService
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
             stop.set()
             host.pool.kill() if host._pool is not None else None
 
-    app = FastAPI(title="Tracer", version=__version__, description=DESCRIPTION,
+    app = FastAPIOffline(title="Tracer", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, openapi_tags=[
                       {"name": "predictions", "description": "Scores with reasons."},
                       {"name": "domains", "description": "Install, enable, inspect."},
@@ -94,6 +95,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     app.add_middleware(BodyLimit, settings=settings)
     for router in ROUTERS:
         app.include_router(router)
+    from tracer.ui import mount_console
+
+    mount_console(app)  # /ui; before plugins' routes, which may add console pages
     host.broadcast("tracer_routes", app=app)
     from tracer.api.routes.domains import describe_router
 
