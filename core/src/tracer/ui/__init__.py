@@ -81,7 +81,7 @@ class Console:
         """Add a plugin's pages (paths relative to ``/ui``), templates, nav links and the
         pages roles land on after signing in."""
         self.app.state.homes.update(homes or {})
-        if templates is not None:
+        if templates is not None and str(templates) not in self._dirs:
             self._dirs.append(str(templates))
             self._reload_loader()
         self.nav.extend(nav)
@@ -162,11 +162,12 @@ def money(minor: int | float | None, currency: str = "USD", micros: bool = False
 def mount_console(app: FastAPI) -> Console:
     """Mount ``/ui`` on the API app, with the core pages; plugins add theirs after."""
     console = Console(app.state.platform)
-    from tracer.ui import dashboard, pages
+    from tracer.ui import admin, dashboard, pages
 
-    console.nav.extend(pages.NAV)
-    console.app.include_router(pages.router)
-    console.app.include_router(dashboard.router)
+    console.nav.extend([*pages.NAV, *admin.NAV])
+    console.app.state.homes.update(pages.HOMES)
+    for module in (pages, dashboard, admin):
+        console.app.include_router(module.router)
     app.state.console = console
     app.mount(PREFIX, console.app, name="ui")
     return console

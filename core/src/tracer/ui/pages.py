@@ -18,14 +18,14 @@ from tracer.ui.evidence import champion_of, model_card, reliability_png
 router = APIRouter()
 NAV = [NavLink("Domains", "/ui/domains"), NavLink("Dashboard", "/ui/dashboard", ("tenant",))]
 #: where each role lands after signing in; plugins may add theirs (``console.homes``)
-HOMES = {"tenant": "/ui/dashboard"}
+HOMES = {"tenant": "/ui/dashboard", "admin": "/ui/admin"}
 TenantPage = Annotated[Principal, Depends(page_for("tenant"))]
 #: an anonymous visitor of the public catalog: no tenant, so no installs to show
 _PUBLIC = Principal(key_id="", role="public", subject="", tenant_id=None)
 
 
 def home_of(request: Request, principal: Principal | None) -> str:
-    homes = {**HOMES, **getattr(request.app.state, "homes", {})}
+    homes = request.app.state.homes
     return homes.get(principal.role, "/ui/domains") if principal else "/ui/domains"
 
 

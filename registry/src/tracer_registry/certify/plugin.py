@@ -25,8 +25,10 @@ def tracer_cli(cli):
 @hookimpl
 def tracer_routes(app):
     from tracer_registry.certify.api import router
+    from tracer_registry.console import register_reviews
 
     app.include_router(router())
+    register_reviews(app)
 
 
 @hookimpl(trylast=True)  # after the registry's demo step has published the first-party wheels

@@ -23,9 +23,11 @@ def tracer_cli(cli: Any) -> None:
 
 @hookimpl
 def tracer_routes(app: Any) -> None:
+    from tracer_registry.console import register_payouts
     from tracer_registry.ledger.api import register
 
     register(app)
+    register_payouts(app)
 
 
 @hookimpl
