@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
@@ -98,3 +99,65 @@ def api(app, key: str) -> TestClient:
     client = TestClient(app, raise_server_exceptions=False)
     client.headers["Authorization"] = f"Bearer {key}"
     return client
+
+
+class _Audit(HTMLParser):
+    """What an accessibility and self-containment audit needs from one page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.h1 = 0
+        self.lang = None
+        self.ids: set[str] = set()
+        self.label_for: set[str] = set()
+        self.fields: list[tuple[str, dict]] = []
+        self.open_labels = 0
+        self.images_without_alt = 0
+        self.external: list[str] = []
+        self.skip_link = False
+        self.main = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "html":
+            self.lang = a.get("lang")
+        elif tag == "h1":
+            self.h1 += 1
+        elif tag == "main":
+            self.main = True
+        elif tag == "label":
+            self.open_labels += 1
+            if "for" in a:
+                self.label_for.add(a["for"])
+        elif tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.fields.append((tag, {**a, "_wrapped": self.open_labels > 0}))
+        elif tag == "img" and not a.get("alt"):
+            self.images_without_alt += 1
+        elif tag == "a" and a.get("href") == "#main":
+            self.skip_link = True
+        for name in ("src", "href", "action"):
+            value = a.get(name) or ""
+            if value.startswith(("http:", "https:", "//")):
+                self.external.append(value)
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.open_labels -= 1
+
+
+def assert_accessible(url: str, text: str) -> None:
+    """One h1, a language, a skip link to <main>, a label for every field, alt text on
+    every image, and nothing loaded from another origin."""
+    audit = _Audit()
+    audit.feed(text)
+    assert audit.lang == "en", url
+    assert audit.h1 == 1, (url, audit.h1)
+    assert audit.skip_link and audit.main and "main" in audit.ids, url
+    for tag, attrs in audit.fields:
+        labelled = attrs["_wrapped"] or attrs.get("id") in audit.label_for or \
+            attrs.get("aria-label")
+        assert labelled, (url, tag, attrs)
+    assert audit.images_without_alt == 0, url
+    assert not audit.external, (url, audit.external)

@@ -13,7 +13,7 @@ import pytest
 from tracer.db import session
 
 from tests.registry.artifacts import make_wheel
-from tests.ui.conftest import api
+from tests.ui.conftest import api, assert_accessible
 
 
 @pytest.fixture(scope="module")
@@ -267,3 +267,31 @@ def test_the_admin_reads_the_commission_report(visit, app, people, statements):
     report = api(app, people["ops"]).get("/v1/payouts/report").json()
     may = next(r for r in report if r["period"] == "2026-05")
     assert f"{may['commission'] / 100:,.2f} USD" in page.text
+
+
+def test_every_registry_page_is_accessible_and_self_contained(visit, market, queued,
+                                                              statements):
+    review_id = queued[0]
+    for who, pages in ((None, ["/ui/catalog", "/ui/catalog/acme-signal", "/ui/sign-in"]),
+                       ("alpha", ["/ui/catalog/acme-signal"]),
+                       ("acme", ["/ui/publisher", "/ui/payouts", "/ui/payouts/2026-05/USD"]),
+                       ("ada", ["/ui/reviews", f"/ui/reviews/{review_id}"]),
+                       ("ops", ["/ui/admin", "/ui/admin/releases", "/ui/admin/commission"])):
+        browser = visit(who)
+        for url in pages:
+            answer = browser.get(url)
+            assert answer.status_code == 200, url
+            assert_accessible(url, answer.text)
+
+
+def test_api_docs_render_from_the_server_itself(visit):
+    browser = visit()
+    for url in ("/docs", "/redoc"):
+        page = browser.get(url)
+        assert page.status_code == 200
+        sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert sources and all(s.startswith("/") for s in sources), sources
+        for source in sources:
+            if source.endswith((".js", ".css")):
+                asset = browser.get(source)
+                assert asset.status_code == 200 and len(asset.content) > 10_000, source

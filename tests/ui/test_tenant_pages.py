@@ -10,7 +10,7 @@ import uuid
 import pytest
 from tracer.db import session
 
-from tests.ui.conftest import LOL, api
+from tests.ui.conftest import LOL, api, assert_accessible
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +209,19 @@ def test_each_role_opens_its_pages_and_no_other(visit):
             else:
                 assert answer.status_code == 403, (page, other, answer.status_code)
                 assert "needs a key with role" in answer.text
+
+
+def test_every_tenant_page_is_accessible_and_self_contained(visit, champion):
+    from tracer.jobs import create_job
+
+    alpha = visit("alpha")
+    with session(alpha.client.app.state.settings) as s:
+        job_id = create_job(s, "alpha", LOL, {"use_reference": True}).id
+    for url in ("/ui/domains", f"/ui/domains/{LOL}", "/ui/dashboard", f"/ui/dashboard/{LOL}",
+                f"/ui/jobs/{job_id}"):
+        answer = alpha.get(url)
+        assert answer.status_code == 200, url
+        assert_accessible(url, answer.text)
+    created = alpha.post("/ui/keys", {"name": "a11y"}, from_page="/ui/dashboard")
+    assert_accessible("/ui/keys", created.text)
+    assert_accessible("/ui/jobs/missing", alpha.get("/ui/jobs/missing").text)

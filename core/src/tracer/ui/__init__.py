@@ -145,11 +145,19 @@ Page = Annotated[Principal, Depends(page_for())]
 PostForm = Annotated[dict[str, str], Depends(checked_form)]
 
 
-def markdown(text: str | None) -> Markup:
-    """Markdown (tables on, raw HTML off: what a publisher wrote cannot inject markup)."""
+def markdown(text: str | None, shift: int = 2) -> Markup:
+    """Markdown (tables on, raw HTML off: what a publisher wrote cannot inject markup).
+
+    Headings move ``shift`` levels down: a model card's ``#`` sits under the page's own
+    ``h1`` and the section's ``h2``, so the page keeps one outline."""
     from markdown_it import MarkdownIt
 
-    return Markup(MarkdownIt("commonmark", {"html": False}).enable("table").render(text or ""))
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(text or "")
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
+    return Markup(md.renderer.render(tokens, md.options, {}))
 
 
 def money(minor: int | float | None, currency: str = "USD", micros: bool = False) -> str:
