@@ -34,5 +34,7 @@ def tracer_routes(app):
 @hookimpl(trylast=True)  # after the registry's demo step has published the first-party wheels
 def tracer_demo(settings, console):
     from tracer_registry.certify.demo import run_demo
+    from tracer_registry.console.demo import run as console_keys
 
     run_demo(settings, console)
+    console_keys(settings, console)  # last registry step: keys to sign in at /ui/
