@@ -119,7 +119,7 @@ def test_a_tenant_finds_installs_enables_trains_and_sees_the_dashboard(browser, 
     expect(page.locator("#job-progress")).to_have_attribute("data-status", "succeeded")
     _shot(page, "job")
     page.get_by_role("link", name=f"See the models of {domain}").click()
-    expect(page.get_by_role("cell", name="champion, challenger")).to_be_visible()
+    expect(page.get_by_role("cell", name="challenger, champion")).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("Reliability plot"))).to_be_visible()
     _shot(page, "domain-dashboard")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()

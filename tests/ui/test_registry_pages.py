@@ -15,6 +15,9 @@ from tracer.db import session
 from tests.registry.artifacts import make_wheel
 from tests.ui.conftest import api, assert_accessible
 
+# one worker builds this module's platform once (module-scoped fixtures)
+pytestmark = pytest.mark.xdist_group("ui-registry")
+
 
 @pytest.fixture(scope="module")
 def market(app, people, tmp_path_factory):

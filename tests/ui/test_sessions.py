@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from tracer.db import session
 from tracer.tenancy import ApiKey
 from tracer.ui import sessions
 
 from tests.ui.conftest import Visitor
+
+# one worker builds this module's platform once (module-scoped fixtures)
+pytestmark = pytest.mark.xdist_group("ui-sessions")
 
 
 def _cookie_headers(answer) -> dict[str, str]:

@@ -12,6 +12,9 @@ from tracer.db import session
 
 from tests.ui.conftest import LOL, api, assert_accessible
 
+# one worker builds this module's platform once (module-scoped fixtures)
+pytestmark = pytest.mark.xdist_group("ui-tenant")
+
 
 @pytest.fixture(scope="module")
 def champion(app, people):

@@ -151,11 +151,12 @@ def domain_dashboard(domain: str, request: Request, who: TenantPage) -> Response
                             list(drift["features"].items())[:15],
                             marks=[("0.1", 0.1), ("0.25", 0.25)])
     policy_row, _ = _optional(feedback.get_policy, dom.name, request, who)
-    card = None
+    model_card_md = None
     if champion is not None:
-        card = model_card(p.store, p.store.version(models["model"], champion["version"]).run_id)
+        run_id = p.store.version(models["model"], champion["version"]).run_id
+        model_card_md = model_card(p.store, run_id)
     return render(request, "domain_dashboard.html", title=f"{dom.title}: your models",
                   domain=dom, mine=mine, models=models, champion=champion, live=live,
                   live_why=live_why, drift=drift, drift_why=drift_why, drift_chart=drift_chart,
-                  policy=policy_row, card=card,
+                  policy=policy_row, model_card_md=model_card_md,
                   decisions=feedback.decisions(dom.name, request, who)["decisions"][:10])

@@ -1,5 +1,5 @@
 """Core console pages: sign-in and sign-out, and the catalog of the domains this platform
-serves (public), each with its reference model's card and calibration plot."""
+serves (public), each with its reference model's model card and calibration plot."""
 
 from __future__ import annotations
 
@@ -110,4 +110,4 @@ def domain_page(domain: str, request: Request) -> Response:
     champion = champion_of(p.store, dom.model_name)
     return render(request, "domain.html", title=dom.title, domain=dom.describe(), mine=mine,
                   champion=champion,
-                  card=model_card(p.store, champion.run_id) if champion else None)
+                  model_card_md=model_card(p.store, champion.run_id) if champion else None)

@@ -66,7 +66,7 @@ def _reference(request: Request, domains: list[str]) -> dict[str, Any] | None:
             champion = champion_of(p.store, dom.model_name)
             if champion is not None:
                 return {"domain": name, "version": champion.version,
-                        "card": model_card(p.store, champion.run_id)}
+                        "model_card": model_card(p.store, champion.run_id)}
     return None
 
 
