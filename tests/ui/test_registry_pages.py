@@ -298,3 +298,21 @@ def test_api_docs_render_from_the_server_itself(visit):
             if source.endswith((".js", ".css")):
                 asset = browser.get(source)
                 assert asset.status_code == 200 and len(asset.content) > 10_000, source
+
+
+def test_the_tenant_dashboard_shows_spend_this_period_priced_by_the_ledger(
+        visit, app, statements):
+    from tracer.db import utcnow
+    from tracer.usage import record_usage
+
+    with session(app.state.settings) as s:  # acme.churn: $20.00 a month, $0.004 a prediction
+        record_usage(s, "spend-i1", tenant_id="bravo", kind="install", domain="acme.churn",
+                     occurred_at=utcnow())
+        record_usage(s, "spend-p1", tenant_id="bravo", kind="prediction", domain="acme.churn",
+                     quantity=500, occurred_at=utcnow())
+    page = visit("bravo").get("/ui/dashboard").text
+    spend = page.split('id="spend"', 1)[1].split("</section>", 1)[0]
+    assert "20.00 USD" in spend and "2.00 USD" in spend
+    assert "Total: <strong>22.00 USD</strong>" in spend
+    assert "acme.churn" not in visit("alpha").get("/ui/dashboard").text.split(
+        'id="spend"', 1)[1]

@@ -45,8 +45,11 @@ def test_over_tls_the_cookie_is_secure(app, people):
     assert "Secure" in _cookie_headers(answer)[sessions.SESSION_COOKIE]
 
 
-def test_a_wrong_key_is_refused_and_sets_no_session(visit):
+def test_a_wrong_key_is_refused_and_sets_no_session(visit, people):
     v = visit()
+    # the sign-in form is CSRF-protected too: no logging a victim into an attacker's account
+    forced = v.client.post("/ui/sign-in", data={"api_key": people["alpha"]})
+    assert forced.status_code == 403 and sessions.SESSION_COOKIE not in _cookie_headers(forced)
     answer = v.post("/ui/sign-in", {"api_key": "trk_nothere_xxxxxxxx"})
     assert answer.status_code == 401
     assert "not valid" in answer.text

@@ -68,6 +68,9 @@ class Console:
         self.env.filters["money"] = money
         self.templates = Jinja2Templates(env=self.env)
         self.nav: list[NavLink] = []
+        #: page name -> callables(request, principal) returning HTML (or None) that a
+        #: plugin shows on a core page, e.g. the ledger's spend on the tenant dashboard
+        self.sections: dict[str, list[Callable[..., Any]]] = {}
         self.app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
         from tracer.ui import errors
 
@@ -86,6 +89,14 @@ class Console:
             self._reload_loader()
         self.nav.extend(nav)
         self.app.include_router(router)
+
+    def add_section(self, page: str, section: Callable[..., Any]) -> None:
+        """Show ``section(request, principal)``'s HTML on a core page (``"dashboard"``)."""
+        self.sections.setdefault(page, []).append(section)
+
+    def sections_of(self, page: str, request: Request, principal: Principal) -> list[Any]:
+        return [html for section in self.sections.get(page, [])
+                if (html := section(request, principal))]
 
     def nav_for(self, principal: Principal | None) -> list[NavLink]:
         role = principal.role if principal else None

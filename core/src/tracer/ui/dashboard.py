@@ -37,32 +37,30 @@ def _usage_chart(usage: dict[str, Any]):
     return chart, runs_chart
 
 
-@router.get("/dashboard")
-def dashboard(request: Request, who: TenantPage) -> Response:
+def _dashboard(request: Request, who: Principal, new_key: dict[str, Any] | None = None,
+               status_code: int = 200) -> Response:
     p = request.app.state.platform
     listed = [d for d in domains.list_domains(request, who)["domains"] if d["installed"]]
     usage = account.usage(request, who, None, None, 50)
-    tier = p.settings.tiers[usage["tier"]]
     chart, runs_chart = _usage_chart(usage)
-    return render(request, "dashboard.html", title="Dashboard", domains=listed, usage=usage,
-                  tier=tier, usage_chart=chart, runs_chart=runs_chart,
+    return render(request, "dashboard.html", status_code=status_code, title="Dashboard",
+                  domains=listed, usage=usage, tier=p.settings.tiers[usage["tier"]],
+                  usage_chart=chart, runs_chart=runs_chart,
                   jobs=training.jobs(request, who)["jobs"][:10],
-                  keys=account.keys(request, who)["keys"], new_key=None)
+                  keys=account.keys(request, who)["keys"], new_key=new_key,
+                  sections=request.app.state.console.sections_of("dashboard", request, who))
+
+
+@router.get("/dashboard")
+def dashboard(request: Request, who: TenantPage) -> Response:
+    return _dashboard(request, who)
 
 
 @router.post("/keys")
 def create_key(request: Request, who: TenantPage, form: PostForm) -> Response:
     created = account.new_key(OwnKeyIn(name=form.get("name", "")), request, who)
-    p = request.app.state.platform
-    usage = account.usage(request, who, None, None, 50)
-    chart, runs_chart = _usage_chart(usage)
-    listed = [d for d in domains.list_domains(request, who)["domains"] if d["installed"]]
     # shown once, on this answer only: the page is not cached and nothing stores it
-    return render(request, "dashboard.html", status_code=201, title="Dashboard",
-                  domains=listed, usage=usage, tier=p.settings.tiers[usage["tier"]],
-                  usage_chart=chart, runs_chart=runs_chart,
-                  jobs=training.jobs(request, who)["jobs"][:10],
-                  keys=account.keys(request, who)["keys"], new_key=created)
+    return _dashboard(request, who, new_key=created, status_code=201)
 
 
 @router.post("/keys/{key_id}/revoke")

@@ -59,3 +59,4 @@ def register_payouts(app: Any) -> None:
     console.add_pages(payouts.router, templates=TEMPLATES, nav=[
         NavLink("Payouts", "/ui/payouts", ("publisher",)),
         NavLink("Commission", "/ui/admin/commission", ("admin",))])
+    console.add_section("dashboard", payouts.spend_section)

@@ -89,3 +89,35 @@ def commission(request: Request, who: AdminPage) -> Response:
 
     return render(request, "commission.html", title="Platform commission", report=report,
                   money=exports.money, exponent=exponent)
+
+
+def spend_section(request: Request, who: Principal):
+    """The tenant dashboard's *spend this period*: this month's usage so far, priced by the
+    ledger's own ``price`` (the rule the period close applies), before rounding."""
+    from collections import Counter
+
+    from markupsafe import Markup
+    from sqlalchemy import inspect
+    from tracer.db import utcnow
+    from tracer.quota import month_start, period_of
+    from tracer.tenancy import Tenant
+    from tracer.usage import usage_for
+
+    from tracer_registry.ledger.rating import _plans, price
+
+    settings = request.app.state.settings
+    now = utcnow()
+    with session(settings) as s:
+        if not inspect(s.connection()).has_table("ledger_price_plans"):
+            return None
+        tier = s.get(Tenant, who.tenant_id).tier
+        usage: Counter = Counter()
+        for event in usage_for(s, who.tenant_id, month_start(now)):
+            usage[(event.kind, event.domain)] += event.quantity
+        lines = price(settings, tier, dict(usage), _plans(s, {d for _, d in usage if d}))
+    totals: Counter = Counter()
+    for line in lines:
+        totals[line.currency] += line.quantity * line.unit_price_micros
+    template = request.app.state.console.env.get_template("spend.html")
+    return Markup(template.render(period=period_of(now), lines=lines, totals=dict(totals),
+                                  tier=tier))
