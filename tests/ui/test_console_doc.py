@@ -35,3 +35,24 @@ def test_every_screenshot_the_doc_shows_is_in_the_repository():
     assert shown
     missing = [p for p in shown if not (DOC.parent / p).is_file()]
     assert not missing, missing
+
+
+def test_the_demo_prints_a_working_key_for_each_registry_role(settings):
+    import io
+    import re
+
+    from rich.console import Console
+    from tracer import db
+    from tracer.db import session
+    from tracer.host import PluginHost
+    from tracer.tenancy import authenticate
+    from tracer_registry.console.demo import run
+
+    db.upgrade(settings, extra=PluginHost(settings).migration_trees())
+    out = io.StringIO()
+    run(settings, Console(file=out, width=200))
+    keys = re.findall(r"^(trk_\S+)$", out.getvalue(), re.MULTILINE)
+    with session(settings) as s:
+        found = sorted((p.role, p.subject) for p in (authenticate(s, k) for k in keys))
+    assert found == [("admin", "demo-admin"), ("publisher", "northwind"),
+                     ("publisher", "tracer"), ("reviewer", "reviewer-ada")]
