@@ -29,11 +29,13 @@ def _usage_chart(usage: dict[str, Any]):
     allowance = usage["allowance"]
     runs = usage["totals"].get("training_run", 0)
     items = [("predictions", float(usage["predictions_this_month"]))]
-    marks = [("allowance", float(allowance["predictions_per_month"]))]
+    marks = [(f"allowance {allowance['predictions_per_month']:,}",
+              float(allowance["predictions_per_month"]))]
     chart = hbars("Predictions this month against the allowance", items, marks=marks)
     runs_chart = hbars("Training runs this month against the allowance",
                        [("training runs", float(runs))],
-                       marks=[("allowance", float(allowance["training_runs_per_month"]))])
+                       marks=[(f"allowance {allowance['training_runs_per_month']:,}",
+                               float(allowance["training_runs_per_month"]))])
     return chart, runs_chart
 
 
