@@ -3,6 +3,7 @@ uvicorn server on 127.0.0.1. Few tests, each one user's whole path:
 
 - a tenant signs in (keyboard only), finds a domain, installs, enables, trains, watches
   the job finish (the page's script polls) and sees the dashboard with its new champion;
+- a tenant searches the catalog, opens a listing and installs it;
 - a reviewer claims, reads, pastes an offline signature and approves; a publisher reads
   its statement with its chart and downloads the CSV.
 
@@ -126,6 +127,26 @@ def test_a_tenant_finds_installs_enables_trains_and_sees_the_dashboard(browser, 
     expect(page.get_by_role("cell", name="succeeded")).to_be_visible()
     _shot(page, "dashboard")
     assert not outside, outside  # nothing loaded from another origin
+
+
+def test_a_tenant_finds_a_listing_in_the_catalog_and_installs_it(browser, server, people,
+                                                                  market):
+    from playwright.sync_api import expect
+
+    page, outside = _page(browser, server)
+    _sign_in(page, people["bravo"])
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog").click()
+    page.get_by_label("Search", exact=True).fill("signal")
+    page.get_by_label("Publisher").fill("acme")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("1 listing found")).to_be_visible()
+    _shot(page, "catalog")
+    page.get_by_role("link", name="acme-signal").click()
+    expect(page.get_by_text("Verified identity: key signature")).to_be_visible()
+    _shot(page, "listing")
+    page.get_by_role("button", name="Install acme-signal").click()
+    expect(page.get_by_role("status")).to_contain_text("Installed for you")
+    assert not outside, outside
 
 
 def test_a_reviewer_approves_with_an_offline_signature_and_a_publisher_reads_payouts(

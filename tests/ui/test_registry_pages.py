@@ -12,40 +12,10 @@ import re
 import pytest
 from tracer.db import session
 
-from tests.registry.artifacts import make_wheel
 from tests.ui.conftest import api, assert_accessible
 
 # one worker builds this module's platform once (module-scoped fixtures)
 pytestmark = pytest.mark.xdist_group("ui-registry")
-
-
-@pytest.fixture(scope="module")
-def market(app, people, tmp_path_factory):
-    """acme publishes acme-signal 1.0.0 and 1.1.0 (key-signed); globex publishes nothing."""
-    from tracer_registry.catalog import set_price_plan
-    from tracer_registry.signing import generate_key, load_private_key, sign_with_key
-
-    ops = api(app, people["ops"])
-    for pid, name in (("acme", "Acme Analytics"), ("globex", "Globex")):
-        assert ops.post("/v1/publishers", json={"id": pid, "name": name}).status_code == 201
-    keys = tmp_path_factory.mktemp("keys")
-    public = generate_key(keys / "acme.pem")
-    acme = api(app, people["acme"])
-    assert acme.post("/v1/publishers/acme/keys", json={"namespace": "acme-*",
-                                                       "public_pem": public}).status_code == 201
-    assert acme.post("/v1/publishers/acme/domains", json={"prefix": "acme"}).status_code == 201
-    key = load_private_key(keys / "acme.pem")
-    for version in ("1.0.0", "1.1.0"):
-        filename, wheel = make_wheel(version=version)
-        answer = acme.post("/v1/releases", data={"domains": "acme/signal"}, files={
-            "wheel": (filename, wheel, "application/octet-stream"),
-            "bundle": (f"{filename}.sigstore.json", sign_with_key(wheel, filename, key),
-                       "application/json")})
-        assert answer.status_code == 201, answer.text
-    with session(app.state.settings) as s:
-        set_price_plan(s, "acme-signal", currency="USD", monthly_fee_minor=2_000,
-                       per_prediction_micros=4_000)
-    return acme
 
 
 def _count(page: str) -> int:
