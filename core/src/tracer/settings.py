@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="How long a verified API key is trusted without a "
         "database look-up; revocations in the same process apply at once, in others within "
         "this time. 0 looks every key up on every request.")
+    # Web console (tracer.ui)
+    ui_secret: str | None = Field(
+        default=None, description="Signs console session cookies and CSRF tokens; default: "
+        "a random secret kept in <home>/ui-secret (mode 0600), shared by every worker.")
+    ui_session_seconds: int = Field(default=8 * 3600, ge=60,
+                                    description="A console sign-in lasts this long.")
     # Billing (minor units of USD; sub-cent prices are in micro-units: 1 USD = 1_000_000)
     currency: str = "USD"
     overage_price_micros: int = 10_000  # $0.01 per prediction above the allowance

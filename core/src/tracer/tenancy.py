@@ -168,6 +168,21 @@ def authenticate(s: Session, plaintext: str | None) -> Principal:
         raise failure
     if not hmac.compare_digest(key.key_hash, _digest(plaintext)):
         raise failure
+    return _principal(s, key, failure)
+
+
+def principal_of_key(s: Session, key_id: str) -> Principal:
+    """The holder of a key verified earlier (a console session names its key id): the key
+    must still be unrevoked and its tenant active, exactly as ``authenticate`` requires."""
+    failure = AuthError("your session's API key was revoked or its tenant deactivated; "
+                        "sign in again")
+    key = s.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        raise failure
+    return _principal(s, key, failure)
+
+
+def _principal(s: Session, key: ApiKey, failure: AuthError) -> Principal:
     if key.tenant_id is not None:
         tenant = s.get(Tenant, key.tenant_id)
         if tenant is None or not tenant.active:

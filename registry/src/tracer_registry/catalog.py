@@ -202,8 +202,11 @@ def _has_domain(listing: Listing, domain: str) -> bool:
 
 
 def search(s: Session, text: str | None = None, *, domain: str | None = None,
-           level: str | None = None) -> list[dict[str, Any]]:
-    """Listings with an installable release, filtered by words, domain/tag and level."""
+           level: str | None = None, publisher: str | None = None,
+           max_monthly_fee_minor: int | None = None,
+           max_per_prediction_micros: int | None = None) -> list[dict[str, Any]]:
+    """Listings with an installable release, filtered by words, domain/tag, level,
+    publisher and price (at most this monthly fee / price per prediction)."""
     minimum = level_rank(level) if level else 0
     found = []
     for listing in s.scalars(select(Listing).order_by(Listing.name)):
@@ -215,6 +218,13 @@ def search(s: Session, text: str | None = None, *, domain: str | None = None,
         if domain and not _has_domain(listing, domain):
             continue
         if level_rank(current.certification_level) < minimum:
+            continue
+        if publisher and listing.publisher_id != publisher:
+            continue
+        if max_monthly_fee_minor is not None and listing.monthly_fee_minor > max_monthly_fee_minor:
+            continue
+        if (max_per_prediction_micros is not None
+                and listing.per_prediction_micros > max_per_prediction_micros):
             continue
         found.append({"name": listing.name, "version": current.version,
                       "summary": listing.summary, "domains": listing.domains,

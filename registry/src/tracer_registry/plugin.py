@@ -30,9 +30,11 @@ def tracer_cli(cli: typer.Typer) -> None:
 
 @hookimpl
 def tracer_routes(app: FastAPI) -> None:
+    from tracer_registry.console import register as register_pages
     from tracer_registry.routes import register
 
     register(app)
+    register_pages(app)  # catalog, releases: console pages when the console is mounted
 
 
 @hookimpl

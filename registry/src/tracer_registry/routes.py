@@ -96,27 +96,21 @@ def register(app: Any) -> None:
 
     @router.get("/v1/catalog")
     def catalog_search(request: Request, _: Anyone, q: str | None = None,
-                       domain: str | None = None, level: str | None = None
+                       domain: str | None = None, level: str | None = None,
+                       publisher: str | None = None,
+                       max_monthly_fee_minor: int | None = None,
+                       max_per_prediction_micros: int | None = None
                        ) -> list[dict[str, Any]]:
         from tracer_registry.catalog import search
 
         with session(settings_of(request)) as s:
-            return search(s, q, domain=domain, level=level)
+            return search(s, q, domain=domain, level=level, publisher=publisher,
+                          max_monthly_fee_minor=max_monthly_fee_minor,
+                          max_per_prediction_micros=max_per_prediction_micros)
 
     @router.get("/v1/catalog/{name:path}")
     def catalog_show(name: str, request: Request, _: Anyone) -> dict[str, Any]:
-        from tracer_registry.catalog import show
-        from tracer_registry.certify.runs import state
-
-        with session(settings_of(request)) as s:
-            listing = show(s, name)
-            if listing["certification"] is not None and listing["versions"]:
-                shown = next((v for v in listing["versions"] if v["status"] == "active"),
-                             listing["versions"][0])
-                listing["certification"]["version"] = shown["version"]
-                listing["certification"]["automated"] = state(s, listing["name"],
-                                                              shown["version"])
-            return listing
+        return listing_view(request, name)
 
     @router.post("/v1/publishers", status_code=201)
     def create_publisher(body: PublisherIn, request: Request, _: Admin) -> dict[str, Any]:
@@ -189,15 +183,7 @@ def register(app: Any) -> None:
     @router.post("/v1/installs", status_code=201)
     def install_release(body: InstallRequest, request: Request, who: Tenant
                         ) -> dict[str, Any]:
-        from tracer_registry.install import install, reload_host
-
-        settings = settings_of(request)
-        with session(settings) as s:
-            done = install(s, settings, who.tenant_id, body.spec)
-        host = _host(request)
-        if host is not None:  # this API's host serves the new version from now on
-            reload_host(host, done.listing)
-        return done.as_dict()
+        return install_for(request, who, body.spec)
 
     @router.get("/v1/installs/policy")
     def get_policy(request: Request, who: Tenant) -> dict[str, Any]:
@@ -219,28 +205,64 @@ def register(app: Any) -> None:
     @router.post(RELEASES + "/{name}/{version}/{action}")
     def change_release(name: str, version: str, action: str, body: StatusChange,
                        request: Request, who: PublisherOrAdmin) -> dict[str, Any]:
-        from tracer_registry.catalog import get_listing
-        from tracer_registry.install import reload_host
-        from tracer_registry.revocation import change_status
-
-        settings = settings_of(request)
-        with session(settings) as s:
-            if who.role == "publisher":
-                # a publisher may yank its own release (PEP 592); stopping code from
-                # running anywhere is the registry operator's decision
-                if action != "yank":
-                    raise ForbiddenError(f"{action} needs an admin key; a publisher may "
-                                         "only yank its own releases", required=["admin"])
-                listing = get_listing(s, name)
-                _own_account(who, listing.publisher_id)
-            release = change_status(s, settings, name, version, action, body.reason)
-            answer = {"listing": release.listing_name, "version": release.version,
-                      "status": release.status, "reason": release.status_reason}
-        host = _host(request)
-        if host is not None and action in ("quarantine", "revoke"):
-            answer["unloaded"] = host.apply_kill_list()
-        elif host is not None and action == "lift":
-            reload_host(host, answer["listing"])
-        return answer
+        return change_release_status(request, who, name, version, action, body.reason)
 
     app.include_router(router)
+
+
+# -- what a route does, callable by the console's pages with the session's principal -----
+
+def listing_view(request: Request, name: str) -> dict[str, Any]:
+    """A listing with its shown release's certification (level, expiry, automated state)."""
+    from tracer_registry.catalog import show
+    from tracer_registry.certify.runs import state
+
+    with session(settings_of(request)) as s:
+        listing = show(s, name)
+        if listing["certification"] is not None and listing["versions"]:
+            shown = next((v for v in listing["versions"] if v["status"] == "active"),
+                         listing["versions"][0])
+            listing["certification"]["version"] = shown["version"]
+            listing["certification"]["automated"] = state(s, listing["name"],
+                                                          shown["version"])
+        return listing
+
+
+def install_for(request: Request, who: Principal, spec: str) -> dict[str, Any]:
+    """Install a release for the caller's tenant; this API's host serves it from now on."""
+    from tracer_registry.install import install, reload_host
+
+    settings = settings_of(request)
+    with session(settings) as s:
+        done = install(s, settings, who.tenant_id, spec)
+    host = _host(request)
+    if host is not None:
+        reload_host(host, done.listing)
+    return done.as_dict()
+
+
+def change_release_status(request: Request, who: Principal, name: str, version: str,
+                          action: str, reason: str) -> dict[str, Any]:
+    from tracer_registry.catalog import get_listing
+    from tracer_registry.install import reload_host
+    from tracer_registry.revocation import change_status
+
+    settings = settings_of(request)
+    with session(settings) as s:
+        if who.role == "publisher":
+            # a publisher may yank its own release (PEP 592); stopping code from
+            # running anywhere is the registry operator's decision
+            if action != "yank":
+                raise ForbiddenError(f"{action} needs an admin key; a publisher may "
+                                     "only yank its own releases", required=["admin"])
+            listing = get_listing(s, name)
+            _own_account(who, listing.publisher_id)
+        release = change_status(s, settings, name, version, action, reason)
+        answer = {"listing": release.listing_name, "version": release.version,
+                  "status": release.status, "reason": release.status_reason}
+    host = _host(request)
+    if host is not None and action in ("quarantine", "revoke"):
+        answer["unloaded"] = host.apply_kill_list()
+    elif host is not None and action == "lift":
+        reload_host(host, answer["listing"])
+    return answer

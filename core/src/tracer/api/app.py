@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from tracer import __version__
 from tracer.api.champions import ChampionCache
@@ -15,6 +15,9 @@ from tracer.api.problems import install_handlers
 from tracer.host import PluginHost
 from tracer.settings import Settings, get_settings
 from tracer.tracking import ModelStore
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 DESCRIPTION = """\
 Predictions with their reasons, from small models built on pluggable domain templates.
@@ -58,7 +61,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
             stop.set()
             host.pool.kill() if host._pool is not None else None
 
-    app = FastAPI(title="Tracer", version=__version__, description=DESCRIPTION,
+    app = FastAPIOffline(title="Tracer", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, openapi_tags=[
                       {"name": "predictions", "description": "Scores with reasons."},
                       {"name": "domains", "description": "Install, enable, inspect."},
@@ -74,6 +77,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     app.add_middleware(BodyLimit, settings=settings)
     for router in ROUTERS:
         app.include_router(router)
+    from tracer.ui import mount_console
+
+    mount_console(app)  # /ui; before plugins' routes, which may add console pages
     host.broadcast("tracer_routes", app=app)
     from tracer.api.routes.domains import describe_router
 

@@ -67,6 +67,8 @@ def run_api_demo(host: PluginHost, store: ModelStore, console: Any, serve: bool)
     console.print(curl_example(key, settings.api_host, settings.api_port, domain),
                   soft_wrap=True,
                   markup=False)
+    console.print(f"Web console: http://{settings.api_host}:{settings.api_port}/ui/ "
+                  "(sign in with the key above)", soft_wrap=True, markup=False)
     if serve:
         from tracer.cli.serve import serve_worker
 

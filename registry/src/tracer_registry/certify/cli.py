@@ -185,6 +185,35 @@ def register(cli: typer.Typer) -> None:
             service.reject(s, review_id, reviewer, notes)
         console.print(f"review {review_id}: rejected")
 
+    @review.command("sign")
+    def sign(statement_file: Annotated[Path, typer.Argument(
+                 help="The statement to sign: the console's statement.json, or the JSON of "
+                      "GET /v1/certification/reviews/{id}/statement.")],
+             key: Annotated[Path, typer.Option("--key", help="Your EC P-256 private key.")],
+             as_json: bool = typer.Option(False, "--json")) -> None:
+        """Sign a review's statement offline; paste the keyid and sig into the console.
+
+        Reads no database and sends nothing: the private key stays on this machine."""
+        import json
+
+        from tracer.cli.context import console
+        from tracer.errors import ValidationError
+
+        from tracer_registry.certify import review as service
+
+        try:
+            data = json.loads(statement_file.read_text())
+        except (OSError, ValueError) as error:
+            raise ValidationError(f"{statement_file}: not a readable JSON statement "
+                                  f"({error})") from None
+        stmt = data.get("statement", data) if isinstance(data, dict) else data
+        keyid, sig = service.sign_statement(stmt, key)
+        if as_json:
+            print(json.dumps({"keyid": keyid, "sig": sig}))
+        else:
+            console.print(f"keyid {keyid}", soft_wrap=True, markup=False)
+            console.print(f"sig   {sig}", soft_wrap=True, markup=False)
+
     @review.command("keygen")
     def keygen(out: Annotated[Path, typer.Option("--out",
                                                  help="Where to write the private key.")],

@@ -25,12 +25,16 @@ def tracer_cli(cli):
 @hookimpl
 def tracer_routes(app):
     from tracer_registry.certify.api import router
+    from tracer_registry.console import register_reviews
 
     app.include_router(router())
+    register_reviews(app)
 
 
 @hookimpl(trylast=True)  # after the registry's demo step has published the first-party wheels
 def tracer_demo(settings, console):
     from tracer_registry.certify.demo import run_demo
+    from tracer_registry.console.demo import run as console_keys
 
     run_demo(settings, console)
+    console_keys(settings, console)  # last registry step: keys to sign in at /ui/

@@ -29,9 +29,11 @@ def tracer_cli(cli: typer.Typer) -> None:
 
 @hookimpl
 def tracer_routes(app: FastAPI) -> None:
+    from tracer_registry.console.payouts import register as register_payouts
     from tracer_registry.ledger.api import register
 
     register(app)
+    register_payouts(app)
 
 
 @hookimpl
