@@ -4,6 +4,7 @@ path through the group-commit writer, tested in test_group_commit and test_meter
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -79,7 +80,11 @@ def test_concurrent_training_retries_start_one_job(client, make_caller, store):
     assert [a.status_code for a in answers] == [202] * RETRIES, answers[0].text
     assert len({a.json()["id"] for a in answers}) == 1
     assert count(store.settings, TrainingJob, TrainingJob.tenant_id == "acme") == 1
-    wait_for_job(client, caller, answers[0].json()["id"])
+    job_id = answers[0].json()["id"]
+    wait_for_job(client, caller, job_id)
+    for thread in threading.enumerate():  # the launcher records the worker's exit last
+        if thread.name == f"training-job-{job_id[:8]}":
+            thread.join()
     assert count(store.settings, UsageEvent, UsageEvent.tenant_id == "acme",
                  UsageEvent.kind == "training_run") <= 1
 

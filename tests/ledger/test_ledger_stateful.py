@@ -1,5 +1,5 @@
 """A state machine drives usage, rating, refunds, chargebacks, payouts, period close and
-replays; after every step every LEDGER.md rule is checked against a small in-memory oracle.
+replays; after every step every docs/ledger.md rule is checked against a small in-memory oracle.
 """
 
 from __future__ import annotations

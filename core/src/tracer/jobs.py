@@ -129,7 +129,8 @@ def _run_worker(settings: Settings, job_id: str) -> None:
                                    stderr=subprocess.PIPE)
         with session(settings) as s:
             job = s.get(TrainingJob, job_id)
-            job.pid = process.pid
+            if job is not None:  # deleted meanwhile (a tenant removed): nothing to record
+                job.pid = process.pid
         _, stderr = process.communicate()
     tail = stderr.decode(errors="replace").strip().splitlines()[-1:] if stderr else []
     fail_unfinished(settings, job_id, f"the training worker exited with status "

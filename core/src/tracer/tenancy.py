@@ -100,7 +100,7 @@ def issue_key(s: Session, role: str, *, tenant_id: str | None = None,
     holder = ApiKey.tenant_id == tenant_id if role == "tenant" else (
         (ApiKey.subject == subject) & (ApiKey.role == role))
     active = s.scalar(select(func.count()).select_from(ApiKey).where(
-        holder, ApiKey.revoked_at.is_(None)))
+        holder, ApiKey.revoked_at.is_(None))) or 0
     if active >= MAX_ACTIVE_KEYS:
         raise ConflictError(f"{subject} already holds {active} active API keys, the most "
                             f"allowed ({MAX_ACTIVE_KEYS}); revoke one first", limit=MAX_ACTIVE_KEYS)

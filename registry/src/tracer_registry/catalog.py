@@ -22,7 +22,6 @@ from tracer_registry.models import LEVELS, Listing, Publisher, Release
 
 if TYPE_CHECKING:
     from datetime import datetime
-    from pathlib import Path
 
     from sqlalchemy.orm import Session
     from tracer.settings import Settings
@@ -265,10 +264,6 @@ def _iso(value: datetime | None) -> str | None:
 
 def export_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, default=str)
-
-
-def index_dir(settings: Settings) -> Path:
-    return repository(settings).root
 
 
 # the signed index lives in ``signed_index``; these names are the catalog's public surface

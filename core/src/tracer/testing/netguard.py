@@ -29,7 +29,7 @@ def _local(event: str, args: tuple) -> bool:
     if event == "socket.__new__":
         return len(args) > 1 and args[1] == getattr(socket, "AF_UNIX", None)
     if event in ("socket.connect", "socket.bind", "socket.connect_ex"):
-        return args and getattr(args[0], "family", None) == getattr(socket, "AF_UNIX", None)
+        return bool(args) and getattr(args[0], "family", None) == getattr(socket, "AF_UNIX", None)
     return False
 
 

@@ -9,11 +9,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from datetime import datetime
-
 COMMUNITY = "community"
 VERIFIED_PUBLISHER = "verified-publisher"
 CERTIFIED = "certified"
@@ -27,11 +22,3 @@ def rank(level: str | None) -> int:
 def meets(level: str | None, required: str | None) -> bool:
     """Whether a release at ``level`` satisfies a tenant policy requiring ``required``."""
     return required is None or rank(level) >= rank(required)
-
-
-def effective_level(publisher_level: str, expires_at: datetime | None,
-                    now: datetime) -> str:
-    """The level a catalog shows: certified only while the attestation is in date."""
-    if expires_at is not None and now < expires_at:
-        return CERTIFIED
-    return publisher_level

@@ -13,7 +13,6 @@ until it expires.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import uuid
 from datetime import UTC, datetime
@@ -342,8 +341,3 @@ def status_of(s: Session, plugin: str, version: str, now: datetime | None = None
         "needs_recertification": bool(expires and now >= expires),
         "automated": automated,
     }
-
-
-def envelope_b64(env: dict[str, Any]) -> str:
-    return base64.b64encode(att.canonical(env)).decode()
-

@@ -27,10 +27,6 @@ def arm(name: str) -> None:
     _armed.add(name)
 
 
-def disarm_all() -> None:
-    _armed.clear()
-
-
 def reached(name: str) -> None:
     if name in _armed:
         print(f"CRASHPOINT {name}", flush=True)

@@ -53,10 +53,6 @@ def last_closed(s: Session) -> str | None:
     return s.scalar(select(func.max(Period.id)).where(Period.status == "closed"))
 
 
-def closed_periods(s: Session) -> set[str]:
-    return set(s.scalars(select(Period.id).where(Period.status == "closed")))
-
-
 def open_period(s: Session, effective_at: datetime) -> str:
     """The open period a posting effective at ``effective_at`` lands in (share-locked)."""
     period = period_of(effective_at)
