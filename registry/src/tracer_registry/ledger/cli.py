@@ -170,4 +170,7 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 def register(cli: typer.Typer) -> None:
+    from tracer_registry.ledger import billing_cli
+
     cli.add_typer(app, name="payouts")
+    billing_cli.register(cli)

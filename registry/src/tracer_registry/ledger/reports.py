@@ -17,13 +17,15 @@ __all__ = ["platform_report", "rebuilt_balances", "reconciliation"]
 
 
 def platform_report(s: Session) -> list[dict[str, Any]]:
-    """Per period and currency: billed, tax, commission, first-party revenue, refunds."""
+    """Per period and currency: billed, tax owed (net of tax refunded), commission,
+    first-party revenue, refunds."""
     third = InvoiceLine.publisher_id.is_not(None)
     out: dict[tuple[str, str], dict[str, int]] = {}
 
     def cell(period: str, currency: str) -> dict[str, int]:
         return out.setdefault((period, currency), dict.fromkeys(
-            ("billed", "tax", "commission", "first_party", "publisher_share", "refunds",
+            ("billed", "tax", "tax_returned", "commission", "first_party", "publisher_share",
+             "refunds",
              "chargebacks", "chargeback_reversals", "fees_returned", "platform_revenue"), 0))
 
     for period, currency, gross, tax, commission, first_party, share in s.execute(
@@ -57,4 +59,16 @@ def platform_report(s: Session) -> list[dict[str, Any]]:
         c["platform_revenue"] += int(amount) if side == "C" else -int(amount)
         if kind in ("refund", "chargeback") and side == "D":
             c["fees_returned"] += int(amount)
+    # tax is what is still owed: billed tax less tax returned by refunds and chargebacks
+    for period, currency, side, amount in s.execute(
+            select(Entry.period, Entry.currency, Entry.side, func.sum(Entry.amount))
+            .join(Transaction, Transaction.id == Entry.transaction_id)
+            .join(Account, Account.id == Entry.account_id)
+            .where(Account.kind == "platform_tax",
+                   Transaction.kind.in_(("refund", "chargeback", "chargeback_reversal")))
+            .group_by(Entry.period, Entry.currency, Entry.side)):
+        c = cell(period, currency)
+        returned = int(amount) if side == "D" else -int(amount)
+        c["tax_returned"] += returned
+        c["tax"] -= returned
     return [{"period": p, "currency": c, **values} for (p, c), values in sorted(out.items())]
