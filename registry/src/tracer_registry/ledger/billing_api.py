@@ -63,3 +63,32 @@ async def post_payment(request: Request, who: Admin) -> JSONResponse:
     from starlette.concurrency import run_in_threadpool
 
     return JSONResponse(await run_in_threadpool(work), status_code=201)
+
+
+@router.post("/v1/admin/ledger/{action}", summary="An audited operator action on the books")
+async def operator_action(request: Request, who: Admin, action: str) -> dict:
+    from starlette.concurrency import run_in_threadpool
+
+    from tracer_registry.ledger.operator import perform
+
+    try:
+        params = await request.json()
+    except ValueError:
+        raise ValidationError("the body is not JSON", field="body") from None
+    if not isinstance(params, dict):
+        raise ValidationError("the body is a JSON object of the action's parameters",
+                              field="body")
+
+    def work() -> str:
+        with session(settings_of(request)) as s:
+            return perform(s, action, params, operator=f"{who.subject} (key {who.key_id})")
+
+    return {"action": action, "result": await run_in_threadpool(work)}
+
+
+@router.get("/v1/admin/ledger/audit", summary="Who did what to the books")
+def operator_audit(request: Request, who: Admin) -> list[dict]:
+    from tracer_registry.ledger.operator import audit_log
+
+    with session(settings_of(request)) as s:
+        return audit_log(s)
