@@ -15,6 +15,7 @@ from tracer.tenancy import issue_key
 from tracer_registry.ledger.api import register
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.plans import PricePlan, set_price_plan
+from tracer_registry.ledger.recurring import MONTH
 
 from .marketplace import open_market, use
 
@@ -26,8 +27,8 @@ def client(ledger_db):
     open_market(ledger_db)
     with session(ledger_db) as s:
         set_price_plan(s, PricePlan("blue.fraud", "blue", "USD", 500, 0, 3_000))
-    use(ledger_db, "i1", "globex", "install", "acme.churn", quantity=3)
-    use(ledger_db, "i2", "globex", "install", "blue.fraud")
+    use(ledger_db, "i1", "globex", "install_period", "acme.churn", quantity=3 * MONTH)
+    use(ledger_db, "i2", "globex", "install_period", "blue.fraud", quantity=MONTH)
     close_period(ledger_db, "2026-05", caused_by="test")
     keys = {}
     with session(ledger_db) as s:
@@ -92,7 +93,7 @@ def test_cli_closes_reconciles_and_writes_statements(settings, tmp_path):
 
     migrated(settings)
     open_market(settings)
-    use(settings, "i1", "globex", "install", "acme.churn", quantity=2)
+    use(settings, "i1", "globex", "install_period", "acme.churn", quantity=2 * MONTH)
     assert main(["payouts", "close", "2026-05"]) == 0
     assert main(["payouts", "reconcile"]) == 0
     out = tmp_path / "acme.json"

@@ -20,6 +20,7 @@ from tracer_registry.ledger.models import Account, Entry, InvoiceLine, Payout, S
 from tracer_registry.ledger.payouts import FileRail, bank_return, fail_payout, run_payouts
 from tracer_registry.ledger.plans import set_tax_rate
 from tracer_registry.ledger.postings import Leg, Posting, platform, post
+from tracer_registry.ledger.recurring import MONTH
 from tracer_registry.ledger.reports import platform_report, reconciliation
 from tracer_registry.ledger.statements import verify
 
@@ -40,16 +41,15 @@ def payable(settings, publisher="acme", currency="USD") -> int:
 def assert_reconciled(settings) -> dict:
     with session(settings) as s:
         report = reconciliation(s)
-    assert report["nets_to_zero"] and report["balances_match"], report
-    assert report["every_account_holds"], report
+    assert report["ok"], report
     return report
 
 
 def may_closed(settings, predictions=250_001):
     open_market(settings)
     use(settings, "p1", "globex", "prediction", "acme.churn", quantity=predictions)
-    use(settings, "i1", "globex", "install", "acme.churn")
-    use(settings, "s1", "globex", "subscription")
+    use(settings, "i1", "globex", "install_period", "acme.churn", quantity=MONTH)
+    use(settings, "s1", "globex", "subscription", "tier:professional", quantity=MONTH)
     use(settings, "t1", "globex", "training_run", quantity=3)
     close_period(settings, "2026-05", caused_by="test")
 
@@ -62,9 +62,11 @@ def test_third_party_line_splits_seventy_thirty_and_first_party_keeps_all(ledger
     # 250,001 x $0.004 = $1,000.004 -> rounded once to 100,000 cents
     assert (predictions.accrued_micros, predictions.gross) == (1_000_004_000, 100_000)
     assert (predictions.fee, predictions.share) == (30_000, 70_000)
-    assert (lines["install/acme.churn"].fee, lines["install/acme.churn"].share) == (600, 1_400)
-    assert (lines["subscription/-"].gross, lines["subscription/-"].share) == (49_900, 0)
-    assert lines["subscription/-"].fee == 49_900  # first party: 100 % platform
+    install = lines["install_period/acme.churn"]
+    assert (install.fee, install.share) == (600, 1_400)
+    tier = lines["subscription/tier:professional"]
+    assert (tier.gross, tier.share) == (49_900, 0)
+    assert lines["subscription/tier:professional"].fee == 49_900  # first party: 100 % platform
     assert lines["overage/-"].quantity == 1 and lines["overage/-"].gross == 1  # $0.01
     assert lines["training_run/-"].gross == 15  # 3 x $0.05
     assert payable(ledger_db) == 71_400
@@ -76,7 +78,8 @@ def test_tax_is_a_liability_and_never_commission_base(ledger_db):
     open_market(ledger_db)
     with session(ledger_db) as s:
         set_tax_rate(s, "globex", 2_000)
-    use(ledger_db, "i1", "globex", "install", "acme.churn")  # $20.00 incl. 20 % VAT
+    # a month of an install: $20.00 incl. 20 % VAT
+    use(ledger_db, "i1", "globex", "install_period", "acme.churn", quantity=MONTH)
     close_period(ledger_db, "2026-05", caused_by="test")
     b = balances(ledger_db)
     assert b["platform_tax:platform:USD"] == 334  # 2000 - floor(2000 / 1.2)
@@ -87,14 +90,15 @@ def test_tax_is_a_liability_and_never_commission_base(ledger_db):
 
 def test_late_event_lands_in_next_open_period_and_keeps_its_time(ledger_db):
     may_closed(ledger_db)
-    use(ledger_db, "late", "globex", "install", "acme.churn", quantity=2, at=MAY)
-    use(ledger_db, "june", "globex", "install", "acme.churn", at=JUNE)
+    use(ledger_db, "late", "globex", "install_period", "acme.churn", quantity=2 * MONTH,
+        at=MAY)
+    use(ledger_db, "june", "globex", "install_period", "acme.churn", quantity=MONTH, at=JUNE)
     close_period(ledger_db, "2026-06", caused_by="test")
     with session(ledger_db) as s:
-        line = s.get(InvoiceLine, "globex/2026-06/install/acme.churn")
-        assert line.quantity == 3  # the late pair plus June's own
-        may = s.get(InvoiceLine, "globex/2026-05/install/acme.churn")
-        assert may.quantity == 1  # the frozen period did not move
+        line = s.get(InvoiceLine, "globex/2026-06/install_period/acme.churn")
+        assert line.quantity == 3 * MONTH  # the late pair plus June's own
+        may = s.get(InvoiceLine, "globex/2026-05/install_period/acme.churn")
+        assert may.quantity == MONTH  # the frozen period did not move
         occurred = s.execute(text("SELECT occurred_at FROM usage_events WHERE id = 'late'"))
         assert str(occurred.scalar()).startswith("2026-05-10")
 
@@ -214,7 +218,7 @@ def test_refund_after_payout_leaves_publisher_negative_and_is_netted_later(ledge
     with session(ledger_db) as s:
         refund(s, "r1", LINE, 1_000, caused_by="test", effective_at=JUNE)
     assert payable(ledger_db) == -700
-    use(ledger_db, "i2", "globex", "install", "acme.churn", at=JUNE)
+    use(ledger_db, "i2", "globex", "install_period", "acme.churn", quantity=MONTH, at=JUNE)
     close_period(ledger_db, "2026-06", caused_by="test")
     assert payable(ledger_db) == 700  # 1,400 earned in June nets the -700
     assert run_payouts(ledger_db, caused_by="test", rail=rail, now=JULY) == []  # < $10
@@ -274,7 +278,8 @@ def test_entries_refuse_update_and_delete_below_the_orm(ledger_db):
 def test_currencies_of_every_exponent_rate_and_settle_separately(ledger_db):
     open_market(ledger_db, plans=(CHURN, SUSHI, OIL))
     use(ledger_db, "j", "globex", "prediction", "tokyo.sushi", quantity=3)  # 3 x 0.07 JPY
-    use(ledger_db, "j2", "globex", "install", "tokyo.sushi")  # 1,500 JPY
+    # a month of 1,500 JPY
+    use(ledger_db, "j2", "globex", "install_period", "tokyo.sushi", quantity=MONTH)
     use(ledger_db, "k", "initech", "prediction", "gulf.oil", quantity=1_001)  # 1.5015 KWD
     close_period(ledger_db, "2026-05", caused_by="test")
     b = balances(ledger_db)

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -55,7 +55,7 @@ def test_bulk_import_records_each_event_once_with_core_payload_hash(market):
                                                           e["attrs"])
         assert at.replace(tzinfo=None) == e["occurred_at"].replace(tzinfo=None)
         assert digest_ == payload_hash(e["tenant_id"], e["kind"], e["domain"], e["quantity"],
-                                       e["attrs"])
+                                       e["attrs"], e["occurred_at"])
 
 
 def test_bulk_replay_of_events_recorded_one_by_one_is_a_no_op(market):
@@ -155,10 +155,23 @@ text = st.text(st.characters(codec="utf-8"), max_size=40)
 
 
 @given(tenant=text, kind=text, domain=st.none() | text,
-       quantity=st.integers(-10**20, 10**20))
-def test_fast_digest_is_core_payload_hash_byte_for_byte(tenant, kind, domain, quantity):
-    assert digest(tenant, kind, domain, quantity, {}) == payload_hash(tenant, kind, domain,
-                                                                      quantity, {})
+       quantity=st.integers(-10**20, 10**20), at=st.datetimes(timezones=st.timezones()))
+def test_fast_digest_is_core_payload_hash_byte_for_byte(tenant, kind, domain, quantity, at):
+    assert digest(tenant, kind, domain, quantity, {}, at) == payload_hash(
+        tenant, kind, domain, quantity, {}, at)
     attrs = {"k": kind, "n": quantity}
-    assert digest(tenant, kind, domain, quantity, attrs) == payload_hash(tenant, kind, domain,
-                                                                         quantity, attrs)
+    assert digest(tenant, kind, domain, quantity, attrs, at) == payload_hash(
+        tenant, kind, domain, quantity, attrs, at)
+
+
+def test_payload_hash_covers_occurred_at(market):
+    """The same id with another time is a different event: refused, not a duplicate."""
+    at = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+    event = {"id": "moved-1", "tenant_id": "globex", "kind": "prediction",
+             "domain": "acme.churn", "quantity": 3, "occurred_at": at}
+    assert ingest(market, event) is True
+    assert ingest(market, event) is False
+    with pytest.raises(ConflictError, match="different payload"):
+        ingest(market, {**event, "occurred_at": at + timedelta(microseconds=1)})
+    with pytest.raises(ConflictError, match="different payload"):
+        ingest_many(market, [{**event, "occurred_at": at + timedelta(days=31)}])

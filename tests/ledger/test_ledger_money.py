@@ -50,10 +50,13 @@ def test_micros_round_half_up_once_per_line(micros, currency):
     assert (minor * per_minor - micros) != -(per_minor // 2) or per_minor == 1
 
 
-@settings(max_examples=300)
-@given(gross=AMOUNTS, bps=RATES, tax_bps=TAXES, currency=CURRENCIES,
+@settings(max_examples=400)
+@given(gross=AMOUNTS | st.integers(min_value=1, max_value=50), bps=RATES, tax_bps=TAXES,
+       currency=CURRENCIES,
        cuts=st.lists(st.integers(min_value=1, max_value=10**4), min_size=1, max_size=8))
-def test_partial_refunds_return_the_fee_cumulatively(gross, bps, tax_bps, currency, cuts):
+def test_partial_refunds_follow_ledger_md_rule_10_as_written(gross, bps, tax_bps, currency,
+                                                             cuts):
+    """After every refund: fee refunded so far == floor(fee * refunded so far / gross)."""
     exponent(currency)  # every exponent: amounts are minor units whatever the currency
     line = split(gross, bps, tax_bps=tax_bps)
     weights = sum(cuts)
@@ -65,14 +68,36 @@ def test_partial_refunds_return_the_fee_cumulatively(gross, bps, tax_bps, curren
             continue
         part = refund_part(line, refunded, amount)
         assert part.tax + part.fee + part.share == amount
-        assert min(part.tax, part.fee, part.share) >= 0
+        assert min(part.tax, part.fee) >= 0 and part.share >= -1
         refunded += amount
         tax, fee, share = tax + part.tax, fee + part.fee, share + part.share
-        net_refunded = refunded - line.tax * refunded // line.gross
-        assert tax == line.tax * refunded // line.gross
-        assert fee == (line.fee * net_refunded // line.net if line.net else 0)
-        assert share <= line.share
+        assert tax == line.tax * refunded // line.gross  # the written formula, for tax
+        if line.share:
+            assert fee == line.fee * refunded // line.gross  # the written formula, for fee
+        else:  # 100 % to the platform: everything but tax is fee
+            assert fee == refunded - tax
     assert (refunded, tax, fee, share) == (gross, line.tax, line.fee, line.share)
+
+
+def test_rule_10_with_tax_differs_from_the_net_based_formula_and_follows_ledger_md():
+    line = split(100, 3_000, tax_bps=2_000)  # $1.00 incl. 20 % VAT
+    assert (line.tax, line.fee, line.share) == (17, 24, 59)
+    net_based = 24 * (4 - 17 * 4 // 100) // 83  # floor(fee * net refunded / net)
+    assert net_based == 1
+    assert refund_part(line, 0, 4).fee == 24 * 4 // 100 == 0  # LEDGER.md: fee * R / gross
+
+
+def test_a_one_unit_slice_can_give_the_publisher_a_unit_back():
+    line = split(3, 5_000, tax_bps=5_000)
+    assert (line.tax, line.fee, line.share) == (1, 1, 1)
+    parts = [refund_part(line, r, 1) for r in range(3)]
+    assert [(p.tax, p.fee, p.share) for p in parts] == [(0, 0, 1), (0, 0, 1), (1, 1, -1)]
+
+
+def test_amounts_beyond_the_ledgers_limit_are_refused_in_one_line():
+    with pytest.raises(LedgerError, match="beyond the ledger's limit") as caught:
+        split(10**19, 3000)
+    assert "\n" not in str(caught.value)
 
 
 @given(gross=AMOUNTS, bps=RATES)

@@ -32,7 +32,8 @@ from tracer_registry.ledger.models import (
 from tracer_registry.ledger.payouts import FileRail, fail_payout, run_payouts
 from tracer_registry.ledger.periods import next_period, period_of, period_start
 from tracer_registry.ledger.plans import PricePlan, set_price_plan, set_tax_rate
-from tracer_registry.ledger.reports import rebuilt_balances, reconciliation
+from tracer_registry.ledger.reconcile import CHECKS, rebuilt_balances, reconciliation
+from tracer_registry.ledger.recurring import MONTH
 from tracer_registry.ledger.statements import verify
 
 from .conftest import database
@@ -50,11 +51,15 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self._tmp = tempfile.TemporaryDirectory()
         self._db = database(self.engine, Path(self._tmp.name))
-        self.settings = self._db.__enter__()
+        # the platform clock is pinned far ahead: every period the machine closes is past
+        self.settings = self._db.__enter__().model_copy(update={"clock": "2031-01-01T00:00:00Z"})
         self.rail = FileRail(Path(self._tmp.name) / "rail.jsonl")
         with session(self.settings) as s:
             for tenant in TENANTS:
-                create_tenant(s, tenant, tenant, "enterprise", self.settings.tiers)
+                # created after every period this machine closes: no subscription lines here
+                # (test_ledger_billing_machine drives those against its own oracle)
+                create_tenant(s, tenant, tenant, "enterprise",
+                              self.settings.tiers).created_at = period_start("2031-01")
             for plan in PLANS.values():
                 set_price_plan(s, plan)
             set_tax_rate(s, "initech", 2_000)
@@ -76,7 +81,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # ---- rules ---------------------------------------------------------------------------
     @rule(tenant=st.sampled_from(TENANTS), domain=st.sampled_from(sorted(PLANS) + ["tracer.lol"]),
-          kind=st.sampled_from(["prediction", "prediction", "install"]),
+          kind=st.sampled_from(["prediction", "prediction", "install_period"]),
           quantity=st.integers(1, 5_000), late=st.booleans())
     def usage(self, tenant, domain, kind, quantity, late):
         period = self.period
@@ -117,8 +122,8 @@ class LedgerMachine(RuleBasedStateMachine):
             plan = PLANS.get(domain)
             if plan is None:
                 continue
-            micros = quantity * (plan.prediction_price_micros if kind == "prediction"
-                                 else plan.monthly_fee_minor * 10_000)
+            micros = (quantity * plan.prediction_price_micros if kind == "prediction"
+                      else quantity * plan.monthly_fee_minor * 10_000 // MONTH)
             if not micros:
                 continue
             gross = (micros + 5_000) // 10_000
@@ -189,7 +194,7 @@ class LedgerMachine(RuleBasedStateMachine):
         with session(self.settings) as s:
             amounts = {(p.publisher_id, p.currency): p.amount
                        for p in s.scalars(select(Payout).where(Payout.id.in_(paid)))}
-        assert amounts == {k: v for k, v in expected.items() if v >= THRESHOLD}
+        assert amounts == {k: v for k, v in expected.items() if v > THRESHOLD}  # strictly
 
     def _available(self, s) -> dict:
         closed = {p for p in _periods_before(self.period)}
@@ -255,10 +260,9 @@ class LedgerMachine(RuleBasedStateMachine):
             returned[line_id][1] += sign * memo["tax"]
         for line_id, (fee, tax) in returned.items():
             line = lines[line_id]
-            tax_due = line.tax * line.refunded // line.gross
-            net = line.gross - line.tax
-            assert tax == tax_due
-            assert fee == (line.fee * (line.refunded - tax_due) // net if net else 0)
+            # LEDGER.md as written: floor(fee * refunded_so_far / gross), tax the same way
+            assert tax == line.tax * line.refunded // line.gross
+            assert fee == line.fee * line.refunded // line.gross
         # 12. every event claimed at most once, and only by a rated period
         claimed = s.scalar(select(func.count()).select_from(UsageClaim))
         assert claimed == len(self.events) - len(self.unclaimed)
@@ -274,8 +278,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert set(transfers) == sent
         # 3, 16. reconciliation nets to zero for every period and currency
         report = reconciliation(s)
-        assert report["nets_to_zero"] and report["every_account_holds"]
-        assert report["balances_match"]
+        assert report["ok"], {c: report[c] for c in CHECKS}
 
 
 def _periods_before(period: str) -> list[str]:

@@ -29,6 +29,7 @@ class DomainInstall(Base):
     domain_version: Mapped[str] = mapped_column(String(64))
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uninstalled_at: Mapped[datetime | None]  # billed up to this day, not after
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def as_dict(self) -> dict:
@@ -37,21 +38,47 @@ class DomainInstall(Base):
                 "updated_at": self.updated_at}
 
 
-def find_install(s: Session, tenant_id: str, domain: str) -> DomainInstall | None:
+def _row(s: Session, tenant_id: str, domain: str) -> DomainInstall | None:
     return s.scalars(select(DomainInstall).where(DomainInstall.tenant_id == tenant_id,
                                                  DomainInstall.domain == domain)).first()
 
 
-def install(s: Session, tenant_id: str, domain: str, version: str) -> DomainInstall:
-    """Install ``domain`` for a tenant (disabled) and meter it, in the caller's transaction."""
-    if find_install(s, tenant_id, domain) is not None:
+def find_install(s: Session, tenant_id: str, domain: str) -> DomainInstall | None:
+    """The tenant's current install of ``domain`` (None when never or no longer installed)."""
+    row = _row(s, tenant_id, domain)
+    return row if row is not None and row.uninstalled_at is None else None
+
+
+def install(s: Session, tenant_id: str, domain: str, version: str, *,
+            at: datetime | None = None) -> DomainInstall:
+    """Install ``domain`` for a tenant (disabled) and meter it, in the caller's transaction.
+
+    Installing again after an uninstall starts a new install (a new id) on the same row.
+    """
+    row = _row(s, tenant_id, domain)
+    if row is not None and row.uninstalled_at is None:
         raise ConflictError(f"domain {domain} is already installed", domain=domain)
-    row = DomainInstall(id=str(uuid.uuid4()), tenant_id=tenant_id, domain=domain,
-                        domain_version=version, enabled=False)
+    at = at or utcnow()
+    if row is None:
+        row = DomainInstall(tenant_id=tenant_id, domain=domain)
+    row.id, row.domain_version, row.enabled = str(uuid.uuid4()), version, False
+    row.installed_at, row.updated_at, row.uninstalled_at = at, at, None
     s.add(row)
     s.flush()
     record_usage(s, f"install:{row.id}", tenant_id=tenant_id, kind="install", domain=domain,
-                 attrs={"install_id": row.id, "domain_version": version})
+                 occurred_at=at, attrs={"install_id": row.id, "domain_version": version})
+    return row
+
+
+def uninstall(s: Session, tenant_id: str, domain: str, *,
+              at: datetime | None = None) -> DomainInstall:
+    """Uninstall ``domain``: the row stays (billing pro-rates up to ``uninstalled_at``)."""
+    row = find_install(s, tenant_id, domain)
+    if row is None:
+        raise NotFoundError(f"domain {domain} is not installed", domain=domain)
+    at = at or utcnow()
+    row.uninstalled_at, row.updated_at, row.enabled = at, at, False
+    s.flush()
     return row
 
 

@@ -123,6 +123,8 @@ class Settings(BaseSettings):
                                     description="A console sign-in lasts this long.")
     # Billing (minor units of USD; sub-cent prices are in micro-units: 1 USD = 1_000_000)
     currency: str = "USD"
+    clock: str | None = Field(default=None, description="Pin (ISO instant) or offset "
+                              "(+31d, -2h) the platform clock (tracer.clock).")
     overage_price_micros: int = 10_000  # $0.01 per prediction above the allowance
     training_run_price_micros: int = 50_000  # $0.05
     custom_domain_price_micros: int = 500_000  # $0.50

@@ -1,27 +1,29 @@
 """Usage metering: the one place billable acts are recorded.
 
 Every billable act (a predicted row, a training run, a domain install, a custom domain
-deployment) writes a ``UsageEvent`` whose id is made by the producer, in the same database
-transaction as the act's own record. The id is the idempotency key: writing the same id
-again is a no-op when the payload matches and an error when it differs. The ledger rates
-and splits this stream; nothing else writes it.
+deployment, a month of an install or of a tier subscription) writes a ``UsageEvent`` whose
+id is made by the producer, in the same database transaction as the act's own record. The
+id is the idempotency key: writing the same id again is a no-op when the payload matches
+and an error when it differs. The ledger rates and splits this stream; nothing else writes it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer import tenancy  # noqa: F401 -- maps "tenants", which usage events reference
 from tracer.db import Base, utcnow
-from tracer.errors import ConflictError
+from tracer.errors import ConflictError, ValidationError
 
-KINDS = ("prediction", "training_run", "install", "custom_domain", "subscription")
+KINDS = ("prediction", "training_run", "install", "custom_domain", "subscription",
+         "install_period")
+MAX_QUANTITY = 2**63 - 1  # a BIGINT column
 
 
 class UsageEvent(Base):
@@ -31,17 +33,29 @@ class UsageEvent(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     domain: Mapped[str | None] = mapped_column(String(128))
-    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=1)  # 64-bit everywhere
     occurred_at: Mapped[datetime] = mapped_column(index=True)  # effective time
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     payload_hash: Mapped[str] = mapped_column(String(64))
     attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+def instant(moment: datetime) -> str:
+    """An event time as the payload hash sees it: UTC, microseconds (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def payload_hash(tenant_id: str, kind: str, domain: str | None, quantity: int,
-                 attrs: dict[str, Any]) -> str:
-    """What an event id stands for: the same id must always come with this same digest."""
-    body = json.dumps([tenant_id, kind, domain, quantity, attrs], sort_keys=True, default=str)
+                 attrs: dict[str, Any], occurred_at: datetime) -> str:
+    """What an event id stands for: every field of the event, ``occurred_at`` included.
+
+    The same id must always come with this same digest; a changed time under the same id
+    is a different event, not a duplicate.
+    """
+    body = json.dumps([tenant_id, kind, domain, quantity, attrs, instant(occurred_at)],
+                      sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -67,10 +81,15 @@ def usage_event(event_id: str, *, tenant_id: str, kind: str, domain: str | None 
     """A new (not yet recorded) event, its payload digest computed."""
     if kind not in KINDS:
         raise ValueError(f"unknown usage kind {kind!r}")
+    if type(quantity) is not int or not 0 <= quantity <= MAX_QUANTITY:
+        raise ValidationError(f"usage event {event_id}: quantity must be a whole number in "
+                              f"0..{MAX_QUANTITY}, got {quantity!r}", field="quantity")
     attrs = attrs or {}
+    occurred_at = occurred_at or utcnow()
     return UsageEvent(id=event_id, tenant_id=tenant_id, kind=kind, domain=domain,
-                      quantity=quantity, occurred_at=occurred_at or utcnow(),
-                      payload_hash=payload_hash(tenant_id, kind, domain, quantity, attrs),
+                      quantity=quantity, occurred_at=occurred_at,
+                      payload_hash=payload_hash(tenant_id, kind, domain, quantity, attrs,
+                                                occurred_at),
                       attrs=attrs)
 
 

@@ -105,11 +105,33 @@ def price_plan(s: Session, domain_name: str) -> PricePlan | None:
     except NotFoundError:
         return None
     publisher = s.get(Publisher, listing.publisher_id)
+    first_party = bool(publisher and publisher.first_party)
+    billed = None if first_party else _ledger_plan(s, listing)
+    if billed is not None:  # what the ledger bills is what the catalog shows
+        return PricePlan(listing=listing.name, currency=billed.currency,
+                         monthly_fee_minor=billed.monthly_fee_minor,
+                         per_prediction_micros=billed.prediction_price_micros,
+                         commission_bps=billed.commission_bps, first_party=False)
     return PricePlan(listing=listing.name, currency=listing.currency,
-                     monthly_fee_minor=listing.monthly_fee_minor,
-                     per_prediction_micros=listing.per_prediction_micros,
-                     commission_bps=listing.commission_bps,
-                     first_party=bool(publisher and publisher.first_party))
+                     monthly_fee_minor=0 if first_party else listing.monthly_fee_minor,
+                     per_prediction_micros=0 if first_party else listing.per_prediction_micros,
+                     commission_bps=10_000 if first_party else listing.commission_bps,
+                     first_party=first_party)
+
+
+def _ledger_plan(s: Session, listing: Listing):
+    """The ledger's plan for the listing's first priced domain (None without the ledger)."""
+    from sqlalchemy import inspect
+
+    if not listing.domains or not inspect(s.connection()).has_table("ledger_price_plans"):
+        return None
+    from tracer_registry.ledger.plans import price_plan as ledger_price_plan
+
+    for domain in listing.domains:
+        plan = ledger_price_plan(s, domain)
+        if plan is not None:
+            return plan
+    return None
 
 
 def set_price_plan(s: Session, name: str, *, currency: str, monthly_fee_minor: int = 0,

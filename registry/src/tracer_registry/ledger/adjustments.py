@@ -56,8 +56,9 @@ def _legs(line: InvoiceLine, part: RefundPart, taking_back: bool) -> list[Leg]:
         legs.append(Leg(platform("tax", line.currency), back, part.tax))
     if part.fee:
         legs.append(Leg(platform("revenue", line.currency), back, part.fee))
-    if part.share:
-        legs.append(Leg(publisher_payable(line.publisher_id, line.currency), back, part.share))
+    if part.share:  # -1 on a rare slice: the publisher gets that unit back (money.py)
+        legs.append(Leg(publisher_payable(line.publisher_id, line.currency),
+                        back if part.share > 0 else forth, abs(part.share)))
     return legs
 
 

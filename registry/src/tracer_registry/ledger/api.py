@@ -98,4 +98,7 @@ def run(request: Request, who: Admin) -> dict:
 
 
 def register(app: FastAPI) -> None:
+    from tracer_registry.ledger import billing_api
+
     app.include_router(router)
+    app.include_router(billing_api.router)

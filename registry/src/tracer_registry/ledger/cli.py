@@ -148,11 +148,11 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Reconcile every account per period and currency; exit 1 unless it nets to zero."""
     from tracer.db import session
 
-    from tracer_registry.ledger.reports import reconciliation
+    from tracer_registry.ledger.reconcile import CHECKS, reconciliation
 
     with session(_settings()) as s:
         result = reconciliation(s)
-    ok = result["nets_to_zero"] and result["balances_match"] and result["every_account_holds"]
+    ok = result["ok"]
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
     else:
@@ -161,11 +161,16 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 _console().print(f"{p['period']} {block['currency']}: debits "
                                  f"{block['debits']} credits {block['credits']} net "
                                  f"{block['net']}")
+        failed = [check for check in CHECKS if not result[check]]
         _console().print(f"suspense items: {len(result['suspense'])}; "
-                         f"{'reconciled: nets to zero' if ok else 'NOT reconciled'}")
+                         + ("reconciled: nets to zero" if ok else
+                            f"NOT reconciled ({', '.join(failed)} failed)"))
     if not ok:
         raise typer.Exit(1)
 
 
 def register(cli: typer.Typer) -> None:
+    from tracer_registry.ledger import billing_cli
+
     cli.add_typer(app, name="payouts")
+    billing_cli.register(cli)

@@ -1,4 +1,5 @@
-"""Closing a period: rate every tenant, then freeze statements and mark the period closed.
+"""Closing a period: produce its recurring charges, rate every tenant, then freeze
+statements and mark the period closed.
 
 Rating runs in chunks of tenants, each chunk one database transaction, so a crash mid-way
 loses nothing: the next run rates only the tenants without an invoice for the period.
@@ -26,8 +27,10 @@ from tracer_registry.ledger.periods import (
     next_period,
     parse_period,
     period_end,
+    refuse_unfinished,
 )
 from tracer_registry.ledger.rating import rate_tenants
+from tracer_registry.ledger.recurring import produce
 from tracer_registry.ledger.statements import freeze_statements
 
 if TYPE_CHECKING:
@@ -59,7 +62,12 @@ def tenants_to_rate(s: Session, period: str) -> list[str]:
 
 def close_period(settings: Settings, period: str, *, caused_by: str,
                  chunk: int = 100, progress=None) -> CloseResult:
+    """Produce the period's recurring charges, rate every tenant, freeze, close.
+
+    Refused for a period that has not ended by the platform clock (``tracer.clock``).
+    """
     parse_period(period)
+    refuse_unfinished(settings, period)
 
     def check_order(s: Session) -> None:
         last = last_closed(s)
@@ -70,6 +78,7 @@ def close_period(settings: Settings, period: str, *, caused_by: str,
                               "order")
 
     run_in_transaction(settings, check_order)
+    run_in_transaction(settings, lambda s: produce(s, period))
     tenants = run_in_transaction(settings, lambda s: tenants_to_rate(s, period))
     rated = 0
     for start in range(0, len(tenants), chunk):

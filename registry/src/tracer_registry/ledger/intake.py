@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from tracer.db import engine_for, utcnow
 from tracer.errors import ConflictError, NotFoundError, ValidationError
 from tracer.tenancy import Tenant
-from tracer.usage import KINDS, payload_hash, record_usage
+from tracer.usage import KINDS, MAX_QUANTITY, instant, payload_hash, record_usage
 
 from tracer_registry.ledger import crashpoints
 from tracer_registry.ledger.bulk_postgres import insert_usage_postgres
@@ -59,7 +59,7 @@ def ingest(settings: Settings, event: dict[str, Any]) -> bool:
 
 
 def digest(tenant_id: str, kind: str, domain: str | None, quantity: int,
-           attrs: dict[str, Any] | None) -> str:
+           attrs: dict[str, Any] | None, occurred_at: datetime) -> str:
     """``tracer.usage.payload_hash``, without ``json.dumps`` for the common event shape.
 
     Byte for byte the JSON ``payload_hash`` hashes (a test pins it over arbitrary text);
@@ -69,9 +69,9 @@ def digest(tenant_id: str, kind: str, domain: str | None, quantity: int,
             and (domain is None or type(domain) is str)):
         where = "null" if domain is None else encode_basestring_ascii(domain)
         body = (f"[{encode_basestring_ascii(tenant_id)}, {encode_basestring_ascii(kind)}, "
-                f"{where}, {quantity}, {{}}]")
+                f"{where}, {quantity}, {{}}, \"{instant(occurred_at)}\"]")
         return hashlib.sha256(body.encode()).hexdigest()
-    return payload_hash(tenant_id, kind, domain, quantity, attrs or {})
+    return payload_hash(tenant_id, kind, domain, quantity, attrs or {}, occurred_at)
 
 
 def _field_error(event_id: Any, field: str, why: str) -> ValidationError:
@@ -101,9 +101,9 @@ def prepare(events: Iterable[dict[str, Any]], recorded_at: datetime) -> list[tup
                                                  f"got {kind!r}")
         if domain is not None and type(domain) is not str:
             raise _field_error(event_id, "domain", "must be a string or absent")
-        if type(quantity) is not int or quantity < 0:
-            raise _field_error(event_id, "quantity", f"must be a whole number >= 0, "
-                                                     f"got {quantity!r}")
+        if type(quantity) is not int or not 0 <= quantity <= MAX_QUANTITY:
+            raise _field_error(event_id, "quantity", f"must be a whole number in "
+                                                     f"0..{MAX_QUANTITY}, got {quantity!r}")
         if not isinstance(at, datetime) or at.tzinfo is None:
             raise _field_error(event_id, "occurred_at", "must be a timezone-aware datetime")
         if at.tzinfo is not UTC:
@@ -111,7 +111,7 @@ def prepare(events: Iterable[dict[str, Any]], recorded_at: datetime) -> list[tup
         if type(attrs) is not dict:
             raise _field_error(event_id, "attrs", "must be an object")
         row = (event_id, tenant_id, kind, domain, quantity, at, recorded_at,
-               digest(tenant_id, kind, domain, quantity, attrs), attrs)
+               digest(tenant_id, kind, domain, quantity, attrs, at), attrs)
         seen = rows.setdefault(event_id, row)
         if seen[7] != row[7]:
             raise ConflictError(f"usage event {event_id} appears twice in the input with "

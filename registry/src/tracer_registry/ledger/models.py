@@ -105,6 +105,7 @@ class Transaction(Base):
     domain: Mapped[str | None] = mapped_column(String(128))
     line_id: Mapped[str | None] = mapped_column(String(300), index=True)
     memo: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    legs: Mapped[int | None] = mapped_column(Integer)  # how many entries it has (>= 2)
 
 
 class Entry(Base):
@@ -217,3 +218,49 @@ class Payout(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TierChange(Base):
+    """A tenant's move from one tier to another; subscriptions pro-rate by it."""
+
+    __tablename__ = "ledger_tier_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]
+    tier_from: Mapped[str] = mapped_column(String(32))
+    tier_to: Mapped[str] = mapped_column(String(32))
+    caused_by: Mapped[str] = mapped_column(String(200))
+
+
+class Payment(Base):
+    """Money a tenant paid (the provider's payment id is the key): settles receivables."""
+
+    __tablename__ = "ledger_payments"
+    __table_args__ = (CheckConstraint("amount > 0 AND settled >= 0 AND credited >= 0 "
+                                      "AND settled + credited = amount",
+                                      name="ck_ledger_payments"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(64))
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    settled: Mapped[int] = mapped_column(BigInteger)  # against the receivable
+    credited: Mapped[int] = mapped_column(BigInteger)  # beyond it: prepaid credit
+    transaction_id: Mapped[str] = mapped_column(String(200))
+
+
+class OperatorAudit(Base):
+    """Who did what through an operator command or admin route."""
+
+    __tablename__ = "ledger_operator_audit"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    operator: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

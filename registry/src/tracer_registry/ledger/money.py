@@ -3,6 +3,7 @@
 Amounts are integer minor units of a currency (USD cents, JPY yen, KWD fils). Usage prices
 below a minor unit are integer micro-units (1 major unit = 1_000_000 micros) and are rounded
 to minor units once per rated line. Rates are integer basis points (3000 = 30 %).
+Amounts are bounded by ``MAX_AMOUNT``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ EXPONENTS: dict[str, int] = {"USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "CAD": 2, "
                              "JOD": 3, "TND": 3}
 
 SPLIT_RULE_VERSION = "split-v1"
+# The largest amount the ledger keeps: 10^15 minor units, far below a BIGINT (9.2 x 10^18),
+# so a sum of many lines, a product with a rate or a conversion cannot overflow a column.
+MAX_AMOUNT = 10**15
 
 
 def exponent(currency: str) -> int:
@@ -43,6 +47,9 @@ def _check_amount(name: str, value: int) -> None:
         raise LedgerError(f"{name} must be an integer number of minor units, got {value!r}")
     if value < 0:
         raise LedgerError(f"{name} cannot be negative, got {value}")
+    if value > MAX_AMOUNT:
+        raise LedgerError(f"{name} of {value} is beyond the ledger's limit of {MAX_AMOUNT} "
+                          "minor units")
 
 
 def _check_bps(bps: int) -> None:
@@ -98,7 +105,11 @@ def split(gross: int, commission_bps: int, *, tax_bps: int = 0,
 
 @dataclass(frozen=True)
 class RefundPart:
-    """What one refund returns from each side; the parts sum to the refund amount."""
+    """What one refund returns from each side; the parts sum to the refund amount.
+
+    ``share`` may be -1 on a rare partial refund (see ``refund_part``): then that refund
+    gives the publisher one unit back instead of taking one.
+    """
 
     amount: int
     tax: int
@@ -110,12 +121,29 @@ def _cumulative(part: int, refunded: int, whole: int) -> int:
     return 0 if whole == 0 else part * refunded // whole
 
 
+def refunded_so_far(line: Split, refunded: int) -> tuple[int, int]:
+    """(tax, fee) returned once ``refunded`` of the line's gross has been refunded.
+
+    LEDGER.md rule 10 as written: ``fee_refunded_so_far = floor(fee * refunded_so_far /
+    gross)``, and the same for tax: ``floor(tax * refunded_so_far / gross)``. A line with no
+    publisher share (first-party, the platform keeps 100 %) returns as fee all that is not
+    tax, so no refund ever moves a share that was never paid.
+    """
+    tax = _cumulative(line.tax, refunded, line.gross)
+    if line.share == 0:
+        return tax, refunded - tax
+    return tax, _cumulative(line.fee, refunded, line.gross)
+
+
 def refund_part(line: Split, refunded_before: int, amount: int) -> RefundPart:
     """The slice of ``line`` a refund of ``amount`` (gross, tax-inclusive) returns.
 
-    Cumulative, so rounding never drifts: tax refunded so far is ``floor(tax * R / gross)``,
-    the net refunded so far is the rest of R, and the fee refunded so far is
-    ``floor(fee * net_refunded / net)``. A full refund returns exactly tax, fee and share.
+    Cumulative, so rounding never drifts: each refund returns the difference of
+    ``refunded_so_far`` after and before it, and the publisher's share is the rest of the
+    amount. A full refund returns exactly tax, fee and share. Because tax and fee are
+    floored separately, both can step up on the same unit, so a one-unit slice can return
+    tax and fee of one unit each: the share part is then -1 (the publisher gets a unit
+    back), and the cumulative share stays exact.
     """
     _check_amount("refund", amount)
     _check_amount("refunded so far", refunded_before)
@@ -125,13 +153,7 @@ def refund_part(line: Split, refunded_before: int, amount: int) -> RefundPart:
     if after > line.gross:
         raise LedgerError(f"refund of {amount} exceeds what is left to refund "
                           f"({line.gross - refunded_before} of {line.gross})")
-
-    def taken(refunded: int) -> tuple[int, int]:
-        tax = _cumulative(line.tax, refunded, line.gross)
-        fee = _cumulative(line.fee, refunded - tax, line.net)
-        return tax, fee
-
-    tax_before, fee_before = taken(refunded_before)
-    tax_after, fee_after = taken(after)
+    tax_before, fee_before = refunded_so_far(line, refunded_before)
+    tax_after, fee_after = refunded_so_far(line, after)
     tax, fee = tax_after - tax_before, fee_after - fee_before
     return RefundPart(amount, tax, fee, amount - tax - fee)

@@ -1,4 +1,4 @@
-"""Payouts: pay publishers what closed periods earned them, at least their threshold.
+"""Payouts: pay publishers what closed periods earned them, when above their threshold.
 
 A payout moves the available balance from the publisher's payable to money in transit
 (one transaction, with the payout row, committed before anything leaves), hands the
@@ -80,7 +80,7 @@ def available(s: Session, publisher_id: str, currency: str) -> int:
 
 def _open_payouts(s: Session, account_ids: list[int], *, caused_by: str,
                   now: datetime) -> list[str]:
-    """Open the payouts of these accounts (those at or above their threshold)."""
+    """Open the payouts of these accounts (those strictly above their threshold)."""
     write_lock(s)
     accounts = list(s.scalars(select(Account).where(Account.id.in_(account_ids))
                               .order_by(Account.id).with_for_update()))
@@ -99,8 +99,8 @@ def _open_payouts(s: Session, account_ids: list[int], *, caused_by: str,
     for account in accounts:
         key = (account.owner, account.currency)
         amount, entries = balances[account.id]
-        if amount <= 0 or amount < thresholds[key]:
-            continue  # carried forward
+        if amount <= 0 or amount <= thresholds[key]:
+            continue  # carried forward: a payout needs a balance strictly above the threshold
         period = period or open_period(s, now)
         payout_id = f"{account.owner}/{account.currency}/{counts[key] + 1}"
         postings.append(Posting(
@@ -151,7 +151,7 @@ def _settle(settings: Settings, rail: FileRail, payout_ids: list[str], caused_by
 def run_payouts(settings: Settings, *, caused_by: str, rail: FileRail | None = None,
                 progress: Callable[[int], None] | None = None,
                 now: datetime | None = None, batch: int = BATCH) -> list[str]:
-    """Resume pending payouts, then pay every publisher at or above its threshold.
+    """Resume pending payouts, then pay every publisher strictly above its threshold.
 
     ``now`` is when the payouts are effective (default: the current time).
     """

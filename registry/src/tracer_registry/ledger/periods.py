@@ -49,6 +49,16 @@ def period_end(period: str) -> datetime:
     return period_start(next_period(period))
 
 
+def refuse_unfinished(settings, period: str) -> None:
+    """Only past periods close: refuse one that has not ended by the platform clock."""
+    from tracer import clock
+
+    now = clock.now(settings)
+    if period_end(period) > now:
+        raise LedgerError(f"period {period} has not ended yet (platform clock "
+                          f"{now.isoformat(timespec='seconds')}); only past periods close")
+
+
 def last_closed(s: Session) -> str | None:
     return s.scalar(select(func.max(Period.id)).where(Period.status == "closed"))
 

@@ -188,7 +188,7 @@ def post_many(s: Session, postings: Sequence[Posting]) -> int:
                         "created_at": now, "effective_at": p.effective_at,
                         "payload_hash": hashes[p.id], "tenant_id": p.tenant_id,
                         "publisher_id": p.publisher_id, "domain": p.domain,
-                        "line_id": p.line_id, "memo": p.memo})
+                        "line_id": p.line_id, "memo": p.memo, "legs": len(p.legs)})
         for leg in p.legs:
             account = by_code[leg.account]
             entry_rows.append({"transaction_id": p.id, "account_id": account.id,

@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    BigInteger,
     Column,
-    Integer,
     MetaData,
     String,
     Table,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from tracer.db import utcnow
+from tracer.errors import LedgerError
 from tracer.tenancy import Tenant
 from tracer.usage import UsageEvent
 
@@ -55,6 +56,7 @@ from tracer_registry.ledger.postings import (
     publisher_payable,
     tenant_receivable,
 )
+from tracer_registry.ledger.recurring import MONTH, TIER_PREFIX
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -63,7 +65,7 @@ if TYPE_CHECKING:
 # the events one rating transaction picks (a temporary table, created on first use)
 _PICKED = Table("ledger_rating_picked", MetaData(), Column("id", String(128)),
                 Column("tenant_id", String(64)), Column("kind", String(32)),
-                Column("domain", String(128)), Column("quantity", Integer))
+                Column("domain", String(128)), Column("quantity", BigInteger))
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,10 @@ class Priced:
     currency: str
     quantity: int
     unit_price_micros: int
+    per: int = 1  # the price is per ``per`` units (MONTH for recurring charges)
+
+
+MAX_ACCRUED = 2**63 - 1  # the BIGINT column that keeps it
 
 
 def _plans(s: Session, domains: set[str]) -> dict[str, PricePlan]:
@@ -101,14 +107,19 @@ def price(settings: Settings, tier_name: str, usage: dict[tuple[str, str | None]
                 lines.append(Priced(kind, domain, plan, plan.currency, quantity,
                                     plan.prediction_price_micros))
         elif kind == "install":
+            pass  # the act of installing is free: each period installed is billed below
+        elif kind == "install_period":
             if plan and plan.monthly_fee_minor:
                 per_minor = MICROS_PER_MAJOR // 10 ** exponent(plan.currency)
                 lines.append(Priced(kind, domain, plan, plan.currency, quantity,
-                                    plan.monthly_fee_minor * per_minor))
+                                    plan.monthly_fee_minor * per_minor, MONTH))
         elif kind == "subscription":
+            name = domain.removeprefix(TIER_PREFIX) if domain else tier_name
+            if name not in settings.tiers:
+                raise LedgerError(f"subscription usage names unknown tier {name!r}")
             per_minor = MICROS_PER_MAJOR // 10 ** exponent(home)
-            lines.append(Priced(kind, None, None, home, quantity,
-                                tier.monthly_price_cents * per_minor))
+            lines.append(Priced(kind, domain, None, home, quantity,
+                                settings.tiers[name].monthly_price_cents * per_minor, MONTH))
         elif kind == "training_run":
             lines.append(Priced(kind, None, None, home, quantity,
                                 settings.training_run_price_micros))
@@ -172,7 +183,7 @@ def _claim(s: Session, tenants: list[str], period: str) -> list[tuple]:
     if s.get_bind().dialect.name == "postgresql":
         s.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_PICKED.name} (id varchar(128), "
                        "tenant_id varchar(64), kind varchar(32), domain varchar(128), "
-                       "quantity integer) ON COMMIT DROP"))
+                       "quantity bigint) ON COMMIT DROP"))
         s.execute(text(f"TRUNCATE {_PICKED.name}"))
     else:
         s.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {_PICKED.name} (id TEXT, "
@@ -201,7 +212,10 @@ def _rate_one(settings: Settings, tenant_id: str, period: str, tier: str,
     effective = end - timedelta(seconds=1)  # a line is earned by the end of its period
     for item in price(settings, tier, usage, plans):
         line_id = f"{invoice_id}/{item.kind}/{item.domain or '-'}"
-        accrued = item.quantity * item.unit_price_micros
+        accrued = item.quantity * item.unit_price_micros // item.per  # floored to a micro
+        if accrued > MAX_ACCRUED:
+            raise LedgerError(f"line {line_id}: {accrued} micro-units is beyond what the "
+                              f"ledger keeps ({MAX_ACCRUED})")
         gross = micros_to_minor(accrued, item.currency)  # rounded once, here
         bps = item.plan.commission_bps if item.plan else BPS
         rule = item.plan.rule_version if item.plan else SPLIT_RULE_VERSION

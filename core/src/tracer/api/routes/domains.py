@@ -35,7 +35,8 @@ def list_domains(request: Request, principal: Anyone) -> dict[str, Any]:
     if principal.tenant_id:
         with session(p.settings) as s:
             installs = {i.domain: i for i in s.scalars(select(DomainInstall).where(
-                DomainInstall.tenant_id == principal.tenant_id))}
+                DomainInstall.tenant_id == principal.tenant_id,
+                DomainInstall.uninstalled_at.is_(None)))}
     out = []
     for name, domain in sorted(p.host.domains.items()):
         row = installs.get(name)
