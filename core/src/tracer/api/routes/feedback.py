@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError as PydanticValidationError
 
 from tracer.api.app import platform_of
 from tracer.api.auth import require_tenant
 from tracer.api.idempotency import check_key, remember, replay, request_hash
 from tracer.api.monitoring import drift_report
+from tracer.api.problems import from_request_validation
 from tracer.api.restraint import maybe_retrain
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import CorrectionIn, FeedbackIn
@@ -75,17 +78,27 @@ def outcome(outcome_id: str, request: Request, principal: Tenant) -> dict[str, A
 
 
 @router.post("/v1/outcomes/{outcome_id}/corrections",
-             summary="Correct a reported outcome (its history keeps the old value)")
-def correct(outcome_id: str, body: CorrectionIn, request: Request,
-            principal: Tenant) -> dict[str, Any]:
-    """Sets the outcome to `outcome`; the history records who (the key's holder and id),
-    when, the old and new value and the reason. Live metrics and the next challenger's
-    training data read the corrected value. Sending the current value changes nothing
-    (`changed: false`)."""
+             summary="Correct a reported outcome (its history keeps the old value)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": CorrectionIn.model_json_schema()}}}})
+def correct(outcome_id: str, request: Request, principal: Tenant,
+            body: Annotated[dict[str, Any], Body(default_factory=dict,
+                                                 include_in_schema=False)]) -> dict[str, Any]:
+    """Sets the outcome to `outcome` (the integer 0 or 1); the history records who (the
+    key's holder and id), when, the old and new value and the reason. Live metrics and the
+    next challenger's training data read the corrected value. Sending the current value
+    changes nothing (`changed: false`). An outcome that is not yours is a 404 before the
+    body is looked at."""
     p = platform_of(request)
     with session(p.settings) as s:
-        row, correction = correct_outcome(s, principal.tenant_id, outcome_id, body.outcome,
-                                          body.reason, principal.subject, principal.key_id)
+        get_outcome(s, principal.tenant_id, outcome_id)
+        try:
+            change = CorrectionIn.model_validate(body)
+        except PydanticValidationError as exc:
+            raise from_request_validation(RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])) from None
+        row, correction = correct_outcome(s, principal.tenant_id, outcome_id, change.outcome,
+                                          change.reason, principal.subject, principal.key_id)
         return {**_outcome_body(s, row), "changed": correction is not None}
 
 
