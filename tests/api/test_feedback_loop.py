@@ -93,7 +93,8 @@ def test_a_shifted_tenant_gets_a_challenger_that_adapts_promoted_only_beyond_noi
 
     # ... and it adapted: promoted only because the whole interval is above zero
     diff = numbers["difference"]
-    print(f"\nchampion v1 {numbers['champion']:.4f} vs challenger v2 "
+    print(f"\ndrift: PSI of gold_lead {started['numbers']['max_psi']:.3f} against v1; "
+          f"champion v1 {numbers['champion']:.4f} vs challenger v2 "
           f"{numbers['challenger']:.4f} on the tenant's {diff['rows']} newest outcomes; "
           f"difference {diff['difference']:+.4f} [{diff['low']:+.4f}, {diff['high']:+.4f}]; "
           f"challenger interval {numbers['challenger_interval']}")
@@ -131,6 +132,17 @@ def test_a_shifted_tenant_gets_a_challenger_that_adapts_promoted_only_beyond_noi
     assert versions[2]["evaluation"]["accuracy"] == numbers["challenger"]
     print(f"live accuracy v1 {versions[1]['live']['accuracy']:.4f} (1,000 outcomes), "
           f"v2 {versions[2]['live']['accuracy']:.4f} (400 outcomes)")
+
+    # drift per version: what each version served against its own training profile
+    v1 = client.get(f"/v1/domains/{LOL}/drift?version=1", headers=acme.headers).json()
+    v2 = client.get(f"/v1/domains/{LOL}/drift?version=2", headers=acme.headers).json()
+    now = client.get(f"/v1/domains/{LOL}/drift", headers=acme.headers).json()
+    assert (v1["served_by"], v1["records"], next(iter(v1["features"]))) == (
+        "version 1", 500, "gold_lead")
+    assert (v2["served_by"], v2["records"]) == ("version 2", 400)
+    assert now["model"]["version"] == 2 and now["served_by"] == "every version"
+    print(f"drift: v1's answers vs v1 PSI {v1['max_psi']:.3f}; v2's answers vs v2 "
+          f"{v2['max_psi']:.3f}; recent answers vs champion v2 {now['max_psi']:.3f}")
 
     # a wrong outcome is corrected; history kept; v1's live metrics follow
     outcome_id = reported["outcome_ids"][0]
@@ -170,3 +182,8 @@ def test_a_shifted_tenant_gets_a_challenger_that_adapts_promoted_only_beyond_noi
                                                       "feedback": 280}
     assert (latest["action"] == "promoted") == (diff["low"] > 0)
     assert client.get("/v1/usage", headers=acme.headers).json()["totals"]["training_run"] == 2
+    import threading
+
+    for thread in threading.enumerate():  # the launcher threads finish with their workers
+        if thread.name.startswith("training-job-"):
+            thread.join()
