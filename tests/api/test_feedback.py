@@ -48,8 +48,11 @@ def test_outcomes_trigger_a_challenger_that_beats_a_weak_champion_and_serves(
                         json={"record": records_of(recent.head(1))[0]}).json()
     assert after["predictions"][0]["model"]["version"] == 2
     metrics = client.get(f"/v1/domains/{LOL}/metrics", headers=acme.headers).json()
-    assert metrics["live"]["outcomes"] == 80
-    assert 0.0 <= metrics["live"]["accuracy"] <= 1.0
+    # live metrics are per version: v2's own answers have no outcomes yet, v1's have 80
+    assert metrics["live"]["outcomes"] == 0 and metrics["all_versions"]["outcomes"] == 80
+    by_version = {v["version"]: v for v in metrics["versions"]}
+    assert by_version[1]["live"]["outcomes"] == 80
+    assert 0.0 <= by_version[1]["live"]["accuracy"] <= 1.0
     assert metrics["evaluation"]["accuracy"] == numbers["challenger"]
 
 
@@ -77,5 +80,6 @@ def test_feedback_is_all_or_nothing_and_repeats_are_harmless(client, make_caller
     flipped = client.post("/v1/feedback", headers=acme.headers, json={"outcomes": [
         {"prediction_id": first, "outcome": 0}]})
     assert flipped.status_code == 409
+    assert flipped.json()["outcome_id"] == ok.json()["outcome_ids"][0]
     drift = client.get(f"/v1/domains/{LOL}/drift", headers=acme.headers).json()
     assert drift["records"] == 2 and drift["status"].startswith("too few records")

@@ -55,6 +55,7 @@ class TrainingRun(Base):
     model_version: Mapped[int | None] = mapped_column(Integer)
     decision: Mapped[str | None] = mapped_column(Text)
     metrics: Mapped[dict[str, Any] | None]
+    rows: Mapped[dict[str, Any] | None]  # counts by part and, for tenants, by source
     error: Mapped[str | None] = mapped_column(Text)
 
 

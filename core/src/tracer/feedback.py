@@ -1,8 +1,13 @@
 """Stored predictions and the outcomes tenants observe for them later.
 
 Every answered record is stored (its id is in the answer) so a tenant can report what
-happened. Outcomes feed live metrics (over the latest feedback window), drift and the
-retraining data (the record plus its observed label).
+happened. Outcomes feed live metrics (per model version, over the latest feedback window),
+drift and the retraining data (the record plus its observed label).
+
+An outcome is the integer 0 or 1 (a boolean is refused: ``true`` is not a count of wins).
+A wrong outcome is corrected, never overwritten silently: each correction keeps who made
+it, when, the old and the new value and why, and the outcome row holds the current value,
+which live metrics and retraining read.
 """
 
 from __future__ import annotations
@@ -10,10 +15,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -47,10 +51,33 @@ class Outcome(Base):
     outcome: Mapped[int] = mapped_column(Integer)
     observed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    corrected_at: Mapped[datetime | None]
 
     def as_dict(self) -> dict:
         return {"id": self.id, "prediction_id": self.prediction_id, "domain": self.domain,
                 "outcome": self.outcome, "observed_at": self.observed_at,
+                "created_at": self.created_at, "corrected_at": self.corrected_at}
+
+
+class OutcomeCorrection(Base):
+    """One change of a reported outcome: nothing reported is ever lost."""
+
+    __tablename__ = "outcome_corrections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    outcome_id: Mapped[str] = mapped_column(ForeignKey("outcomes.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    old_outcome: Mapped[int] = mapped_column(Integer)
+    new_outcome: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    key_id: Mapped[str | None] = mapped_column(String(36))
+    subject: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "old_outcome": self.old_outcome,
+                "new_outcome": self.new_outcome, "reason": self.reason,
+                "by": {"subject": self.subject, "key_id": self.key_id},
                 "created_at": self.created_at}
 
 
@@ -85,7 +112,7 @@ def record_outcomes(s: Session, tenant_id: str, reported: list[ReportedOutcome]
     seen: dict[str, int] = {}
     created, repeats = [], 0
     for index, item in enumerate(reported):
-        if item.outcome not in (0, 1):
+        if not is_outcome(item.outcome):
             raise ValidationError(f"outcomes[{index}].outcome: {item.outcome!r} is not 0 or 1",
                                   errors=[{"index": index, "field": "outcome",
                                            "message": "must be 0 or 1"}])
@@ -105,8 +132,10 @@ def record_outcomes(s: Session, tenant_id: str, reported: list[ReportedOutcome]
         if existing is not None:
             if existing.outcome != item.outcome:
                 raise ConflictError(f"outcomes[{index}]: prediction {item.prediction_id} "
-                                    f"already has outcome {existing.outcome}",
-                                    prediction=item.prediction_id, index=index)
+                                    f"already has outcome {existing.outcome}; correct it with "
+                                    f"POST /v1/outcomes/{existing.id}/corrections",
+                                    prediction=item.prediction_id, index=index,
+                                    outcome_id=existing.id)
             repeats += 1
             continue
         outcome = Outcome(id=str(uuid.uuid4()), tenant_id=tenant_id,
@@ -118,6 +147,35 @@ def record_outcomes(s: Session, tenant_id: str, reported: list[ReportedOutcome]
     return created, repeats
 
 
+def is_outcome(value: object) -> TypeGuard[int]:
+    """0 or 1 as an integer: booleans (and floats such as 1.0) are not outcomes."""
+    return type(value) is int and value in (0, 1)
+
+
+def correct_outcome(s: Session, tenant_id: str, outcome_id: str, new: object, reason: str,
+                    subject: str, key_id: str | None) -> tuple[Outcome, OutcomeCorrection | None]:
+    """Change an outcome's value, keeping the old one in its history; the same value again
+    changes nothing (returns no correction)."""
+    if not is_outcome(new):
+        raise ValidationError(f"outcome: {new!r} is not the integer 0 or 1", field="outcome")
+    row = get_outcome(s, tenant_id, outcome_id)
+    if row.outcome == new:
+        return row, None
+    correction = OutcomeCorrection(id=str(uuid.uuid4()), outcome_id=row.id,
+                                   tenant_id=tenant_id, old_outcome=row.outcome,
+                                   new_outcome=int(new), reason=reason[:500],
+                                   key_id=key_id, subject=subject[:200])
+    row.outcome, row.corrected_at = int(new), utcnow()
+    s.add(correction)
+    s.flush()
+    return row, correction
+
+
+def corrections_of(s: Session, outcome_id: str) -> list[OutcomeCorrection]:
+    return list(s.scalars(select(OutcomeCorrection).where(
+        OutcomeCorrection.outcome_id == outcome_id).order_by(OutcomeCorrection.created_at)))
+
+
 def count_outcomes(s: Session, tenant_id: str, domain: str,
                    since: datetime | None = None) -> int:
     query = select(func.count(Outcome.id)).where(Outcome.tenant_id == tenant_id,
@@ -127,23 +185,36 @@ def count_outcomes(s: Session, tenant_id: str, domain: str,
     return int(s.scalar(query) or 0)
 
 
-def labelled_predictions(s: Session, tenant_id: str, domain: str, limit: int | None = None
-                         ) -> list[tuple[StoredPrediction, Outcome]]:
-    """(prediction, outcome) pairs, newest outcome first."""
+def labelled_predictions(s: Session, tenant_id: str, domain: str, limit: int | None = None,
+                         version: int | None = None) -> list[tuple[StoredPrediction, Outcome]]:
+    """(prediction, outcome) pairs, newest outcome first (of one model version if given)."""
     query = (select(StoredPrediction, Outcome)
              .join(Outcome, Outcome.prediction_id == StoredPrediction.id)
              .where(Outcome.tenant_id == tenant_id, Outcome.domain == domain)
              .order_by(Outcome.created_at.desc(), Outcome.id))
+    if version is not None:
+        query = query.where(StoredPrediction.model_version == version)
     if limit is not None:
         query = query.limit(limit)
     return [(p, o) for p, o in s.execute(query)]
 
 
-def live_metrics(s: Session, tenant_id: str, domain: str, window: int) -> dict[str, Any]:
-    """Metrics of the served predictions over the latest ``window`` outcomes."""
+def versions_with_outcomes(s: Session, tenant_id: str, domain: str) -> list[int]:
+    """Model versions whose served predictions have outcomes, newest first."""
+    return sorted({int(v) for (v,) in s.execute(
+        select(StoredPrediction.model_version).join(
+            Outcome, Outcome.prediction_id == StoredPrediction.id).where(
+            Outcome.tenant_id == tenant_id, Outcome.domain == domain).distinct())},
+        reverse=True)
+
+
+def live_metrics(s: Session, tenant_id: str, domain: str, window: int,
+                 version: int | None = None) -> dict[str, Any]:
+    """Metrics of the served predictions over the latest ``window`` outcomes: of one model
+    version's predictions when ``version`` is given, of every version's otherwise."""
     from tracer.evaluation import accuracy, brier, log_loss, roc_auc
 
-    pairs = labelled_predictions(s, tenant_id, domain, window)
+    pairs = labelled_predictions(s, tenant_id, domain, window, version)
     out: dict[str, Any] = {"outcomes": len(pairs), "window": window}
     if not pairs:
         return out
@@ -156,14 +227,3 @@ def live_metrics(s: Session, tenant_id: str, domain: str, window: int) -> dict[s
     out["observed_rate"], out["mean_probability"] = float(y.mean()), float(p.mean())
     out["accuracy_at_0.5"] = accuracy(y, p)
     return out
-
-
-def feedback_frame(s: Session, tenant_id: str, domain: str, label: str) -> pd.DataFrame:
-    """Records with their observed outcome as the label, oldest first."""
-    pairs = labelled_predictions(s, tenant_id, domain)
-    pairs.reverse()
-    if not pairs:
-        return pd.DataFrame()
-    frame = pd.DataFrame([p.record for p, _ in pairs])
-    frame[label] = [o.outcome for _, o in pairs]
-    return frame

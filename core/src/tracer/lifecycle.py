@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tracer.host import PluginHost
+    from tracer.tenant_data import TrainingPlan
 
 Progress = Callable[[str], None]
 STAGES = ("load", "validate", "select", "evaluate", "refit", "log", "promote")
@@ -61,7 +62,7 @@ class TrainingResult:
     baselines: dict[str, dict[str, float]]
     champion_metric: float | None
     threshold: float
-    rows: dict[str, int]
+    rows: dict[str, Any]
     mlflow_run_id: str
     model_card: str
     extras: dict[str, Any] = field(default_factory=dict)
@@ -88,8 +89,12 @@ def load_training_frame(domain: Domain, data: str | Path | pd.DataFrame | None
 def train(host: PluginHost, store: ModelStore, domain_name: str, *,
           data: str | Path | pd.DataFrame | None = None, tenant: str | None = None,
           params: dict[str, Any] | None = None, progress: Progress | None = None,
-          ) -> TrainingResult:
-    """Run the whole lifecycle once; on any failure the champion stays as it was."""
+          plan: TrainingPlan | None = None) -> TrainingResult:
+    """Run the whole lifecycle once; on any failure the champion stays as it was.
+
+    ``plan`` (a tenant's challenger, ``tracer.tenant_data``): ``data`` is already in
+    training order, and the plan gives each row's source and weight and the size of the
+    evaluation window; the row counts by source go on the run and the model card."""
     step = progress or (lambda _stage: None)
     domain = host.domain(domain_name)
     settings = host.settings
@@ -101,7 +106,8 @@ def train(host: PluginHost, store: ModelStore, domain_name: str, *,
         s.add(TrainingRun(id=run_id, tenant=tenant, domain=domain.name, model_name=name,
                           status="running", source=source, started_at=utcnow()))
     try:
-        result = _train(host, store, domain, name, run_id, data, tenant, params or {}, step)
+        result = _train(host, store, domain, name, run_id, data, tenant, params or {}, step,
+                        plan)
     except Exception as exc:
         with session(settings) as s:
             run = s.get(TrainingRun, run_id)
@@ -115,14 +121,14 @@ def train(host: PluginHost, store: ModelStore, domain_name: str, *,
         run = s.get(TrainingRun, run_id)
         run.status, run.finished_at = "succeeded", utcnow()
         run.mlflow_run_id, run.model_version = result.mlflow_run_id, result.version
-        run.decision = result.decision
+        run.decision, run.rows = result.decision, result.rows
         run.metrics = {k: v for k, v in result.metrics.items() if np.isfinite(v)}
     return result
 
 
 def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_id: str,
-           data: Any, tenant: str | None, params: dict[str, Any], step: Progress
-           ) -> TrainingResult:
+           data: Any, tenant: str | None, params: dict[str, Any], step: Progress,
+           plan: TrainingPlan | None = None) -> TrainingResult:
     settings = host.settings
     step("load")
     frame, source = load_training_frame(domain, data)
@@ -132,16 +138,22 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
     if len(records) < MIN_ROWS:
         raise ValidationError(f"{source}: {len(records)} records; training needs at least "
                               f"{MIN_ROWS}", source=source)
-    order = np.argsort(records[domain.order_by].to_numpy(), kind="stable")
-    records = records.iloc[order].reset_index(drop=True)
-    labels = labels[order]
+    if plan is not None and len(plan) != len(records):
+        raise ValueError(f"the training plan has {len(plan)} rows for {len(records)} records")
+    if plan is None:  # a plan's frame is in training order already
+        order = np.argsort(records[domain.order_by].to_numpy(), kind="stable")
+        records = records.iloc[order].reset_index(drop=True)
+        labels = labels[order]
     weights = None
     # params {"weights": False}: the tenant's file is not sampled like the reference data
     if domain.weight is not None and params.get("weights", True):
         weights = np.asarray(domain.weight(records.assign(**{domain.label: labels})),
                              dtype=np.float64)
+    if plan is not None and plan.weight is not None:
+        weights = plan.weight if weights is None else weights * plan.weight
     every = Part(records, labels, weights)
-    n_eval = max(1, int(round(len(records) * settings.eval_fraction)))
+    n_eval = plan.evaluation_rows if plan is not None else max(
+        1, int(round(len(records) * settings.eval_fraction)))
     train_part, held = every.take(slice(0, len(records) - n_eval)), every.take(
         slice(len(records) - n_eval, len(records)))
     for what, part in (("evaluation", held), ("training", train_part)):
@@ -171,9 +183,22 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
                   "candidate": board.winner.candidate.as_dict(),
                   "trained_through": _jsonable(records[domain.order_by].iloc[-1]),
                   "rows": len(records)}
+    unseen = None
+    if plan is not None:
+        model.info["trained_on"] = plan.trained_on()
+        window = plan.tail(n_eval)
+        unseen = window.unseen_by
     verdict = judge(host, store, domain, name, held.records, held.labels, held.weights,
-                    hold.p_eval, hold.threshold, settings.bootstrap_samples, settings.seed)
-    rows = {"training": len(train_part), "evaluation": len(held), "served": len(every)}
+                    hold.p_eval, hold.threshold, settings.bootstrap_samples, settings.seed,
+                    unseen)
+    rows: dict[str, Any] = {"training": len(train_part), "evaluation": len(held),
+                            "served": len(every)}
+    by_source: dict[str, int] = {}
+    if plan is not None:
+        rows["by_source"] = plan.by_part()
+        rows["evaluation_rule"] = plan.rule
+        by_source = {f"rows_{part}_{src}": n for part, counts in rows["by_source"].items()
+                     for src, n in counts.items()}
     extras: dict[str, Any] = {**hold.extras, "calibration": model.calibration,
                               "winner": board.winner.candidate.name,
                               "selection": board.reason, "leaderboard": board.as_dict(),
@@ -194,7 +219,7 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
                 "threshold": round(model.threshold, 6), "candidate": board.winner.candidate.name,
                 "model_kind": model.kind, "calibration_a": round(model.calibration["a"], 6),
                 "calibration_b": round(model.calibration["b"], 6),
-                "sample_weights": weights is not None,
+                "sample_weights": weights is not None, **by_source,
                 **{f"train.{k}": v for k, v in
                    {**dict(domain.train_params), **train_params}.items() if k != "costs"}},
         metrics=metrics, baselines=hold.baselines, board=board,

@@ -49,7 +49,7 @@ def comparison_lines(primary: str, baselines: dict[str, dict[str, float]]) -> li
 
 def render_model_card(domain: Domain, name: str, metrics: dict[str, float],
                       interval: tuple[float, float], baselines: dict[str, dict[str, float]],
-                      model: Any, rows: dict[str, int], source: str, decision: str,
+                      model: Any, rows: dict[str, Any], source: str, decision: str,
                       extras: dict[str, Any], board: Any = None) -> str:
     from tracer.selection import leaderboard_markdown
 
@@ -71,6 +71,11 @@ def render_model_card(domain: Domain, name: str, metrics: dict[str, float],
         f"{rows['served']:,} records.",
         "",
     ]
+    if "by_source" in rows:  # a tenant's challenger: where its rows came from
+        parts = rows["by_source"]
+        lines += ["**Rows by source** (training / evaluation): " + ", ".join(
+            f"{src} {parts['training'][src]:,} / {parts['evaluation'][src]:,}"
+            for src in parts["training"]) + f". Rule: {rows['evaluation_rule']}.", ""]
     if board is not None:
         lines += [
             "## Leaderboard (time-aware cross-validation on the training part)",

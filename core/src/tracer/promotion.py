@@ -24,6 +24,8 @@ from tracer.evaluation import METRICS, resamples
 from tracer.features import compute_features
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from tracer.host import PluginHost
@@ -87,8 +89,12 @@ class Verdict:
 
 def judge(host: PluginHost, store: ModelStore, domain: Domain, name: str,
           r_eval: pd.DataFrame, y_eval: np.ndarray, w_eval: np.ndarray | None,
-          p_eval: np.ndarray, threshold: float, samples: int, seed: int) -> Verdict:
-    """Promote or keep, against the champion (if any) on the same evaluation records."""
+          p_eval: np.ndarray, threshold: float, samples: int, seed: int,
+          unseen: Callable[[dict[str, Any], np.ndarray], np.ndarray] | None = None) -> Verdict:
+    """Promote or keep, against the champion (if any) on the same evaluation records.
+
+    ``unseen(info, by_order)`` refines which evaluation rows the champion never trained on
+    (a tenant's plan knows which outcomes and datasets each model saw)."""
     from tracer.tracking import CHAMPION
 
     primary = domain.primary_metric
@@ -98,6 +104,8 @@ def judge(host: PluginHost, store: ModelStore, domain: Domain, name: str,
     try:
         model = store.load(name, champion.version)
         fresh = unseen_rows(r_eval, domain.order_by, model.info.get("trained_through"))
+        if unseen is not None:
+            fresh = unseen(model.info, fresh)
         if fresh.sum() == 0 or len(np.unique(y_eval[fresh])) < 2:
             return Verdict(False, f"kept champion: champion v{champion.version} was trained "
                            f"on these evaluation records ({int(fresh.sum())} of "

@@ -1,10 +1,11 @@
-"""Retraining: what a tenant's model trains on, when a challenger is trained, and why.
+"""Retraining: the tenant's policy, and every decision with its numbers.
 
 A challenger trains on the domain's reference data + the tenant's datasets + the records
-its tenant reported outcomes for (feedback, ordered after everything else, so the time-aware
-split evaluates on the newest data). The lifecycle promotes it only if it beats the
-champion on the same evaluation records. Every decision (starting a challenger, promoting
-or keeping the champion) is stored with its numbers.
+its tenant reported outcomes for (``tracer.tenant_data`` states how the rows are ordered,
+weighted and which are held out). The lifecycle promotes it only beyond noise
+(``tracer.promotion``). When an automatic challenger may start is ``tracer.restraint``.
+Every decision (starting a challenger, promoting or keeping the champion) is stored with
+its numbers and, for automatic runs, why it ran.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
 from tracer.db import Base, utcnow
-from tracer.feedback import count_outcomes, feedback_frame
+from tracer.feedback import count_outcomes
 
 if TYPE_CHECKING:
     from tracer.domain import Domain
-    from tracer.settings import Settings
 
 TRIGGERS = ("manual", "on_demand", "outcomes", "drift")
 
@@ -39,13 +39,19 @@ class RetrainingPolicy(Base):
     drift_threshold: Mapped[float | None] = mapped_column(Float)
     drift_window: Mapped[int] = mapped_column(Integer, default=500)
     use_reference: Mapped[bool] = mapped_column(Boolean, default=True)
+    cooldown_hours: Mapped[float | None] = mapped_column(Float)
+    tenant_weight: Mapped[float | None] = mapped_column(Float)
+    #: the drift episode an automatic challenger was already started for (see restraint)
+    drift_episode: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def as_dict(self) -> dict:
         return {"domain": self.domain, "enabled": self.enabled,
                 "min_new_outcomes": self.min_new_outcomes,
                 "drift_threshold": self.drift_threshold, "drift_window": self.drift_window,
-                "use_reference": self.use_reference, "updated_at": self.updated_at}
+                "use_reference": self.use_reference, "cooldown_hours": self.cooldown_hours,
+                "tenant_weight": self.tenant_weight, "drift_episode": self.drift_episode,
+                "updated_at": self.updated_at}
 
 
 class RetrainingDecision(Base):
@@ -78,11 +84,25 @@ def record_decision(s: Session, tenant_id: str, domain: str, trigger: str, actio
     return row
 
 
+AUTOMATIC = ("outcomes", "drift")
+
+
 def last_start(s: Session, tenant_id: str, domain: str) -> datetime | None:
+    """When the latest automatic challenger was started."""
     return s.scalar(select(RetrainingDecision.created_at).where(
         RetrainingDecision.tenant_id == tenant_id, RetrainingDecision.domain == domain,
         RetrainingDecision.action == "started").order_by(
         RetrainingDecision.created_at.desc()).limit(1))
+
+
+def automatic_starts(s: Session, tenant_id: str, since: datetime) -> int:
+    """Automatic challengers started for a tenant (every domain) since ``since``."""
+    from sqlalchemy import func
+
+    return int(s.scalar(select(func.count(RetrainingDecision.id)).where(
+        RetrainingDecision.tenant_id == tenant_id, RetrainingDecision.action == "started",
+        RetrainingDecision.trigger.in_(AUTOMATIC),
+        RetrainingDecision.created_at >= since)) or 0)
 
 
 def outcomes_trigger(s: Session, policy: RetrainingPolicy) -> dict[str, Any] | None:
@@ -113,38 +133,3 @@ def raw_labels(domain: Domain, y: np.ndarray) -> np.ndarray:
     else:
         negative = f"not {positive}"
     return np.where(np.asarray(y) == 1, positive, negative)
-
-
-def training_frame(settings: Settings, s: Session, domain: Domain, tenant_id: str, *,
-                   use_reference: bool, dataset_ids: list[str] | None,
-                   include_feedback: bool) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Reference + tenant datasets + feedback as one frame of records and raw labels."""
-    from tracer.datasets import get_dataset, list_datasets, load_dataset
-
-    parts: list[pd.DataFrame] = []
-    counts: dict[str, int] = {}
-    if use_reference:
-        reference = domain.load_reference()
-        parts.append(reference.assign(**{domain.label: labels01(domain, reference[domain.label])}))
-        counts["reference"] = len(reference)
-    rows = ([get_dataset(s, tenant_id, d) for d in dataset_ids] if dataset_ids is not None
-            else list_datasets(s, tenant_id, domain.name))
-    for row in rows:
-        parts.append(load_dataset(settings, tenant_id, row.id))
-    counts["datasets"] = sum(len(p) for p in parts) - counts.get("reference", 0)
-    if include_feedback:
-        feedback = feedback_frame(s, tenant_id, domain.name, domain.label)
-        if len(feedback):
-            # feedback is the newest data: order it after everything else unless it says
-            newest = max((float(pd.to_numeric(p[domain.order_by]).max()) for p in parts
-                          if domain.order_by in p and len(p)), default=0.0)
-            if domain.order_by not in feedback or feedback[domain.order_by].isna().any():
-                feedback[domain.order_by] = newest + np.arange(1, len(feedback) + 1)
-            parts.append(feedback)
-        counts["feedback"] = len(feedback)
-    columns = list(dict.fromkeys([*domain.columns, domain.order_by, domain.label]))
-    frame = pd.concat([p[[c for c in columns if c in p.columns]] for p in parts],
-                      ignore_index=True) if parts else pd.DataFrame()
-    if len(frame):
-        frame[domain.label] = raw_labels(domain, frame[domain.label].to_numpy())
-    return frame, counts

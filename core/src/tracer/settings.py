@@ -29,16 +29,22 @@ class Tier(BaseModel):
     training_runs_per_month: int
     custom_domains: int
     overage_allowed: bool = True
+    #: automatic retraining (tracer.restraint): hours between two automatic challengers,
+    #: and how many a month at most
+    retraining_cooldown_hours: float = 24.0
+    automatic_retraining_per_month: int = 8
 
 
 def _default_tiers() -> dict[str, Tier]:
     return {
         "starter": Tier(monthly_price_cents=9_900, predictions_per_month=10_000,
-                        training_runs_per_month=10, custom_domains=1, overage_allowed=False),
+                        training_runs_per_month=10, custom_domains=1, overage_allowed=False,
+                        retraining_cooldown_hours=72.0, automatic_retraining_per_month=2),
         "professional": Tier(monthly_price_cents=49_900, predictions_per_month=250_000,
                              training_runs_per_month=100, custom_domains=5),
         "enterprise": Tier(monthly_price_cents=249_900, predictions_per_month=5_000_000,
-                           training_runs_per_month=1_000, custom_domains=50),
+                           training_runs_per_month=1_000, custom_domains=50,
+                           retraining_cooldown_hours=6.0, automatic_retraining_per_month=30),
     }
 
 
@@ -96,6 +102,8 @@ class Settings(BaseSettings):
                                         description="Latest share of training rows for "
                                                     "calibration.")
     bootstrap_samples: int = Field(default=500, ge=50)
+    tenant_row_weight: float = Field(default=4.0, gt=0, description="Sample weight of each "
+                                     "of a tenant's own rows next to reference rows (1).")
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -25,8 +25,9 @@ def main(job_id: str) -> int:
     from tracer.drift import save_profile
     from tracer.features import compute_features
     from tracer.host import PluginHost
-    from tracer.retraining import record_decision, training_frame
+    from tracer.retraining import record_decision
     from tracer.runner import tenant_scope
+    from tracer.tenant_data import training_frame
     from tracer.tracking import ModelStore
     from tracer.usage import record_usage
 
@@ -51,22 +52,22 @@ def main(job_id: str) -> int:
             store = ModelStore(settings)
             domain = host.domain(domain_name)
             with session(settings) as s:
-                frame, counts = training_frame(
+                frame, counts, plan = training_frame(
                     settings, s, domain, tenant, use_reference=options.get("use_reference", True),
                     dataset_ids=options.get("dataset_ids"),
-                    include_feedback=options.get("include_feedback", True))
+                    include_feedback=options.get("include_feedback", True),
+                    tenant_weight=options.get("tenant_weight"))
             params = dict(options.get("params") or {})
             if options.get("candidates"):
                 params["candidates"] = list(options["candidates"])
             result = lifecycle.train(host, store, domain_name, data=frame, tenant=tenant,
-                                     params=params or None, progress=progress)
+                                     params=params or None, progress=progress, plan=plan)
             model = store.load(result.model_name, result.version)
             # the served model was refit on every row: profile them all
-            ordered = frame.sort_values(domain.order_by, kind="stable")
             from tracer.domain import FeatureState
             from tracer.records import validate_records
 
-            records, _ = validate_records(domain, ordered.drop(columns=[domain.label]))
+            records, _ = validate_records(domain, frame.drop(columns=[domain.label]))
             features = compute_features(host, domain, records,
                                         FeatureState(False, model.state.values))
     except Exception as exc:  # noqa: BLE001 -- every failure is reported on the job
@@ -81,10 +82,19 @@ def main(job_id: str) -> int:
         return 1
 
     metrics = {k: float(v) for k, v in result.metrics.items() if np.isfinite(v)}
+    comparison = result.extras.get("comparison")
     numbers = {"primary_metric": result.primary_metric,
                "challenger": metrics.get(result.primary_metric),
+               "challenger_interval": list(result.interval),
                "champion": result.champion_metric, "version": result.version,
-               "evaluation_rows": result.rows["evaluation"], "rows": counts}
+               "evaluation_rows": result.rows["evaluation"], "rows": counts,
+               "rows_by_source": result.rows.get("by_source"),
+               "evaluation_rule": result.rows.get("evaluation_rule"),
+               "tenant_weight": None if plan.weight is None else float(plan.weight.max()),
+               "difference": None if comparison is None else {
+                   k: comparison[k] for k in ("difference", "low", "high", "rows")}}
+    why = options.get("why") or f"{trigger} run"
+    sources = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     with session(settings) as s:
         row = s.get(TrainingJob, job_id)
         row.status, row.stage, row.progress, row.finished_at = "succeeded", "done", 1.0, utcnow()
@@ -95,8 +105,8 @@ def main(job_id: str) -> int:
                      domain=domain_name, attrs={"job_id": job_id, "version": result.version})
         save_profile(s, result.model_name, result.version, features)
         record_decision(s, tenant, domain_name, trigger,
-                        "promoted" if result.promoted else "kept", result.decision, numbers,
-                        job_id)
+                        "promoted" if result.promoted else "kept",
+                        f"Why: {why}. Rows: {sources}. {result.decision}", numbers, job_id)
     return 0
 
 

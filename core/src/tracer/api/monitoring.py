@@ -1,5 +1,5 @@
-"""Drift of a tenant's served records against its champion's training data, and the
-retraining policy that turns outcomes or drift into a challenger job."""
+"""Drift of a tenant's served records against a model version's training data (the
+champion's by default); ``tracer.api.restraint`` turns it into challengers, with restraint."""
 
 from __future__ import annotations
 
@@ -13,28 +13,37 @@ from tracer.domain import Domain, FeatureState
 from tracer.drift import get_profile, psi, save_profile
 from tracer.features import compute_features
 from tracer.feedback import StoredPrediction
-from tracer.jobs import active_job, create_job, launch
+from tracer.lifecycle import model_name_for
 from tracer.records import validate_records
-from tracer.retraining import RetrainingPolicy, outcomes_trigger, record_decision
 from tracer.runner import tenant_scope
 
 #: Fewer served records than this say nothing about drift (one record fills one bin).
 MIN_DRIFT_RECORDS = 50
 
 
-def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int) -> dict[str, Any]:
-    scorer = platform.champions.scorer(domain, tenant_id)
+def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int,
+                 version: int | None = None) -> dict[str, Any]:
+    """PSI per feature of the latest ``window`` served records: by default every version's
+    records against the current champion's training profile (what the retraining trigger
+    reads); with ``version``, the records that version served against its own profile."""
+    if version is None:
+        scorer = platform.champions.scorer(domain, tenant_id)
+        name, version, model, served_by = scorer.name, scorer.version, scorer.model, None
+    else:
+        name = model_name_for(domain, tenant_id)
+        model, served_by = platform.store.load(name, version), version
     settings = platform.settings
     with session(settings) as s:
-        stored = get_profile(s, scorer.name, scorer.version)
+        stored = get_profile(s, name, version)
         features_profile = stored.features if stored else None
+        query = select(StoredPrediction.record).where(
+            StoredPrediction.tenant_id == tenant_id, StoredPrediction.domain == domain.name,
+            StoredPrediction.model_name == name)
+        if served_by is not None:
+            query = query.where(StoredPrediction.model_version == served_by)
         recent = [r for (r,) in s.execute(
-            select(StoredPrediction.record).where(
-                StoredPrediction.tenant_id == tenant_id,
-                StoredPrediction.domain == domain.name,
-                StoredPrediction.model_name == scorer.name).order_by(
-                StoredPrediction.created_at.desc()).limit(window))]
-    state = FeatureState(False, scorer.model.state.values)
+            query.order_by(StoredPrediction.created_at.desc()).limit(window))]
+    state = FeatureState(False, model.state.values)
     if features_profile is None:
         # a champion trained outside a job (CLI, demo): profile its reference data
         reference = domain.load_reference().sort_values(domain.order_by, kind="stable")
@@ -42,9 +51,11 @@ def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int) -> 
         records, _ = validate_records(domain, reference)
         training = compute_features(platform.host, domain, records, state)  # reference rows
         with session(settings) as s:
-            save_profile(s, scorer.name, scorer.version, training)
-            features_profile = get_profile(s, scorer.name, scorer.version).features
-    out: dict[str, Any] = {"model": {"name": scorer.name, "version": scorer.version},
+            save_profile(s, name, version, training)
+            features_profile = get_profile(s, name, version).features
+    out: dict[str, Any] = {"model": {"name": name, "version": version},
+                           "served_by": "every version" if served_by is None
+                           else f"version {served_by}",
                            "window": window, "records": len(recent), "features": {}}
     if not recent:
         return {**out, "max_psi": None, "status": "no predictions yet"}
@@ -57,39 +68,3 @@ def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int) -> 
         status = f"too few records to judge (fewer than {MIN_DRIFT_RECORDS})"
     ranked = dict(sorted(values.items(), key=lambda kv: -kv[1]))
     return {**out, "features": ranked, "max_psi": worst, "status": status}
-
-
-def maybe_retrain(platform: Any, domain: Domain, tenant_id: str) -> str | None:
-    """Apply the tenant's policy; starts a challenger job and returns its id, or None."""
-    settings = platform.settings
-    with session(settings) as s:
-        policy = s.get(RetrainingPolicy, (tenant_id, domain.name))
-        if policy is None or not policy.enabled or active_job(s, tenant_id, domain.name):
-            return None
-        numbers, trigger = outcomes_trigger(s, policy), "outcomes"
-        threshold, window, use_reference = (policy.drift_threshold, policy.drift_window,
-                                            policy.use_reference)
-    if numbers is None and threshold:
-        report = drift_report(platform, domain, tenant_id, window)
-        if (report["records"] >= MIN_DRIFT_RECORDS and report["max_psi"] is not None
-                and report["max_psi"] >= threshold):
-            feature = next(iter(report["features"]))
-            numbers, trigger = {"max_psi": report["max_psi"], "feature": feature,
-                                "drift_threshold": threshold,
-                                "records": report["records"]}, "drift"
-    if numbers is None:
-        return None
-    with session(settings) as s:
-        if active_job(s, tenant_id, domain.name):
-            return None
-        job = create_job(s, tenant_id, domain.name,
-                         {"use_reference": use_reference, "include_feedback": True}, trigger)
-        reason = (f"{numbers['new_outcomes']} new outcomes >= {numbers['min_new_outcomes']}"
-                  if trigger == "outcomes" else
-                  f"PSI of {numbers['feature']} {numbers['max_psi']:.3f} >= "
-                  f"{numbers['drift_threshold']}")
-        record_decision(s, tenant_id, domain.name, trigger, "started",
-                        f"started challenger job {job.id}: {reason}", numbers, job.id)
-        job_id = job.id
-    launch(settings, job_id)
-    return job_id

@@ -7,7 +7,7 @@ Request bodies forbid unknown fields: a client cannot slip in ``tenant_id``, ``r
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -129,10 +129,16 @@ class JobIn(BaseModel):
         "and what the domain adds).")
 
 
+#: 0 or 1 as a JSON integer: ``true``, ``1.0`` and ``"1"`` are refused (422), not coerced
+Outcome01 = Annotated[int, Field(strict=True, ge=0, le=1, description="The integer 1 if the "
+                                 "outcome happened, else 0 (booleans are refused).",
+                                 examples=[1])]
+
+
 class OutcomeIn(BaseModel):
     model_config = _STRICT
     prediction_id: str = Field(description="From a prediction answer.")
-    outcome: int = Field(description="1 if the outcome happened, else 0.", examples=[1])
+    outcome: Outcome01
     observed_at: datetime | None = Field(default=None, description="When it was observed.")
 
 
@@ -142,7 +148,17 @@ class FeedbackIn(BaseModel):
     outcomes: list[OutcomeIn] = Field(min_length=1, description="Observed outcomes.")
 
 
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"outcome": 0, "reason": "the match result was overturned"}]})
+    outcome: Outcome01
+    reason: str = Field(default="", max_length=500, description="Why the outcome changed "
+                        "(kept in its history).")
+
+
 class PolicyIn(BaseModel):
+    """`PUT` replaces the whole policy: a field left out takes its default."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"min_new_outcomes": 200, "drift_threshold": 0.25}]})
     enabled: bool = Field(default=True)
@@ -153,3 +169,23 @@ class PolicyIn(BaseModel):
     drift_window: int = Field(default=500, ge=10, le=100_000, description="Recent predictions "
                               "drift is measured on.")
     use_reference: bool = Field(default=True, description="Challengers include reference data.")
+    cooldown_hours: float | None = Field(
+        default=None, ge=0, le=24 * 366, description="Hours between two automatic "
+        "challengers; the tier's cooldown applies when this is shorter or unset.")
+    tenant_weight: float | None = Field(
+        default=None, gt=0, le=1_000, description="Sample weight of each of your rows next "
+        "to a reference row (default: the platform's `tenant_row_weight`, 4).")
+
+
+class PolicyPatch(BaseModel):
+    """`PATCH` changes only the fields sent; `null` clears a nullable field (a trigger)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"drift_threshold": 0.3}, {"min_new_outcomes": None}]})
+    enabled: bool | None = Field(default=None)  # null refused: see routes/retraining
+    min_new_outcomes: int | None = Field(default=None, ge=1)
+    drift_threshold: float | None = Field(default=None, gt=0)
+    drift_window: int | None = Field(default=None, ge=10, le=100_000)
+    use_reference: bool | None = Field(default=None)
+    cooldown_hours: float | None = Field(default=None, ge=0, le=24 * 366)
+    tenant_weight: float | None = Field(default=None, gt=0, le=1_000)

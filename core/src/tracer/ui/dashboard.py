@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from tracer.api.routes import account, domains, feedback, training
+from tracer.api.routes import account, domains, feedback, retraining, training
 from tracer.api.schemas import JobIn, OwnKeyIn, PolicyIn
 from tracer.errors import NotFoundError, TracerError, ValidationError
 from tracer.tenancy import Principal
@@ -130,7 +130,7 @@ def policy(domain: str, request: Request, who: TenantPage, form: PostForm) -> Re
         first = error.errors()[0]
         raise ValidationError(f"{first['loc'][0]}: {first['msg']}",
                               field=str(first["loc"][0])) from None
-    feedback.put_policy(domain, body, request, who)
+    retraining.put_policy(domain, body, request, who)
     return see_other(f"/ui/dashboard/{domain}")
 
 
@@ -150,7 +150,7 @@ def domain_dashboard(domain: str, request: Request, who: TenantPage) -> Response
         drift_chart = hbars(f"Drift per feature (PSI) of the latest {drift['records']} records",
                             list(drift["features"].items())[:15],
                             marks=[("0.1", 0.1), ("0.25", 0.25)])
-    policy_row, _ = _optional(feedback.get_policy, dom.name, request, who)
+    policy_row, _ = _optional(retraining.get_policy, dom.name, request, who)
     model_card_md = None
     if champion is not None:
         run_id = p.store.version(models["model"], champion["version"]).run_id
@@ -159,4 +159,4 @@ def domain_dashboard(domain: str, request: Request, who: TenantPage) -> Response
                   domain=dom, mine=mine, models=models, champion=champion, live=live,
                   live_why=live_why, drift=drift, drift_why=drift_why, drift_chart=drift_chart,
                   policy=policy_row, model_card_md=model_card_md,
-                  decisions=feedback.decisions(dom.name, request, who)["decisions"][:10])
+                  decisions=retraining.decisions(dom.name, request, who)["decisions"][:10])

@@ -1,37 +1,51 @@
-"""Outcomes for earlier predictions, live metrics, drift, and the retraining policy."""
+"""Outcomes for earlier predictions (and their corrections), live metrics and drift per
+model version."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
 from tracer.api.auth import require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
-from tracer.api.monitoring import drift_report, maybe_retrain
+from tracer.api.monitoring import drift_report
+from tracer.api.problems import from_request_validation
+from tracer.api.restraint import maybe_retrain
 from tracer.api.routes.domains import _jsonable
-from tracer.api.routes.training import start_job
-from tracer.api.schemas import FeedbackIn, PolicyIn
-from tracer.db import session, utcnow
-from tracer.errors import NotFoundError
-from tracer.feedback import ReportedOutcome, get_outcome, live_metrics, record_outcomes
+from tracer.api.schemas import CorrectionIn, FeedbackIn
+from tracer.db import session
+from tracer.feedback import (
+    ReportedOutcome,
+    correct_outcome,
+    corrections_of,
+    get_outcome,
+    live_metrics,
+    record_outcomes,
+    versions_with_outcomes,
+)
 from tracer.lifecycle import model_name_for
-from tracer.retraining import RetrainingDecision, RetrainingPolicy
 from tracer.tenancy import Principal
 
 router = APIRouter(tags=["feedback"])
 Tenant = Annotated[Principal, Depends(require_tenant)]
+EVALUATION_KEYS = ("accuracy", "roc_auc", "log_loss", "brier")
 
 
 @router.post("/v1/feedback", summary="Report observed outcomes of earlier predictions")
 def post_feedback(body: FeedbackIn, request: Request, principal: Tenant,
                   idempotency_key: Annotated[str | None, Header()] = None) -> Any:
     """All or nothing: an unknown `prediction_id` (or one that is not yours) is a 404 naming
-    its index, and nothing is stored. Then each domain's retraining policy is applied."""
+    its index, and nothing is stored. An outcome is the integer 0 or 1 (`true` is a 422).
+    The same outcome again is a harmless repeat; a different one is a 409 that names the
+    outcome to correct (`POST /v1/outcomes/{id}/corrections`). Then each domain's retraining
+    policy is applied, with restraint: `retraining` says per domain what started, or why
+    nothing did."""
     p = platform_of(request)
     domains: list[str] = []
 
@@ -44,110 +58,96 @@ def post_feedback(body: FeedbackIn, request: Request, principal: Tenant,
 
     answer = once(p.settings, principal.tenant_id, check_key(idempotency_key), "feedback",
                   body.model_dump(mode="json"), act)
-    if answer.replayed:  # the first answer started the retraining jobs; a retry starts none
-        return JSONResponse({**answer.body, "retraining_jobs": []},
+    if answer.replayed:  # the first answer applied the policies; a retry applies none
+        return JSONResponse({**answer.body, "retraining_jobs": [], "retraining": []},
                             status_code=answer.status_code)
-    started = [job for name in domains if name in p.host.domains
-               and (job := maybe_retrain(p, p.host.domain(name), principal.tenant_id))]
-    return {**answer.body, "retraining_jobs": started}
+    applied = [done for name in domains if name in p.host.domains
+               and (done := maybe_retrain(p, p.host.domain(name), principal.tenant_id))]
+    return {**answer.body, "retraining_jobs": [a.job_id for a in applied if a.job_id],
+            "retraining": [a.as_dict() for a in applied]}
 
 
-@router.get("/v1/outcomes/{outcome_id}", summary="One reported outcome")
+def _outcome_body(s: Any, row: Any) -> dict[str, Any]:
+    return _jsonable({**row.as_dict(), "history": [
+        _jsonable(c.as_dict()) for c in corrections_of(s, row.id)]})
+
+
+@router.get("/v1/outcomes/{outcome_id}", summary="One reported outcome and its corrections")
 def outcome(outcome_id: str, request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:
-        return _jsonable(get_outcome(s, principal.tenant_id, outcome_id).as_dict())
+        return _outcome_body(s, get_outcome(s, principal.tenant_id, outcome_id))
+
+
+@router.post("/v1/outcomes/{outcome_id}/corrections",
+             summary="Correct a reported outcome (its history keeps the old value)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": CorrectionIn.model_json_schema()}}}})
+def correct(outcome_id: str, request: Request, principal: Tenant,
+            body: Annotated[dict[str, Any], Body(default_factory=dict,
+                                                 include_in_schema=False)]) -> dict[str, Any]:
+    """Sets the outcome to `outcome` (the integer 0 or 1); the history records who (the
+    key's holder and id), when, the old and new value and the reason. Live metrics and the
+    next challenger's training data read the corrected value. Sending the current value
+    changes nothing (`changed: false`). An outcome that is not yours is a 404 before the
+    body is looked at."""
+    p = platform_of(request)
+    with session(p.settings) as s:
+        get_outcome(s, principal.tenant_id, outcome_id)
+        try:
+            change = CorrectionIn.model_validate(body)
+        except PydanticValidationError as exc:
+            raise from_request_validation(RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])) from None
+        row, correction = correct_outcome(s, principal.tenant_id, outcome_id, change.outcome,
+                                          change.reason, principal.subject, principal.key_id)
+        return {**_outcome_body(s, row), "changed": correction is not None}
+
+
+def _evaluation(info: Any, primary: str) -> dict[str, Any]:
+    return {k: info.metrics.get(k) for k in (*EVALUATION_KEYS, primary,
+                                            f"{primary}_ci_low", f"{primary}_ci_high")}
 
 
 @router.get("/v1/domains/{domain:path}/metrics",
-            summary="Live metrics over the feedback window next to the champion's evaluation")
+            summary="Live metrics per model version next to each version's evaluation")
 def metrics(domain: str, request: Request, principal: Tenant,
             window: Annotated[int, Query(ge=1, le=100_000,
-                                         description="Latest outcomes to score.")] = 1000,
+                                         description="Latest outcomes to score per version."
+                                         )] = 1000,
             ) -> dict[str, Any]:
+    """`live`: the champion's own served predictions that have outcomes (not those an
+    earlier version answered); `versions`: the same for every version with outcomes and the
+    champion, each next to its held-out evaluation; `all_versions`: every outcome, whoever
+    answered it."""
     p = platform_of(request)
     dom = p.host.domain(domain)
     scorer = p.champions.scorer(dom, principal.tenant_id)
-    info = p.store.version(scorer.name, scorer.version)
+    name = model_name_for(dom, principal.tenant_id)
     with session(p.settings) as s:
-        live = live_metrics(s, principal.tenant_id, dom.name, window)
-    keys = ("accuracy", "roc_auc", "log_loss", "brier")
+        numbers = sorted({*versions_with_outcomes(s, principal.tenant_id, dom.name),
+                          scorer.version}, reverse=True)
+        live = {v: live_metrics(s, principal.tenant_id, dom.name, window, v) for v in numbers}
+        every = live_metrics(s, principal.tenant_id, dom.name, window)
+    versions = []
+    for number in numbers:
+        info = p.store.version(name, number)
+        versions.append({"version": number, "aliases": info.aliases, "live": live[number],
+                         "evaluation": _evaluation(info, dom.primary_metric)})
+    champion = next(v for v in versions if v["version"] == scorer.version)
     return {"model": {"name": scorer.name, "version": scorer.version},
-            "primary_metric": dom.primary_metric, "live": live,
-            "evaluation": {k: info.metrics.get(k) for k in (*keys, dom.primary_metric)}}
+            "primary_metric": dom.primary_metric, "live": champion["live"],
+            "evaluation": champion["evaluation"], "versions": versions,
+            "all_versions": every}
 
 
 @router.get("/v1/domains/{domain:path}/drift",
             summary="Drift per feature (PSI) of recent predictions against training data")
 def drift(domain: str, request: Request, principal: Tenant,
-          window: Annotated[int, Query(ge=10, le=100_000)] = 500) -> dict[str, Any]:
+          window: Annotated[int, Query(ge=10, le=100_000)] = 500,
+          version: Annotated[int | None, Query(
+              ge=1, description="Records this version served against its own training "
+              "profile (default: every version's records against the champion's).")] = None,
+          ) -> dict[str, Any]:
     p = platform_of(request)
-    return drift_report(p, p.host.domain(domain), principal.tenant_id, window)
-
-
-@router.put("/v1/domains/{domain:path}/retraining-policy",
-            summary="Set when a challenger is trained automatically")
-def put_policy(domain: str, body: PolicyIn, request: Request, principal: Tenant) -> Any:
-    p = platform_of(request)
-    dom = p.host.domain(domain)
-    with session(p.settings) as s:
-        row = s.get(RetrainingPolicy, (principal.tenant_id, dom.name))
-        if row is None:
-            row = RetrainingPolicy(tenant_id=principal.tenant_id, domain=dom.name)
-            s.add(row)
-        for field, value in body.model_dump().items():
-            setattr(row, field, value)
-        row.updated_at = utcnow()
-        s.flush()
-        return _jsonable(row.as_dict())
-
-
-@router.get("/v1/domains/{domain:path}/retraining-policy", summary="The retraining policy")
-def get_policy(domain: str, request: Request, principal: Tenant) -> Any:
-    p = platform_of(request)
-    dom = p.host.domain(domain)
-    with session(p.settings) as s:
-        row = s.get(RetrainingPolicy, (principal.tenant_id, dom.name))
-        if row is None:
-            raise NotFoundError(f"no retraining policy for {dom.name}", domain=dom.name)
-        return _jsonable(row.as_dict())
-
-
-@router.post("/v1/domains/{domain:path}/retrain", status_code=202,
-             summary="Train a challenger now (on demand)")
-def retrain(domain: str, request: Request, principal: Tenant,
-            idempotency_key: Annotated[str | None, Header()] = None) -> Any:
-    p = platform_of(request)
-    dom = p.host.domain(domain)
-    with session(p.settings) as s:
-        policy = s.get(RetrainingPolicy, (principal.tenant_id, dom.name))
-        use_reference = policy.use_reference if policy else True
-    job, status = start_job(request, principal, dom.name,
-                            {"use_reference": use_reference, "include_feedback": True},
-                            "on_demand", check_key(idempotency_key))
-    return JSONResponse(job, status_code=status)
-
-
-@router.get("/v1/domains/{domain:path}/retraining-decisions",
-            summary="Every retraining decision with its numbers, newest first")
-def decisions(domain: str, request: Request, principal: Tenant) -> dict[str, Any]:
-    p = platform_of(request)
-    dom = p.host.domain(domain)
-    with session(p.settings) as s:
-        rows = s.scalars(select(RetrainingDecision).where(
-            RetrainingDecision.tenant_id == principal.tenant_id,
-            RetrainingDecision.domain == dom.name).order_by(
-            RetrainingDecision.created_at.desc()).limit(500))
-        return {"model": model_name_for(dom, principal.tenant_id),
-                "decisions": [_jsonable(r.as_dict()) for r in rows]}
-
-
-@router.get("/v1/retraining-decisions/{decision_id}", summary="One retraining decision")
-def decision(decision_id: str, request: Request, principal: Tenant) -> dict[str, Any]:
-    p = platform_of(request)
-    with session(p.settings) as s:
-        row = s.get(RetrainingDecision, decision_id)
-        if row is None or row.tenant_id != principal.tenant_id:
-            raise NotFoundError(f"retraining decision {decision_id} not found",
-                                decision=decision_id)
-        return _jsonable(row.as_dict())
+    return drift_report(p, p.host.domain(domain), principal.tenant_id, window, version)
