@@ -21,6 +21,7 @@ from tracer_registry.ledger.models import InvoiceLine, Statement
 from tracer_registry.ledger.payouts import run_payouts
 from tracer_registry.ledger.periods import last_closed, next_period, period_start
 from tracer_registry.ledger.plans import PricePlan, set_price_plan
+from tracer_registry.ledger.recurring import MONTH
 from tracer_registry.ledger.statements import statements_of
 
 PUBLISHER = "northwind"
@@ -34,12 +35,12 @@ def _month(settings, period: str, scale: float, console) -> None:
     with session(settings) as s:
         for tenant, predictions in TENANTS.items():
             base = f"demo-{tenant}-{period}"
-            record_usage(s, f"{base}-install", tenant_id=tenant, kind="install",
-                         domain=PLAN.domain, occurred_at=at)
+            record_usage(s, f"{base}-install", tenant_id=tenant, kind="install_period",
+                         domain=PLAN.domain, quantity=MONTH, occurred_at=at)
             record_usage(s, f"{base}-predictions", tenant_id=tenant, kind="prediction",
                          domain=PLAN.domain, quantity=int(predictions * scale), occurred_at=at)
             record_usage(s, f"{base}-subscription", tenant_id=tenant, kind="subscription",
-                         occurred_at=at)
+                         domain="tier:professional", quantity=MONTH, occurred_at=at)
     close_period(settings, period, caused_by="demo")
 
 
