@@ -113,9 +113,10 @@ def once(settings: Settings, tenant_id: str, key: str | None, route: str, reques
                 return Answer(stored.status_code, stored.response, replayed=True)
             status_code, body = act(s)
             remember(s, tenant_id, key, route, digest, status_code, body)
-    except (IntegrityError, OperationalError):
+    except (IntegrityError, OperationalError, ConflictError):
         # a concurrent request with this key committed first (its insert of the key, or of
-        # what the act writes, beat ours): answer with what it answered
+        # what the act writes, beat ours; or the act refused because of what it wrote, e.g.
+        # "a job is already active" under READ COMMITTED): answer with what it answered
         if key is None:
             raise
         with session(settings) as s:
