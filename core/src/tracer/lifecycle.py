@@ -36,6 +36,7 @@ from tracer.records import read_table, validate_records
 from tracer.registration import RunRecord, log_and_register
 from tracer.selection import cross_validate
 from tracer.tracking import CHALLENGER, CHAMPION, PREVIOUS, ModelStore
+from tracer.whatif import record_ranges
 
 Progress = Callable[[str], None]
 STAGES = ("load", "validate", "select", "evaluate", "refit", "log", "promote")
@@ -167,7 +168,8 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
                   "primary_metric": primary, "costs": hold.extras.get("costs"),
                   "candidate": board.winner.candidate.as_dict(),
                   "trained_through": _jsonable(records[domain.order_by].iloc[-1]),
-                  "rows": len(records)}
+                  "rows": len(records),
+                  "record_ranges": record_ranges(domain, records)}  # what-if stays within
     verdict = judge(host, store, domain, name, held.records, held.labels, held.weights,
                     hold.p_eval, hold.threshold, settings.bootstrap_samples, settings.seed)
     rows = {"training": len(train_part), "evaluation": len(held), "served": len(every)}

@@ -7,12 +7,13 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tracer.db import session
 from tracer.domain import Domain, FeatureState
 from tracer.drift import get_profile, psi, save_profile
 from tracer.features import compute_features
-from tracer.feedback import StoredPrediction
+from tracer.feedback import ReportedOutcome, StoredPrediction, record_outcomes
 from tracer.jobs import active_job, create_job, launch
 from tracer.records import validate_records
 from tracer.retraining import RetrainingPolicy, outcomes_trigger, record_decision
@@ -93,3 +94,18 @@ def maybe_retrain(platform: Any, domain: Domain, tenant_id: str) -> str | None:
         job_id = job.id
     launch(settings, job_id)
     return job_id
+
+
+def accept_outcomes(s: Session, tenant_id: str, reported: list[ReportedOutcome]
+                    ) -> tuple[dict[str, Any], list[str]]:
+    """Store reported outcomes (all or nothing): the answer, and the domains they are of
+    (for :func:`retrain_after_outcomes`, once committed). REST and MCP both call it."""
+    created, repeats = record_outcomes(s, tenant_id, reported)
+    return ({"recorded": len(created), "repeats": repeats,
+             "outcome_ids": [o.id for o in created]}, sorted({o.domain for o in created}))
+
+
+def retrain_after_outcomes(platform: Any, tenant_id: str, domains: list[str]) -> list[str]:
+    """Each domain's retraining policy, applied after new outcomes: the jobs started."""
+    return [job for name in domains if name in platform.host.domains
+            and (job := maybe_retrain(platform, platform.host.domain(name), tenant_id))]

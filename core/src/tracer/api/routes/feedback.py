@@ -11,13 +11,13 @@ from sqlalchemy import select
 from tracer.api.app import platform_of
 from tracer.api.auth import require_tenant
 from tracer.api.idempotency import check_key, remember, replay, request_hash
-from tracer.api.monitoring import drift_report, maybe_retrain
+from tracer.api.monitoring import accept_outcomes, drift_report, retrain_after_outcomes
 from tracer.api.routes.domains import _jsonable
 from tracer.api.routes.training import start_job
 from tracer.api.schemas import FeedbackIn, PolicyIn
 from tracer.db import session, utcnow
 from tracer.errors import NotFoundError
-from tracer.feedback import ReportedOutcome, get_outcome, live_metrics, record_outcomes
+from tracer.feedback import ReportedOutcome, get_outcome, live_metrics
 from tracer.lifecycle import model_name_for
 from tracer.retraining import RetrainingDecision, RetrainingPolicy
 from tracer.tenancy import Principal
@@ -39,15 +39,11 @@ def post_feedback(body: FeedbackIn, request: Request, principal: Tenant,
         stored = replay(s, principal.tenant_id, key, route, digest)
         if stored is not None:
             return JSONResponse(stored.response, status_code=stored.status_code)
-        created, repeats = record_outcomes(s, principal.tenant_id, [
+        response, domains = accept_outcomes(s, principal.tenant_id, [
             ReportedOutcome(o.prediction_id, o.outcome, o.observed_at) for o in body.outcomes])
-        domains = sorted({o.domain for o in created})
-        response = {"recorded": len(created), "repeats": repeats,
-                    "outcome_ids": [o.id for o in created]}
         remember(s, principal.tenant_id, key, route, digest, 200, response)
-    started = [job for name in domains if name in p.host.domains
-               and (job := maybe_retrain(p, p.host.domain(name), principal.tenant_id))]
-    return {**response, "retraining_jobs": started}
+    return {**response,
+            "retraining_jobs": retrain_after_outcomes(p, principal.tenant_id, domains)}
 
 
 @router.get("/v1/outcomes/{outcome_id}", summary="One reported outcome")
