@@ -98,12 +98,14 @@ class Search:
         self.threshold = scorer.model.threshold
         self.scored = 0
 
-    def probabilities(self, edits: list[list[Edit]]) -> np.ndarray:
+    def probabilities(self, edits: list[list[Edit]], served: bool = False) -> np.ndarray:
+        """``served``: computed as an answer is (from contributions), to the last bit; the
+        search itself uses the model's margin, equal to about 1e-7."""
         rows = [self._apply(e) for e in edits]
         if not rows:
             return np.empty(0)
         self.scored += len(rows)
-        answers = self.scorer.score(frame_from_rows(self.domain, rows), explain=False)
+        answers = self.scorer.score(frame_from_rows(self.domain, rows), explain=served, top=1)
         return np.array([a["probability"] for a in answers])
 
     def features_moved(self, fields: list[str]) -> dict[str, set[str]]:
@@ -249,7 +251,7 @@ def what_would_change(scorer: Scorer, record: dict[str, Any],
                       limit: int = 3) -> dict[str, Any]:
     """The smallest label-flipping changes of ``record`` under ``scorer``'s model."""
     search = Search(scorer, record, ranges)
-    before = float(search.probabilities([[]])[0])
+    before = float(search.probabilities([[]], served=True)[0])
     label = search.label(before)
     moved = search.features_moved(list(search.ranges)) if search.ranges else {}
     options = [[e] for e in single_edits(search, label)] if search.ranges else []
@@ -265,10 +267,12 @@ def what_would_change(scorer: Scorer, record: dict[str, Any],
         return (not any(moved.get(e.field, set()) & top for e in edits), size)
 
     options.sort(key=rank)
-    options = options[:limit]
-    probs = search.probabilities(options)
+    options = options[:limit + 2]  # a spare or two, for the check below
+    probs = search.probabilities(options, served=True)
     changes = []
     for edits, p in zip(options, probs, strict=True):
+        if search.label(float(p)) == label or len(changes) == limit:
+            continue  # a hair from the threshold, not flipped as answers are computed
         factors = sorted(set().union(*(moved.get(e.field, set()) for e in edits)))
         changes.append({"edits": [e.as_dict(scorer.domain) for e in edits],
                         "probability": float(p), "label": search.label(float(p)),

@@ -9,8 +9,9 @@ The gate is needed because the endpoint is an ASGI app mounted on the FastAPI ap
 FastAPI dependencies do not reach: it verifies the bearer key with
 :func:`tracer.api.auth.verify_key`, the function the REST dependencies use (hashed keys,
 revocation, active tenant, the short verified-key cache), admits tenant keys only, and
-answers a refusal with the same problem document REST answers (401 or 403). The verified
-principal rides in the request scope to the handlers, which only ever act for its tenant.
+answers a refusal with REST's status (401 or 403) and a JSON-RPC error that carries REST's
+message and problem document, so an MCP client shows what was wrong. The verified principal
+rides in the request scope to the handlers, which only ever act for its tenant.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from tracer import __version__
@@ -33,7 +35,6 @@ from tracer.api.auth import verify_key
 from tracer.api.mcp import calls, render
 from tracer.api.mcp.limits import CallLimiter, with_reset
 from tracer.api.mcp.tools import EXPLAIN, LIST, REPORT, WHAT_IF, domain_for_tool, tools_for
-from tracer.api.problems import problem_response
 from tracer.errors import AuthError, ConfigurationError, ForbiddenError, TracerError
 from tracer.tenancy import Principal
 
@@ -92,7 +93,7 @@ class McpEndpoint:
                 raise ConfigurationError("the MCP endpoint is not running (the app's "
                                          "lifespan did not start it)")
         except TracerError as exc:
-            await problem_response(request, exc)(scope, receive, send)
+            await _refusal(exc)(scope, receive, send)
             return
         scope.setdefault("state", {})[_PRINCIPAL] = principal
         await self.manager.handle_request(scope, receive, send)
@@ -158,6 +159,16 @@ class McpEndpoint:
                            "the tools of this key (predict_<domain> for each enabled domain)")
         answer = await calls.predict(p, who, domain, arguments)
         return answer, render.predictions(answer, p.host.domain(domain).outcome)
+
+
+def _refusal(exc: TracerError) -> Response:
+    """A request refused before MCP (bad key, wrong role): the HTTP status REST gives, and a
+    JSON-RPC error (the SDK's types) the client surfaces: message and problem document."""
+    body = types.JSONRPCError(jsonrpc="2.0", id=None, error=types.ErrorData(
+        code=types.INVALID_REQUEST, message=render.error(exc), data=exc.problem(PATH)))
+    headers = {"WWW-Authenticate": "Bearer"} if type(exc) is AuthError else None
+    return Response(body.model_dump_json(by_alias=True, exclude_unset=True),
+                    status_code=exc.status, media_type="application/json", headers=headers)
 
 
 def _tool_error(exc: TracerError) -> types.CallToolResult:
