@@ -48,11 +48,11 @@ class Live:
                                                else None, subject=tenant)
             return plaintext, row.id
 
-    def rest(self, key: str):
+    def rest(self, key: str | None):
         import httpx
 
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"},
-                            timeout=120)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120)
 
     def enable(self, key: str, domain: str = LOL) -> None:
         with self.rest(key) as http:
