@@ -242,8 +242,16 @@ def sentence(domain: Domain, edits: list[Edit], p: float, threshold: float,
     text = " and ".join(parts)
     side = "at or over" if p >= threshold else "under"
     return (f"{text[0].upper()}{text[1:]} would move the probability that "
-            f"{domain.outcome} from {before:.2f} to {p:.2f}, {side} the threshold "
-            f"{threshold:.2f}: the label would become {int(p >= threshold)}.")
+            f"{domain.outcome} from {before:.3f} to {_near(p, threshold)}, {side} the "
+            f"threshold {threshold:.3f}: the label would become {int(p >= threshold)}.")
+
+
+def _near(p: float, threshold: float) -> str:
+    """``p`` with the digits that tell it from the threshold (0.4996, not 0.500)."""
+    digits = 3
+    while digits < 6 and round(p, digits) == round(threshold, digits):
+        digits += 1
+    return f"{p:.{digits}f}"
 
 
 def what_would_change(scorer: Scorer, record: dict[str, Any],
