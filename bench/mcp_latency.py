@@ -120,7 +120,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="tracer-bench-mcp-")) / "home"
     key, record = prepare(home)
     port = free_port()
-    env = {**os.environ, "TRACER_HOME": str(home)}
+    # the per-key rate limit is not what is measured
+    env = {**os.environ, "TRACER_HOME": str(home), "TRACER_MCP_CALLS_PER_MINUTE": "1000000"}
     server = subprocess.Popen([str(Path(sys.executable).parent / "tracer"), "serve", "--port",
                                str(port), "--workers", "1"], env=env)
     try:
