@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ("using-domains.md", "writing-plugins.md", "hooks.md", "testing-plugins.md")
+PAGES = ("using-domains.md", "writing-plugins.md", "hooks.md", "testing-plugins.md", "mcp.md")
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 

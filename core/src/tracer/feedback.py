@@ -95,6 +95,12 @@ def get_prediction(s: Session, tenant_id: str, prediction_id: str) -> StoredPred
     return row
 
 
+def outcome_of(s: Session, prediction: StoredPrediction) -> int | None:
+    """The outcome reported for a (tenant-checked) stored prediction, if any."""
+    return s.scalars(select(Outcome.outcome).where(Outcome.prediction_id == prediction.id)
+                     ).first()
+
+
 def get_outcome(s: Session, tenant_id: str, outcome_id: str) -> Outcome:
     row = s.get(Outcome, outcome_id)
     if row is None or row.tenant_id != tenant_id:

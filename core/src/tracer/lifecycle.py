@@ -34,6 +34,7 @@ from tracer.records import read_table, validate_records
 from tracer.registration import RunRecord, log_and_register
 from tracer.selection import cross_validate
 from tracer.tracking import CHALLENGER, CHAMPION, PREVIOUS, ModelStore
+from tracer.whatif import record_ranges
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -182,7 +183,8 @@ def _train(host: PluginHost, store: ModelStore, domain: Domain, name: str, run_i
                   "primary_metric": primary, "costs": hold.extras.get("costs"),
                   "candidate": board.winner.candidate.as_dict(),
                   "trained_through": _jsonable(records[domain.order_by].iloc[-1]),
-                  "rows": len(records)}
+                  "rows": len(records),
+                  "record_ranges": record_ranges(domain, records)}  # what-if stays within
     unseen = None
     if plan is not None:
         model.info["trained_on"] = plan.trained_on()

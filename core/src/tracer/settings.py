@@ -118,6 +118,9 @@ class Settings(BaseSettings):
         "before an answer leaves (survives a power cut); NORMAL leaves the sync to the next "
         "checkpoint (survives a killed server, not a power cut) and saves a disk flush per "
         "commit.")
+    mcp_calls_per_minute: int = Field(
+        default=300, ge=1, description="Tool calls one API key may make on the MCP endpoint "
+        "(/mcp) in any minute, per server process.")
     champion_refresh_seconds: float = Field(default=2.0, ge=0)
     auth_cache_seconds: float = Field(
         default=2.0, ge=0, description="How long a verified API key is trusted without a "

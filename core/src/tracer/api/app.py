@@ -84,6 +84,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     from tracer.api.routes.domains import describe_router
 
     app.include_router(describe_router)  # last: its {domain:path} would shadow the others
+    from tracer.api import mcp
+
+    mcp.mount(app)  # domains as tools for agents: /mcp (Model Context Protocol)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

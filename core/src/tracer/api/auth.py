@@ -29,7 +29,7 @@ from tracer.settings import Settings, get_settings
 from tracer.tenancy import ROLES, Principal, authenticate, recall_verified, remember_verified
 
 __all__ = ["Principal", "current_principal", "require_roles", "require_tenant",
-           "settings_of"]
+           "settings_of", "verify_key"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
                      description="An API key: `Authorization: Bearer trk_<prefix>_<secret>`. "
@@ -54,13 +54,20 @@ async def current_principal(request: Request,
     if cached is not None:
         return cached
     plaintext = credentials.credentials if credentials is not None else None
+    principal = verify_key(settings_of(request), plaintext)
+    request.state.principal = principal
+    return principal
+
+
+def verify_key(settings: Settings, plaintext: str | None) -> Principal:
+    """The one key check of every entry point (REST dependencies, the MCP endpoint): a key
+    verified within ``auth_cache_seconds`` is trusted, any other is looked up (hashed,
+    revocation, active tenant); every failure is the same ``AuthError``."""
     principal = recall_verified(plaintext)
     if principal is None:
-        settings = settings_of(request)
         with session(settings) as s:
             principal = authenticate(s, plaintext)
         remember_verified(plaintext, principal, settings.auth_cache_seconds)
-    request.state.principal = principal
     return principal
 
 

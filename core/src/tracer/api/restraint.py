@@ -34,6 +34,7 @@ from tracer.api.metering import tenant_tier
 from tracer.api.monitoring import MIN_DRIFT_RECORDS, drift_report
 from tracer.db import session, utcnow
 from tracer.errors import QuotaError
+from tracer.feedback import ReportedOutcome, record_outcomes
 from tracer.jobs import active_job, create_job, launch
 from tracer.quota import check_training_runs, month_start
 from tracer.retraining import (
@@ -45,6 +46,8 @@ from tracer.retraining import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from tracer.domain import Domain
 
 
@@ -150,3 +153,22 @@ def maybe_retrain(platform: Any, domain: Domain, tenant_id: str) -> Outcome | No
         job_id = job.id
     launch(settings, job_id)
     return Outcome(domain.name, job_id, trigger, reason, numbers)
+
+
+def accept_outcomes(s: Session, tenant_id: str, reported: list[ReportedOutcome]
+                    ) -> tuple[dict[str, Any], list[str]]:
+    """Store reported outcomes (all or nothing): the answer, and the domains they are of
+    (for :func:`retrain_after_outcomes`, once committed). REST and MCP both call it."""
+    created, repeats = record_outcomes(s, tenant_id, reported)
+    return ({"recorded": len(created), "repeats": repeats,
+             "outcome_ids": [o.id for o in created]}, sorted({o.domain for o in created}))
+
+
+def retrain_after_outcomes(platform: Any, tenant_id: str, domains: list[str]
+                           ) -> dict[str, list[Any]]:
+    """Each domain's retraining policy, applied after new outcomes: the jobs started and,
+    per domain, what started or why nothing did."""
+    applied = [done for name in domains if name in platform.host.domains
+               and (done := maybe_retrain(platform, platform.host.domain(name), tenant_id))]
+    return {"retraining_jobs": [a.job_id for a in applied if a.job_id],
+            "retraining": [a.as_dict() for a in applied]}

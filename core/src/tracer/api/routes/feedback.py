@@ -16,7 +16,7 @@ from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
 from tracer.api.monitoring import drift_report
 from tracer.api.problems import from_request_validation
-from tracer.api.restraint import maybe_retrain
+from tracer.api.restraint import accept_outcomes, retrain_after_outcomes
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import CorrectionIn, FeedbackIn
 from tracer.db import session
@@ -26,7 +26,6 @@ from tracer.feedback import (
     corrections_of,
     get_outcome,
     live_metrics,
-    record_outcomes,
     versions_with_outcomes,
 )
 from tracer.lifecycle import model_name_for
@@ -50,21 +49,17 @@ def post_feedback(body: FeedbackIn, request: Request, principal: Tenant,
     domains: list[str] = []
 
     def act(s: Session) -> tuple[int, dict[str, Any]]:
-        created, repeats = record_outcomes(s, principal.tenant_id, [
+        response, of = accept_outcomes(s, principal.tenant_id, [
             ReportedOutcome(o.prediction_id, o.outcome, o.observed_at) for o in body.outcomes])
-        domains.extend(sorted({o.domain for o in created}))
-        return 200, {"recorded": len(created), "repeats": repeats,
-                     "outcome_ids": [o.id for o in created]}
+        domains.extend(of)
+        return 200, response
 
     answer = once(p.settings, principal.tenant_id, check_key(idempotency_key), "feedback",
                   body.model_dump(mode="json"), act)
     if answer.replayed:  # the first answer applied the policies; a retry applies none
         return JSONResponse({**answer.body, "retraining_jobs": [], "retraining": []},
                             status_code=answer.status_code)
-    applied = [done for name in domains if name in p.host.domains
-               and (done := maybe_retrain(p, p.host.domain(name), principal.tenant_id))]
-    return {**answer.body, "retraining_jobs": [a.job_id for a in applied if a.job_id],
-            "retraining": [a.as_dict() for a in applied]}
+    return {**answer.body, **retrain_after_outcomes(p, principal.tenant_id, domains)}
 
 
 def _outcome_body(s: Any, row: Any) -> dict[str, Any]:

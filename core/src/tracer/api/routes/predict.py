@@ -17,7 +17,7 @@ from tracer.api.deps import platform_of
 from tracer.api.schemas import PredictRequest, PredictResponse
 from tracer.db import session
 from tracer.errors import ValidationError
-from tracer.feedback import get_prediction
+from tracer.feedback import get_prediction, outcome_of
 from tracer.tenancy import Principal
 
 router = APIRouter(tags=["predictions"])
@@ -64,17 +64,13 @@ async def predict(domain: str, body: PredictRequest, request: Request, principal
 def get_stored_prediction(prediction_id: str, request: Request, principal: Tenant) -> Any:
     """The stored answer for a `prediction_id` (only your own): the record as scored, the
     probability, label, threshold, model version and, once reported, the outcome."""
-    from sqlalchemy import select
-
-    from tracer.feedback import Outcome
-
     p = platform_of(request)
     with session(p.settings) as s:
         row = get_prediction(s, principal.tenant_id, prediction_id)
-        outcome = s.scalars(select(Outcome).where(Outcome.prediction_id == row.id)).first()
+        outcome = outcome_of(s, row)
         return {"prediction_id": row.id, "domain": row.domain, "record": row.record,
                 "probability": row.probability, "label": row.label,
                 "threshold": row.threshold, "created_at": row.created_at,
                 "model": {"name": row.model_name, "version": row.model_version,
                           "domain": row.domain},
-                "outcome": None if outcome is None else outcome.outcome}
+                "outcome": outcome}
