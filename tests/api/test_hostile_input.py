@@ -236,3 +236,37 @@ def test_outcomes_and_counts_have_upper_bounds(client, champion, store):
               f'{{"outcomes": [{{"prediction_id": "p", "outcome": {HUGE}}}]}}')
     assert_problem(odd, 422, "outcome")
     assert snapshot(store.settings) == before
+
+
+def test_an_unexpected_error_is_a_problem_and_the_connection_stays_usable(app, make_caller):
+    """Over one raw socket: the 500 problem, then a valid request on the same connection."""
+    import socket
+
+    from tests.api.live import serving
+
+    def boom() -> None:
+        raise RuntimeError("a bug no handler knows")
+
+    app.add_api_route("/v1/test-boom", boom, methods=["GET"])
+    caller = make_caller("acme")
+    with serving(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            stream = sock.makefile("rb")
+
+            def ask(path: str) -> tuple[int, dict[str, str], bytes]:
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer "
+                             f"{caller.key}\r\n\r\n".encode())
+                status = int(stream.readline().split()[1])
+                headers = {}
+                while (line := stream.readline().decode().strip()):
+                    name, _, value = line.partition(":")
+                    headers[name.lower()] = value.strip()
+                return status, headers, stream.read(int(headers["content-length"]))
+
+            status, headers, body = ask("/v1/test-boom")
+            assert status == 500 and headers["content-type"] == "application/problem+json"
+            assert b"RuntimeError" in body and b"a bug" not in body
+            assert headers.get("connection") != "close"
+            status, _, body = ask("/v1/domains")  # the same connection, still open
+            assert status == 200 and b"esports/lol-10min" in body

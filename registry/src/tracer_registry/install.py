@@ -22,7 +22,7 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tracer import __version__ as TRACER_VERSION
@@ -52,9 +52,18 @@ class Installed:
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
     name, _, version = spec.partition("==")
+    shown = spec if len(spec) <= 80 else f"{spec[:80]}…"
     if not name.strip() or "=" in version:
-        raise ValidationError(f"install spec {spec!r}: use NAME or NAME==VERSION")
-    return name.strip(), (version.strip() or None)
+        raise ValidationError(f"install spec {shown!r}: use NAME or NAME==VERSION",
+                              field="spec")
+    version = version.strip()
+    if version:
+        try:
+            Version(version)
+        except InvalidVersion:
+            raise ValidationError(f"install spec {shown!r}: {version[:40]!r} is not a "
+                                  "version (PEP 440, e.g. 1.2.0)", field="spec") from None
+    return name.strip(), (version or None)
 
 
 def set_policy(s: Session, tenant_id: str, min_level: str) -> TenantPolicy:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
@@ -21,6 +23,7 @@ from tracer.db import Base, utcnow
 from tracer.errors import ConflictError, ValidationError
 
 MAX_KEY_LENGTH = 200
+T = TypeVar("T")
 
 
 class IdempotentRequest(Base):
@@ -70,3 +73,14 @@ def remember(s: Session, tenant_id: str, key: str | None, route: str, digest: st
     s.add(IdempotentRequest(tenant_id=tenant_id, key=key, route=route, request_hash=digest,
                             status_code=status_code, response=response))
     s.flush()
+
+
+def settled(act: Callable[[], T]) -> T:
+    """Run a keyed write; if a concurrent request committed the same key (or the same rows)
+    first, the unique constraint refuses ours and the transaction rolls back whole: run it
+    once more, and it now finds the first request's stored answer (or its rows) and
+    answers from them, as any later retry would."""
+    try:
+        return act()
+    except IntegrityError:
+        return act()

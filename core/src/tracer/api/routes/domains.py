@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracer.api.app import platform_of
 from tracer.api.auth import current_principal, require_tenant
-from tracer.api.idempotency import check_key, remember, replay, request_hash
+from tracer.api.idempotency import check_key, remember, replay, request_hash, settled
 from tracer.api.metering import announce, usage_dict
 from tracer.db import session
 from tracer.errors import ConflictError
@@ -54,20 +54,23 @@ def install_domain(domain: str, request: Request, principal: Tenant,
     key = check_key(idempotency_key)
     route = f"install {dom.name}"
     digest = request_hash(route, None)
-    try:
+    def act() -> tuple[dict[str, Any], int, dict[str, Any] | None]:
         with session(p.settings) as s:
             stored = replay(s, principal.tenant_id, key, route, digest)
             if stored is not None:
-                return JSONResponse(stored.response, status_code=stored.status_code)
+                return stored.response, stored.status_code, None
             row = install(s, principal.tenant_id, dom.name, dom.version)
             body = _jsonable(row.as_dict())
             remember(s, principal.tenant_id, key, route, digest, 201, body)
-            event = s.get(UsageEvent, f"install:{row.id}")
-            published = usage_dict(event)
+            return body, 201, usage_dict(s.get(UsageEvent, f"install:{row.id}"))
+
+    try:
+        body, status, published = settled(act)
     except IntegrityError:
         raise ConflictError(f"domain {dom.name} is already installed", domain=dom.name) from None
-    announce(p.host, [published])
-    return JSONResponse(body, status_code=201)
+    if published is not None:
+        announce(p.host, [published])
+    return JSONResponse(body, status_code=status)
 
 
 def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) -> Any:

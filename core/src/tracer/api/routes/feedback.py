@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tracer.api.app import platform_of
 from tracer.api.auth import require_tenant
-from tracer.api.idempotency import check_key, remember, replay, request_hash
+from tracer.api.idempotency import check_key, remember, replay, request_hash, settled
 from tracer.api.monitoring import drift_report, maybe_retrain
 from tracer.api.routes.domains import _jsonable
 from tracer.api.routes.training import start_job
@@ -35,16 +35,23 @@ def post_feedback(body: FeedbackIn, request: Request, principal: Tenant,
     key = check_key(idempotency_key)
     route = "feedback"
     digest = request_hash(route, body.model_dump(mode="json"))
-    with session(p.settings) as s:
-        stored = replay(s, principal.tenant_id, key, route, digest)
-        if stored is not None:
-            return JSONResponse(stored.response, status_code=stored.status_code)
-        created, repeats = record_outcomes(s, principal.tenant_id, [
-            ReportedOutcome(o.prediction_id, o.outcome, o.observed_at) for o in body.outcomes])
-        domains = sorted({o.domain for o in created})
-        response = {"recorded": len(created), "repeats": repeats,
-                    "outcome_ids": [o.id for o in created]}
-        remember(s, principal.tenant_id, key, route, digest, 200, response)
+
+    def record() -> tuple[dict[str, Any], list[str], int]:
+        with session(p.settings) as s:
+            stored = replay(s, principal.tenant_id, key, route, digest)
+            if stored is not None:
+                return stored.response, [], stored.status_code
+            created, repeats = record_outcomes(s, principal.tenant_id, [
+                ReportedOutcome(o.prediction_id, o.outcome, o.observed_at)
+                for o in body.outcomes])
+            response = {"recorded": len(created), "repeats": repeats,
+                        "outcome_ids": [o.id for o in created]}
+            remember(s, principal.tenant_id, key, route, digest, 200, response)
+        return response, sorted({o.domain for o in created}), 0
+
+    response, domains, replayed = settled(record)
+    if replayed:
+        return JSONResponse(response, status_code=replayed)
     started = [job for name in domains if name in p.host.domains
                and (job := maybe_retrain(p, p.host.domain(name), principal.tenant_id))]
     return {**response, "retraining_jobs": started}

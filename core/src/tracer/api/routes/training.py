@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from tracer.api.app import platform_of
+from tracer.api.app import Platform, platform_of
 from tracer.api.auth import require_tenant
-from tracer.api.idempotency import check_key, remember, replay, request_hash
+from tracer.api.idempotency import check_key, remember, replay, request_hash, settled
 from tracer.api.metering import tenant_tier
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import JobIn
@@ -34,6 +34,13 @@ def start_job(request: Request, principal: Principal, domain: str, options: dict
     dom = p.host.domain(domain)
     route = f"train {dom.name}"
     digest = request_hash(route, options)
+    return settled(lambda: _start(p, principal, dom.name, options, trigger, key, route, digest))
+
+
+def _start(p: Platform, principal: Principal, domain: str, options: dict[str, Any],
+           trigger: str, key: str | None, route: str, digest: str
+           ) -> tuple[dict[str, Any], int]:
+    dom = p.host.domain(domain)
     with session(p.settings) as s:
         stored = replay(s, principal.tenant_id, key, route, digest)
         if stored is not None:
