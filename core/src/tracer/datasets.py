@@ -8,7 +8,6 @@ committed. A failure at any point removes the file, so nothing is partially save
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import uuid
 from datetime import datetime
@@ -21,8 +20,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
 from tracer.db import Base, session, utcnow
-from tracer.errors import NotFoundError, ValidationError
+from tracer.errors import LimitError, NotFoundError, ValidationError
 from tracer.records import validate_records
+from tracer.uploads import read_upload
 
 if TYPE_CHECKING:
     from tracer.domain import Domain
@@ -51,16 +51,16 @@ def dataset_path(settings: Settings, tenant_id: str, dataset_id: str) -> Path:
     return settings.data_dir / "tenants" / tenant_id / f"{dataset_id}.parquet"
 
 
-def parse_upload(filename: str, content: bytes) -> pd.DataFrame:
-    """CSV (optionally gzip) or Parquet bytes to a frame, with a one-line error."""
+def parse_upload(filename: str, content: bytes, settings: Settings) -> pd.DataFrame:
+    """CSV (optionally gzip) or Parquet bytes to a frame, with a one-line error; bounded
+    in decompressed size and rows (:mod:`tracer.uploads`)."""
     name = Path(filename or "upload").name
     if not content:
         raise ValidationError(f"{name}: the file is empty", source=name)
     try:
-        if name.endswith(".parquet") or content[:4] == b"PAR1":
-            return pd.read_parquet(io.BytesIO(content))
-        compression = "gzip" if content[:2] == b"\x1f\x8b" else None
-        return pd.read_csv(io.BytesIO(content), low_memory=False, compression=compression)
+        return read_upload(name, content, settings)
+    except LimitError:
+        raise
     except pd.errors.EmptyDataError:
         raise ValidationError(f"{name}: the file is empty", source=name) from None
     except Exception as exc:  # noqa: BLE001 -- any parser failure is bad input; its message has the line
@@ -72,7 +72,7 @@ def store_dataset(settings: Settings, tenant_id: str, domain: Domain, filename: 
                   content: bytes) -> Dataset:
     """Validate and store an uploaded training file; all or nothing."""
     name = Path(filename or "upload").name[:255]
-    frame = parse_upload(name, content)
+    frame = parse_upload(name, content, settings)
     records, labels = validate_records(domain, frame, source=name, require_label=True,
                                        require_order=True)
     records[domain.label] = labels

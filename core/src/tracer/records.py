@@ -24,6 +24,10 @@ if typing.TYPE_CHECKING:
     from tracer.domain import Domain
 
 MAX_REPORTED = 20
+#: The largest magnitude any record number may have, whatever its field declares: beyond
+#: it float64 (what models score) no longer holds integers exactly, and a 400-digit
+#: integer or ``1e309`` is a client's mistake, not a measurement.
+NUMBER_LIMIT = 1e15
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,29 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _short(value: Any) -> str:
+    text = _show(value)
+    return text if len(text) <= 24 else f"{text[:12]}…({len(text)} characters)"
+
+
+def _to_numeric(column: pd.Series) -> pd.Series:
+    """Numbers of a column, NaN where a cell is not one; an integer too large for float64
+    (a 400-digit cell) becomes ``inf``, refused by the caller like any infinity."""
+    try:
+        return pd.to_numeric(column, errors="coerce")
+    except OverflowError:
+        return pd.to_numeric(column.map(_float_or_inf), errors="coerce")
+
+
+def _float_or_inf(value: Any) -> Any:
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            return float("inf")
+    return value
+
+
 def _check_column(name: str, field: Any, column: pd.Series,
                   problems: list[Problem]) -> pd.Series:
     kind, optional = _base_type(field.annotation)
@@ -101,11 +128,16 @@ def _check_column(name: str, field: Any, column: pd.Series,
     if kind is str:
         return column.astype("string")
     if kind in (int, float, bool):
-        numeric = pd.to_numeric(column, errors="coerce")
+        numeric = _to_numeric(column)
         bad = numeric.isna() & ~missing
         for row in np.flatnonzero(bad.to_numpy())[:MAX_REPORTED]:
             problems.append(Problem(int(row) + 1, name,
                                     f"{_show(column.iloc[row])} is not a number"))
+        huge = ~(numeric.abs() <= NUMBER_LIMIT) & numeric.notna()
+        for row in np.flatnonzero(huge.to_numpy())[:MAX_REPORTED]:
+            problems.append(Problem(int(row) + 1, name, f"{_short(column.iloc[row])} is not "
+                                    f"a finite number within ±{NUMBER_LIMIT:g}"))
+        numeric = numeric.where(~huge)
         if kind in (int, bool):
             fractional = numeric.notna() & (numeric != np.floor(numeric.fillna(0)))
             for row in np.flatnonzero(fractional.to_numpy())[:MAX_REPORTED]:
@@ -239,8 +271,85 @@ def frame_from_rows(domain: Domain, rows: list[dict[str, Any]]) -> pd.DataFrame:
     columns = domain.columns
     fields = domain.record.model_fields
     if all(_numeric_field(fields[c]) for c in columns):
-        values = np.array([[row.get(c) for c in columns] for row in rows], dtype=np.float64)
+        try:
+            values = np.array([[row.get(c) for c in columns] for row in rows],
+                              dtype=np.float64)
+        except OverflowError:  # an integer beyond float64: inf, refused by the caller
+            values = np.array([[_float_or_inf(row.get(c)) for c in columns] for row in rows],
+                              dtype=np.float64)
         return pd.DataFrame(values, columns=columns)
     frame = pd.DataFrame.from_records(rows, columns=columns)
     numeric = [c for c in columns if _numeric_field(fields[c])]
-    return frame.astype(dict.fromkeys(numeric, "float64"))
+    try:
+        return frame.astype(dict.fromkeys(numeric, "float64"))
+    except OverflowError:
+        return frame.assign(**{c: frame[c].map(_float_or_inf).astype("float64")
+                               for c in numeric})
+
+
+def validate_rows(domain: Domain, items: list[Any], *, single: bool = False) -> pd.DataFrame:
+    """JSON records (an API body, an MCP call) checked one by one against the domain's
+    record model, whatever the batch size: strict types (``"7"`` and ``true`` are not
+    integers), declared bounds, finite numbers within ``NUMBER_LIMIT`` and no unknown field.
+    Errors name the record (``records[3]``, or ``record`` when ``single``) and the field."""
+    from pydantic import ValidationError as PydanticError
+
+    model, fields = domain.record, domain.record.model_fields
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+
+    def fail(index: int, field: str | None, message: str) -> None:
+        where = "record" if single else f"records[{index}]"
+        errors.append({"where": f"{where}.{field}" if field else where,
+                       "index": None if single else index, "field": field,
+                       "message": message})
+
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            fail(index, None, f"a record is an object of fields, not {type(item).__name__}")
+            continue
+        for name in [k for k in item if k not in fields and k != domain.order_by][:5]:
+            shown = name if len(name) <= 40 else f"{name[:40]}…"
+            fail(index, shown, f"unknown field (domain {domain.name} has no such field)")
+        try:
+            rows.append(model.model_validate(item, strict=True).model_dump())
+        except PydanticError as exc:
+            for e in exc.errors(include_url=False):
+                fail(index, ".".join(str(p) for p in e["loc"]) or None, e["msg"])
+        if len(errors) >= 50:
+            break
+    if not errors:
+        try:
+            return _bounded(frame_from_rows(domain, rows), rows, single)
+        except _Unbounded as exc:
+            errors = exc.errors
+    shown = "; ".join(f"{e['where']}: {e['message']}" for e in errors[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    raise ValidationError(f"{shown}{more}", errors=errors[:50], domain=domain.name)
+
+
+class _Unbounded(Exception):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+
+
+def _bounded(frame: pd.DataFrame, rows: list[dict[str, Any]], single: bool) -> pd.DataFrame:
+    """The numeric columns of validated rows, refused where infinite, NaN or beyond
+    ``NUMBER_LIMIT`` (pydantic floats allow ``inf``; ints have no size limit)."""
+    numeric = frame.select_dtypes("number")
+    values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~(np.abs(values) <= NUMBER_LIMIT)
+    if not bad.any():
+        return frame
+    errors = []
+    for row, col in zip(*np.nonzero(bad), strict=True):
+        field = str(numeric.columns[col])
+        if rows[row].get(field) is None:  # an optional field left out: NaN, and fine
+            continue
+        errors.append({"where": ("record" if single else f"records[{row}]") + f".{field}",
+                       "index": None if single else int(row), "field": field,
+                       "message": f"{values[row, col]:g} is not a finite number within "
+                                  f"±{NUMBER_LIMIT:g}"})
+    if not errors:
+        return frame
+    raise _Unbounded(errors[:50])

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(default=1_000, ge=1)
     max_body_bytes: int = Field(default=2_000_000, ge=1_024)
     max_upload_bytes: int = Field(default=50_000_000, ge=1_024)
+    max_upload_expanded_bytes: int = Field(default=200_000_000, ge=1_024, description="An "
+                                           "upload's size once decompressed (gzip, Parquet).")
+    max_upload_rows: int = Field(default=1_000_000, ge=1)
     api_workers: int = Field(
         default=1, ge=0, description="Server processes `tracer serve` runs on its port "
         "(SO_REUSEPORT); 0 runs one per core.")

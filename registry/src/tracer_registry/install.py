@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 from sqlalchemy import select
 from tracer import __version__ as TRACER_VERSION
 from tracer.errors import RegistryError, ValidationError
@@ -56,9 +56,18 @@ class Installed:
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
     name, _, version = spec.partition("==")
+    shown = spec if len(spec) <= 80 else f"{spec[:80]}…"
     if not name.strip() or "=" in version:
-        raise ValidationError(f"install spec {spec!r}: use NAME or NAME==VERSION")
-    return name.strip(), (version.strip() or None)
+        raise ValidationError(f"install spec {shown!r}: use NAME or NAME==VERSION",
+                              field="spec")
+    version = version.strip()
+    if version:
+        try:
+            Version(version)
+        except InvalidVersion:
+            raise ValidationError(f"install spec {shown!r}: {version[:40]!r} is not a "
+                                  "version (PEP 440, e.g. 1.2.0)", field="spec") from None
+    return name.strip(), (version or None)
 
 
 def set_policy(s: Session, tenant_id: str, min_level: str) -> TenantPolicy:

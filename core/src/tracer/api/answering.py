@@ -33,14 +33,13 @@ from tracer.db import session, utcnow
 from tracer.domain import Domain
 from tracer.errors import LimitError, ValidationError
 from tracer.installs import require_enabled
-from tracer.records import as_dicts, frame_from_rows, validate_records
+from tracer.records import as_dicts, validate_rows
 
 if TYPE_CHECKING:
     from tracer.api.deps import Platform
 
-#: Up to this many records are checked one by one with the domain's pydantic model (tens of
-#: microseconds each) and scored on the event loop; larger batches use the vectorised frame
-#: validation and a worker thread.
+#: Up to this many records are scored on the event loop; larger batches on a worker thread.
+#: Every batch is validated the same way, record by record (about 10 µs a record).
 PER_RECORD_LIMIT = 64
 
 
@@ -137,48 +136,7 @@ def records_of(items: list[Any], max_rows: int) -> list[dict[str, Any]]:
     return items
 
 
-def _per_record(domain: Domain, items: list[dict[str, Any]], single: bool) -> pd.DataFrame:
-    from pydantic import ValidationError as PydanticError
-
-    rows, errors = [], []
-    for index, item in enumerate(items):
-        try:
-            rows.append(domain.record.model_validate(item).model_dump())
-        except PydanticError as exc:
-            for e in exc.errors():
-                field = ".".join(str(p) for p in e["loc"]) or None
-                where = "record" if single else f"records[{index}]"
-                errors.append({"where": f"{where}.{field}" if field else where,
-                               "index": None if single else index, "field": field,
-                               "message": e["msg"]})
-    if errors:
-        raise ValidationError(_shown(errors), errors=errors[:50], domain=domain.name)
-    return frame_from_rows(domain, rows)
-
-
-def _shown(errors: list[dict[str, Any]]) -> str:
-    shown = "; ".join(f"{e['where']}: {e['message']}" for e in errors[:3])
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return f"{shown}{more}"
-
-
-def validated(domain: Domain, items: list[dict[str, Any]], single: bool) -> pd.DataFrame:
-    """Records checked against the domain schema; errors name the record index and field."""
-    if len(items) <= PER_RECORD_LIMIT and all(isinstance(i, dict) for i in items):
-        return _per_record(domain, items, single)
-    try:
-        records, _ = validate_records(domain, pd.DataFrame.from_records(items),
-                                      source="records")
-    except ValidationError as exc:
-        errors = []
-        for e in exc.details.get("errors", []):
-            index = None if e.get("row") is None else e["row"] - 1
-            where = "record" if single else ("records" if index is None
-                                             else f"records[{index}]")
-            if e.get("column"):
-                where += f".{e['column']}"
-            errors.append({"where": where, "index": index, "field": e.get("column"),
-                           "message": e["message"]})
-        raise ValidationError(_shown(errors) if errors else exc.message,
-                              errors=errors, domain=domain.name) from None
-    return records
+def validated(domain: Domain, items: list[Any], single: bool) -> pd.DataFrame:
+    """Records checked against the domain schema, one validation whatever the batch size
+    (:func:`tracer.records.validate_rows`); errors name the record index and field."""
+    return validate_rows(domain, items, single=single)

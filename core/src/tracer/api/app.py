@@ -129,5 +129,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                                   "loaded domains: " + ", ".join(
                                       f"`{n}` → `{e['description'].split(': ')[1]}`"
                                       for n, e in examples.items()))
-    app.openapi_schema = schema
+    from tracer.api.openapi_errors import document_errors
+
+    app.openapi_schema = document_errors(schema)
     return schema

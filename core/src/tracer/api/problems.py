@@ -4,11 +4,13 @@ FastAPI's own request-validation errors and Starlette's HTTP errors (unknown rou
 method, unparseable body) are first turned into ``TracerError``s, so clients see one shape
 everywhere: ``type``, ``title``, ``status``, ``detail`` (what was wrong and where),
 ``instance`` (the path) and, for input errors, ``errors`` with the index and field of each.
-Unexpected exceptions become a 500 problem that never echoes a stack trace.
+Unexpected exceptions become a 500 problem that never echoes a stack trace and leaves the
+connection open (:class:`LastResort`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,7 @@ from tracer.errors import AuthError, NotFoundError, TracerError, ValidationError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -84,8 +87,39 @@ def install_handlers(app: FastAPI) -> None:
             error = HTTPProblem(exc.status_code, str(exc.detail))
         return problem_response(request, error)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(request, TracerError(
-            f"internal error ({type(exc).__name__}); the operator's log has the details"))
+    app.add_middleware(LastResort)
+
+
+class LastResort:
+    """The catch-all: an exception no handler took becomes a 500 problem document, and the
+    exception stops here. (Starlette's own ``Exception`` handler answers, then re-raises to
+    the server, which resets the connection: the client's next, valid request on the same
+    keep-alive connection would fail too.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:  # half an answer is out: only the server can end it
+                raise
+            error = TracerError(f"internal error ({type(exc).__name__}); the operator's log "
+                                "has the details")
+            body = json.dumps(error.problem(instance=scope.get("path"))).encode()
+            await send({"type": "http.response.start", "status": error.status,
+                        "headers": [(b"content-type", PROBLEM_JSON.encode()),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})

@@ -2,6 +2,8 @@
 
 Request bodies forbid unknown fields: a client cannot slip in ``tenant_id``, ``role``,
 ``tier`` or any other field the server decides (mass assignment), it gets a 422 naming it.
+Every number a request carries is finite (``NaN`` and ``Infinity`` are refused) and every
+count, string and list has an upper bound, so nothing a client sends can overflow a column.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_STRICT = ConfigDict(extra="forbid")
+from tracer.tenancy import MAX_KEY_NAME
 
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+Name = Annotated[str, Field(max_length=200)]
+#: a trainer override: a bounded integer or a finite, bounded float
+Param = (Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)]
+         | Annotated[float, Field(ge=-1e9, le=1e9, allow_inf_nan=False)])
 
 
 class PredictRequest(BaseModel):
     # per-domain examples (a real reference record of each loaded domain) are added to the
     # OpenAPI document at start-up: see tracer.api.app._openapi
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
 
     record: dict[str, Any] | None = Field(
         default=None, description="One record with the domain's fields (see "
@@ -76,10 +83,11 @@ class PredictResponse(BaseModel):
 
 class TenantIn(BaseModel):
     model_config = _STRICT
-    id: str = Field(description="Slug: 2–63 lower-case letters, digits, '-'.",
+    id: str = Field(max_length=63, description="Slug: 2–63 lower-case letters, digits, '-'.",
                     examples=["acme"])
-    name: str = Field(description="Display name.", examples=["Acme Analytics"])
-    tier: str = Field(description="starter, professional or enterprise.",
+    name: str = Field(min_length=1, max_length=200, description="Display name.",
+                      examples=["Acme Analytics"])
+    tier: str = Field(max_length=63, description="starter, professional or enterprise.",
                       examples=["professional"])
 
 
@@ -87,16 +95,19 @@ class KeyIn(BaseModel):
     model_config = _STRICT
     role: Literal["tenant", "publisher", "reviewer", "admin"] = Field(
         description="What the key may do.")
-    tenant_id: str | None = Field(default=None, description="For tenant keys: the tenant.")
-    subject: str | None = Field(default=None, description="Who holds a non-tenant key.")
-    name: str = Field(default="", description="A label for the key.")
+    tenant_id: str | None = Field(default=None, max_length=63,
+                                  description="For tenant keys: the tenant.")
+    subject: str | None = Field(default=None, max_length=200,
+                                description="Who holds a non-tenant key.")
+    name: str = Field(default="", max_length=MAX_KEY_NAME, description="A label for the key.")
 
 
 class OwnKeyIn(BaseModel):
     """A tenant issuing another key for itself: role and tenant are not the client's to say."""
 
     model_config = _STRICT
-    name: str = Field(default="", description="A label for the key.", examples=["ci"])
+    name: str = Field(default="", max_length=MAX_KEY_NAME, description="A label for the key "
+                      "(no control characters).", examples=["ci"])
 
 
 class KeyOut(BaseModel):
@@ -113,17 +124,20 @@ class KeyOut(BaseModel):
 
 
 class JobIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={
         "examples": [{}, {"dataset_ids": ["…"], "use_reference": False}]})
-    dataset_ids: list[str] | None = Field(default=None, description="Your datasets to train "
-                                          "on (default: all of yours for this domain).")
+    dataset_ids: list[Name] | None = Field(default=None, max_length=1000, description="Your "
+                                           "datasets to train on (default: all of yours for "
+                                           "this domain).")
     use_reference: bool = Field(default=True, description="Include the domain's reference "
                                 "data.")
     include_feedback: bool = Field(default=True, description="Include records you reported "
                                    "outcomes for.")
-    params: dict[str, float | int] | None = Field(
-        default=None, description="Trainer overrides (e.g. `num_boost_round`, `max_depth`).")
-    candidates: list[str] | None = Field(
+    params: dict[Annotated[str, Field(max_length=100)], Param] | None = Field(
+        default=None, max_length=50, description="Trainer overrides (e.g. `num_boost_round`, "
+        "`max_depth`): finite numbers within ±1e9.")
+    candidates: list[Name] | None = Field(
+        max_length=100,
         default=None, description="Compare only these leaderboard candidates (default: all: "
         "`logistic regression C=0.01`, `… C=0.1`, `… C=1`, `small XGBoost`, `domain trainer` "
         "and what the domain adds).")
@@ -137,15 +151,16 @@ Outcome01 = Annotated[int, Field(strict=True, ge=0, le=1, description="The integ
 
 class OutcomeIn(BaseModel):
     model_config = _STRICT
-    prediction_id: str = Field(description="From a prediction answer.")
+    prediction_id: str = Field(max_length=100, description="From a prediction answer.")
     outcome: Outcome01
     observed_at: datetime | None = Field(default=None, description="When it was observed.")
 
 
 class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={
         "examples": [{"outcomes": [{"prediction_id": "3f2b…", "outcome": 1}]}]})
-    outcomes: list[OutcomeIn] = Field(min_length=1, description="Observed outcomes.")
+    outcomes: list[OutcomeIn] = Field(min_length=1, max_length=10_000,
+                                      description="Observed outcomes (at most 10,000).")
 
 
 class CorrectionIn(BaseModel):
@@ -159,13 +174,15 @@ class CorrectionIn(BaseModel):
 class PolicyIn(BaseModel):
     """`PUT` replaces the whole policy: a field left out takes its default."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={
         "examples": [{"min_new_outcomes": 200, "drift_threshold": 0.25}]})
     enabled: bool = Field(default=True)
-    min_new_outcomes: int | None = Field(default=None, ge=1, description="Train a challenger "
-                                         "after this many new outcomes.")
-    drift_threshold: float | None = Field(default=None, gt=0, description="…or when any "
-                                          "feature's PSI reaches this (0.25 is a real shift).")
+    min_new_outcomes: int | None = Field(default=None, ge=1, le=10_000_000,
+                                         description="Train a challenger after this many "
+                                         "new outcomes.")
+    drift_threshold: float | None = Field(default=None, gt=0, le=100, description="…or when "
+                                          "any feature's PSI reaches this (0.25 is a real "
+                                          "shift).")
     drift_window: int = Field(default=500, ge=10, le=100_000, description="Recent predictions "
                               "drift is measured on.")
     use_reference: bool = Field(default=True, description="Challengers include reference data.")
@@ -180,11 +197,11 @@ class PolicyIn(BaseModel):
 class PolicyPatch(BaseModel):
     """`PATCH` changes only the fields sent; `null` clears a nullable field (a trigger)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={
         "examples": [{"drift_threshold": 0.3}, {"min_new_outcomes": None}]})
     enabled: bool | None = Field(default=None)  # null refused: see routes/retraining
-    min_new_outcomes: int | None = Field(default=None, ge=1)
-    drift_threshold: float | None = Field(default=None, gt=0)
+    min_new_outcomes: int | None = Field(default=None, ge=1, le=10_000_000)
+    drift_threshold: float | None = Field(default=None, gt=0, le=100)
     drift_window: int | None = Field(default=None, ge=10, le=100_000)
     use_reference: bool | None = Field(default=None)
     cooldown_hours: float | None = Field(default=None, ge=0, le=24 * 366)

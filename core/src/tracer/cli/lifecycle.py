@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tracer.cli.context import console, platform
+from tracer.errors import ValidationError
 
 TENANT = typer.Option(None, "--tenant", help="Work on this tenant's models.")
 
@@ -153,6 +154,7 @@ def register(app: typer.Typer) -> None:
         """Score every record of a file with the champion and explain each prediction."""
         from tracer.predict import score_file
 
+        _writable(output)
         h, store = platform()
         answers, frame = score_file(h, store, domain, input, tenant=tenant, version=version,
                                     top=top)
@@ -163,7 +165,11 @@ def register(app: typer.Typer) -> None:
         if output is None:
             typer.echo(text, nl=False)
         else:
-            output.write_text(text)
+            try:
+                output.write_text(text)
+            except OSError as exc:
+                raise ValidationError(f"--output {output}: cannot write ({exc.strerror})",
+                                      field="output") from None
             typer.echo(f"wrote {len(answers):,} predictions to {output}", err=True)
 
     @app.command("models")
@@ -232,3 +238,15 @@ def register(app: typer.Typer) -> None:
         name = lifecycle.model_name_for(h.domain(domain), tenant)
         version = lifecycle.rollback(store, name)
         console.print(f"{name}: rolled back, version {version} is the champion again")
+
+
+def _writable(output: Path | None) -> None:
+    """Refuse an --output that cannot be written before any scoring is done."""
+    if output is None:
+        return
+    if output.is_dir():
+        raise ValidationError(f"--output {output}: is a directory; name a file",
+                              field="output")
+    if not output.parent.is_dir():
+        raise ValidationError(f"--output {output}: no such directory {output.parent}",
+                              field="output")
