@@ -196,12 +196,18 @@ def test_reviewers_claim_read_sign_offline_and_approve(visit, app, people, queue
 @pytest.fixture(scope="module")
 def statements(app):
     from tracer_registry.ledger.closing import close_period
+    from tracer_registry.ledger.recurring import MONTH
+    from tracer_registry.models import Publisher
+    from tracer_registry.publishers import create_publisher
 
     from tests.ledger.marketplace import open_market, use
 
     settings = app.state.settings
+    with session(settings) as s:  # price plans are for registered publishers (rule 11)
+        if s.get(Publisher, "acme") is None:
+            create_publisher(s, "acme", "Acme Analytics")
     open_market(settings, tenants=("initech", "hooli"))
-    use(settings, "ui-i1", "initech", "install", "acme.churn", quantity=3)
+    use(settings, "ui-i1", "initech", "install_period", "acme.churn", quantity=3 * MONTH)
     use(settings, "ui-p1", "hooli", "prediction", "acme.churn", quantity=500)
     close_period(settings, "2026-05", caused_by="test")
 
@@ -274,10 +280,12 @@ def test_the_tenant_dashboard_shows_spend_this_period_priced_by_the_ledger(
         visit, app, statements):
     from tracer.db import utcnow
     from tracer.usage import record_usage
+    from tracer_registry.ledger.recurring import MONTH
 
     with session(app.state.settings) as s:  # acme.churn: $20.00 a month, $0.004 a prediction
-        record_usage(s, "spend-i1", tenant_id="bravo", kind="install", domain="acme.churn",
-                     occurred_at=utcnow())
+        # a whole month installed (what the period's close records for an install)
+        record_usage(s, "spend-i1", tenant_id="bravo", kind="install_period",
+                     domain="acme.churn", quantity=MONTH, occurred_at=utcnow())
         record_usage(s, "spend-p1", tenant_id="bravo", kind="prediction", domain="acme.churn",
                      quantity=500, occurred_at=utcnow())
     page = visit("bravo").get("/ui/dashboard").text

@@ -107,10 +107,12 @@ def test_a_tampered_or_expired_cookie_is_no_session(visit, app):
     forged = sessions.encode_session(b"another secret", sess)
     for bad in (forged, body + "." + sig[::-1], body[:-2] + "." + sig, "garbage"):
         assert sessions.decode_session(secret, bad) is None
+        v.client.cookies.clear()  # the bad cookie alone, whatever path the jar kept
         v.client.cookies.set(sessions.SESSION_COOKIE, bad, path="/ui")
         assert v.get("/ui/dashboard", follow_redirects=False).status_code == 303
     expired = sessions.encode_session(secret, sessions.ConsoleSession(
         sess.key_id, int(time.time()) - 1, sess.nonce))
+    v.client.cookies.clear()
     v.client.cookies.set(sessions.SESSION_COOKIE, expired, path="/ui")
     assert v.get("/ui/dashboard", follow_redirects=False).status_code == 303
 

@@ -83,9 +83,11 @@ class Edit:
     proposed: float
 
     def as_dict(self, domain: Domain) -> dict[str, Any]:
-        description = domain.record.model_fields[self.field].description
-        return {"field": self.field, "from": self.current, "to": self.proposed,
-                "description": description}
+        spec = domain.record.model_fields[self.field]
+        # an integer field's edit is a whole number the record schema accepts as sent back
+        shown = int if spec.annotation is int else float
+        return {"field": self.field, "from": shown(self.current), "to": shown(self.proposed),
+                "description": spec.description}
 
 
 class Search:

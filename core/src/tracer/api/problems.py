@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracer.errors import AuthError, NotFoundError, TracerError, ValidationError
@@ -86,6 +87,14 @@ def install_handlers(app: FastAPI) -> None:
         else:
             error = HTTPProblem(exc.status_code, str(exc.detail))
         return problem_response(request, error)
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # the database refused a value the schemas let through (PostgreSQL text holds no
+        # NUL character): the client's input, and the transaction rolled back whole
+        return problem_response(request, ValidationError(
+            "a value in this request cannot be stored or looked up (for example a NUL "
+            "character in a parameter or text field); nothing was changed"))
 
     app.add_middleware(LastResort)
 

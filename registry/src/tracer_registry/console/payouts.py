@@ -120,7 +120,7 @@ def spend_section(request: Request, who: Principal):
         lines = price(settings, tier, dict(usage), _plans(s, {d for _, d in usage if d}))
     totals: Counter = Counter()
     for line in lines:
-        totals[line.currency] += line.quantity * line.unit_price_micros
+        totals[line.currency] += line.accrued_micros
     template = request.app.state.console.env.get_template("spend.html")
     return Markup(template.render(period=period_of(now), lines=lines, totals=dict(totals),
                                   tier=tier))

@@ -78,6 +78,11 @@ class Priced:
     unit_price_micros: int
     per: int = 1  # the price is per ``per`` units (MONTH for recurring charges)
 
+    @property
+    def accrued_micros(self) -> int:
+        """What the line costs, floored to a micro-unit (the one rule for every reader)."""
+        return self.quantity * self.unit_price_micros // self.per
+
 
 MAX_ACCRUED = 2**63 - 1  # the BIGINT column that keeps it
 
@@ -212,7 +217,7 @@ def _rate_one(settings: Settings, tenant_id: str, period: str, tier: str,
     effective = end - timedelta(seconds=1)  # a line is earned by the end of its period
     for item in price(settings, tier, usage, plans):
         line_id = f"{invoice_id}/{item.kind}/{item.domain or '-'}"
-        accrued = item.quantity * item.unit_price_micros // item.per  # floored to a micro
+        accrued = item.accrued_micros
         if accrued > MAX_ACCRUED:
             raise LedgerError(f"line {line_id}: {accrued} micro-units is beyond what the "
                               f"ledger keeps ({MAX_ACCRUED})")

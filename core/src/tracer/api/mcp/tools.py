@@ -43,7 +43,7 @@ REPORT, EXPLAIN, WHAT_IF, LIST = ("report_outcome", "explain_prediction",
 
 
 def predict_tool_name(domain: str) -> str:
-    """``esports/lol-10min`` → ``predict_esports_lol-10min`` (tool names allow no '/' or
+    """``acme/churn-30d`` → ``predict_acme_churn-30d`` (tool names allow no '/' or
     '.'; domain names have no '_', so the mapping is one to one)."""
     return PREDICT + domain.replace("/", "_").replace(".", "_")
 
