@@ -44,6 +44,21 @@ def _month(settings, period: str, scale: float, console) -> None:
     close_period(settings, period, caused_by="demo")
 
 
+def _register_publisher(s) -> None:
+    """The demo's publisher, registered where the platform has the registry (price plans
+    are for registered publishers). The demo composes the subsystems: it alone of the
+    ledger may reach the registry (an ignored import in the ledger's contract)."""
+    from sqlalchemy import inspect
+
+    if not inspect(s.connection()).has_table("registry_publishers"):
+        return
+    from tracer_registry.models import Publisher
+    from tracer_registry.publishers import create_publisher
+
+    if s.get(Publisher, PUBLISHER) is None:
+        create_publisher(s, PUBLISHER, "Northwind Analytics")
+
+
 def run(settings, console) -> None:
     db.upgrade(settings, extra=[migration_tree()])
     with session(settings) as s:
@@ -52,6 +67,7 @@ def run(settings, console) -> None:
             if s.get(Tenant, tenant) is None:
                 create_tenant(s, tenant, tenant.removeprefix("demo-").title(), "professional",
                               settings.tiers)
+        _register_publisher(s)
         set_price_plan(s, PLAN)
         first = next_period(last_closed(s)) if last_closed(s) else "2026-04"
     if done is None:
