@@ -28,8 +28,24 @@ def open_market(settings, tenants=("globex", "initech"), tier="professional",
     with session(settings) as s:
         for tenant in tenants:
             create_tenant(s, tenant, tenant.title(), tier, settings.tiers)
+        _register_publishers(s, {plan.publisher_id for plan in plans})
         for plan in plans:
             set_price_plan(s, plan)
+
+
+def _register_publishers(s, publisher_ids) -> None:
+    """Where the registry's tables exist (a whole platform, not a ledger-only database),
+    price plans are for registered publishers (rule 11): register the plans' publishers."""
+    from sqlalchemy import inspect
+
+    if not inspect(s.connection()).has_table("registry_publishers"):
+        return
+    from tracer_registry.models import Publisher
+    from tracer_registry.publishers import create_publisher
+
+    for publisher_id in sorted(publisher_ids):
+        if s.get(Publisher, publisher_id) is None:
+            create_publisher(s, publisher_id, publisher_id.title())
 
 
 def use(settings, event_id, tenant, kind, domain=None, quantity=1, at=MAY, **attrs):

@@ -175,12 +175,7 @@ def test_a_reviewer_approves_with_an_offline_signature_and_a_publisher_reads_pay
             service.register_reviewer_key(s, name, att.public_pem(att.load_private(
                 keys[name])))
     from tracer_registry.ledger.recurring import MONTH
-    from tracer_registry.models import Publisher
-    from tracer_registry.publishers import create_publisher
 
-    with session(settings) as s:  # price plans are for registered publishers (rule 11)
-        if s.get(Publisher, "acme") is None:
-            create_publisher(s, "acme", "Acme Analytics")
     open_market(settings, tenants=("initech",))
     use(settings, "b-i1", "initech", "install_period", "acme.churn", quantity=2 * MONTH)
     close_period(settings, "2026-05", caused_by="test")

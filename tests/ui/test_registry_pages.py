@@ -197,15 +197,10 @@ def test_reviewers_claim_read_sign_offline_and_approve(visit, app, people, queue
 def statements(app):
     from tracer_registry.ledger.closing import close_period
     from tracer_registry.ledger.recurring import MONTH
-    from tracer_registry.models import Publisher
-    from tracer_registry.publishers import create_publisher
 
     from tests.ledger.marketplace import open_market, use
 
     settings = app.state.settings
-    with session(settings) as s:  # price plans are for registered publishers (rule 11)
-        if s.get(Publisher, "acme") is None:
-            create_publisher(s, "acme", "Acme Analytics")
     open_market(settings, tenants=("initech", "hooli"))
     use(settings, "ui-i1", "initech", "install_period", "acme.churn", quantity=3 * MONTH)
     use(settings, "ui-p1", "hooli", "prediction", "acme.churn", quantity=500)

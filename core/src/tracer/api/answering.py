@@ -87,10 +87,6 @@ class PredictionService:
             announce(p.host, [committed.usage])
         return committed
 
-    def answer_sync(self, ask: Ask) -> Committed:
-        """:meth:`answer` for callers without an event loop (scripts, tests)."""
-        return asyncio.run(self.answer(ask))
-
     def forget(self, tenant_id: str, domain: str) -> None:
         """A disable in this process: the next request checks the database again."""
         self._enabled.pop((tenant_id, domain), None)
