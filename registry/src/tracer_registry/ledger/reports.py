@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
+def _entry_sums(account_kind: str, *by: Any) -> Any:
+    """Entry amounts on ``account_kind`` accounts summed per period, currency and ``by``."""
+    return (select(Entry.period, Entry.currency, *by, func.sum(Entry.amount))
+            .join(Transaction, Transaction.id == Entry.transaction_id)
+            .join(Account, Account.id == Entry.account_id)
+            .where(Account.kind == account_kind)
+            .group_by(Entry.period, Entry.currency, *by))
+
+
 def platform_report(s: Session) -> list[dict[str, Any]]:
     """Per period and currency: billed, tax owed (net of tax refunded), commission,
     first-party revenue, refunds."""
@@ -38,35 +47,21 @@ def platform_report(s: Session) -> list[dict[str, Any]]:
         c = cell(period, currency)
         c.update(billed=int(gross), tax=int(tax), commission=int(commission),
                  first_party=int(first_party), publisher_share=int(share))
-    for period, currency, kind, amount in s.execute(
-            select(Entry.period, Entry.currency, Transaction.kind, func.sum(Entry.amount))
-            .join(Transaction, Transaction.id == Entry.transaction_id)
-            .join(Account, Account.id == Entry.account_id)
-            .where(Account.kind == "tenant_receivable",
-                   Transaction.kind.in_(("refund", "chargeback", "chargeback_reversal")))
-            .group_by(Entry.period, Entry.currency, Transaction.kind)):
+    returns = Transaction.kind.in_(("refund", "chargeback", "chargeback_reversal"))
+    for period, currency, kind, amount in s.execute(_entry_sums(
+            "tenant_receivable", Transaction.kind).where(returns)):
         key = {"refund": "refunds", "chargeback": "chargebacks",
                "chargeback_reversal": "chargeback_reversals"}[kind]
         cell(period, currency)[key] += int(amount)
-    for period, currency, kind, side, amount in s.execute(
-            select(Entry.period, Entry.currency, Transaction.kind, Entry.side,
-                   func.sum(Entry.amount))
-            .join(Transaction, Transaction.id == Entry.transaction_id)
-            .join(Account, Account.id == Entry.account_id)
-            .where(Account.kind == "platform_revenue")
-            .group_by(Entry.period, Entry.currency, Transaction.kind, Entry.side)):
+    for period, currency, kind, side, amount in s.execute(_entry_sums(
+            "platform_revenue", Transaction.kind, Entry.side)):
         c = cell(period, currency)
         c["platform_revenue"] += int(amount) if side == "C" else -int(amount)
         if kind in ("refund", "chargeback") and side == "D":
             c["fees_returned"] += int(amount)
     # tax is what is still owed: billed tax less tax returned by refunds and chargebacks
-    for period, currency, side, amount in s.execute(
-            select(Entry.period, Entry.currency, Entry.side, func.sum(Entry.amount))
-            .join(Transaction, Transaction.id == Entry.transaction_id)
-            .join(Account, Account.id == Entry.account_id)
-            .where(Account.kind == "platform_tax",
-                   Transaction.kind.in_(("refund", "chargeback", "chargeback_reversal")))
-            .group_by(Entry.period, Entry.currency, Entry.side)):
+    for period, currency, side, amount in s.execute(_entry_sums(
+            "platform_tax", Entry.side).where(returns)):
         c = cell(period, currency)
         returned = int(amount) if side == "D" else -int(amount)
         c["tax_returned"] += returned
