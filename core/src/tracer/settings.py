@@ -129,6 +129,14 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="How long a verified API key is trusted without a "
         "database look-up; revocations in the same process apply at once, in others within "
         "this time. 0 looks every key up on every request.")
+    # Telemetry (tracer.api.telemetry): /metrics for operators
+    metrics_token: str | None = Field(
+        default=None, description="A bearer token that may read /metrics besides admin "
+        "keys (give it to the Prometheus scraper); unset: admin keys only.")
+    metrics_dir: Path | None = Field(
+        default=None, description="Where `tracer serve --workers N` keeps the workers' "
+        "Prometheus samples (multiprocess mode; emptied at every start); default "
+        "<home>/metrics.")
     # Web console (tracer.ui)
     ui_secret: str | None = Field(
         default=None, description="Signs console session cookies and CSRF tokens; default: "

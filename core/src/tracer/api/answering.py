@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from tracer.api.group_commit import Committed, GroupWriter, PredictionWrite
 from tracer.api.idempotency import check_key, replay, request_hash
 from tracer.api.metering import announce
+from tracer.api.telemetry import predicted
 from tracer.db import session, utcnow
 from tracer.domain import Domain
 from tracer.errors import LimitError, ValidationError
@@ -85,6 +86,7 @@ class PredictionService:
         committed = await asyncio.wrap_future(self.writer.submit(write))
         if committed.usage is not None:
             announce(p.host, [committed.usage])
+            predicted(ask.tenant_id, domain.name, write.attrs["version"], len(write.rows))
         return committed
 
     def forget(self, tenant_id: str, domain: str) -> None:

@@ -75,6 +75,9 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
                                   ChampionCache(host, store))
     install_handlers(app)
     app.add_middleware(BodyLimit, settings=settings)
+    from tracer.api import telemetry
+
+    telemetry.install(app, host)  # outermost: times every request, serves /metrics
     for router in ROUTERS:
         app.include_router(router)
     from tracer.ui import mount_console

@@ -6,8 +6,10 @@ the kernel spreads new connections over them; nothing is shared in memory, so ea
 own champion, key and enable caches, consistent through the database within the bounds the
 settings name (``champion_refresh_seconds``, ``auth_cache_seconds``). The parent migrates
 the database once, starts the workers, restarts one that dies and stops them all on
-SIGINT/SIGTERM. uvicorn's own ``--workers`` mode is not used: it left Nagle's algorithm on
-(FACTS.md), adding ~40 ms to every request.
+SIGINT/SIGTERM. Their Prometheus samples go to one directory (``metrics_dir``, emptied
+at start, ``PROMETHEUS_MULTIPROC_DIR`` for the workers) so that a scrape of any worker
+sums them all; a worker that exits is marked dead there. uvicorn's own ``--workers`` mode
+is not used: it left Nagle's algorithm on (FACTS.md), adding ~40 ms to every request.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ import socket
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import typer
 
 from tracer.cli.context import console
+
+if TYPE_CHECKING:
+    from tracer.settings import Settings
 
 
 def _socket(host: str, port: int, reuse_port: bool) -> socket.socket:
@@ -62,8 +68,9 @@ def supervise(host: str, port: int, workers: int) -> None:
     """Start ``workers`` server processes on one port and keep them running."""
     from tracer.cli.context import migrated
 
-    migrated()  # once, before any worker serves
+    settings = migrated().settings  # once, before any worker serves
     _socket(host, port, reuse_port=True).close()  # a busy port fails here, once, clearly
+    metrics = _metrics_dir(settings)
     command = [sys.executable, "-m", "tracer.cli", "serve", "--host", host, "--port",
                str(port), "--worker-of-pool"]
     children: list[subprocess.Popen[bytes]] = [subprocess.Popen(command)
@@ -91,12 +98,31 @@ def supervise(host: str, port: int, workers: int) -> None:
                     stop(signal.SIGTERM, None)
                     break
                 console.print(f"worker {child.pid} exited ({child.returncode}); restarting")
+                _mark_dead(metrics, child.pid)
                 children[i] = subprocess.Popen(command)
     for child in children:
         try:
             child.wait(timeout=30)
         except subprocess.TimeoutExpired:
             child.kill()
+        _mark_dead(metrics, child.pid)
+
+
+def _metrics_dir(settings: Settings) -> str:
+    """This run's multiprocess directory, emptied; the workers inherit it (environment)."""
+    import shutil
+
+    path = (settings.metrics_dir or settings.home / "metrics").resolve()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return str(path)
+
+
+def _mark_dead(path: str, pid: int) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid, path)
 
 
 def register(app: typer.Typer) -> None:
