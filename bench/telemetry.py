@@ -73,7 +73,6 @@ def measure(n: int) -> dict[str, float]:
 
 def tracer_request_us(n: int) -> float:
     import httpx
-
     from tracer.api import create_app
     from tracer.host import PluginHost
     from tracer.settings import get_settings

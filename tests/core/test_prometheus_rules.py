@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
 
 from tests.conftest import REPO
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 RULES = REPO / "deploy" / "prometheus" / "tracer-rules.yml"
 RULE_TESTS = REPO / "deploy" / "prometheus" / "tracer-rules.test.yml"
@@ -52,7 +55,6 @@ def used_metrics() -> set[str]:
 def test_every_metric_the_rules_use_is_exported(bare_host, store, settings):
     from fastapi.testclient import TestClient
     from prometheus_client.parser import text_string_to_metric_families
-
     from tracer import tenancy
     from tracer.api import create_app
     from tracer.db import session
