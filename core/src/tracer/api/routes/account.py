@@ -14,6 +14,7 @@ from tracer.api.metering import tenant_tier, usage_dict
 from tracer.api.schemas import KeyOut, OwnKeyIn
 from tracer.db import session, utcnow
 from tracer.quota import month_start, predictions_used
+from tracer.spend import spend_for
 from tracer.tenancy import ApiKey, Principal, issue_key, revoke_key
 from tracer.usage import usage_for
 
@@ -35,13 +36,16 @@ def usage(request: Request, principal: Tenant,
           until: Annotated[datetime | None, Query()] = None,
           limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:
     """Every billable act you caused (predicted rows, training runs, installs), each once
-    with the id its producer made; the ledger rates this stream."""
+    with the id its producer made; the ledger rates this stream. `spend` is this month so
+    far at the platform's prices (tier fee, training runs, custom domains, overage; micro-units
+    of `currency`), before publishers' price plans and tax, which the invoice adds."""
     p = platform_of(request)
     now = utcnow()
     with session(p.settings) as s:
         tenant, tier = tenant_tier(s, p.settings, principal.tenant_id)
         events = usage_for(s, principal.tenant_id, since or month_start(now), until)
         used = predictions_used(s, principal.tenant_id, now)
+        spend = spend_for(s, p.settings, principal.tenant_id, now)
     totals: dict[str, int] = {}
     for event in events:
         totals[event.kind] = totals.get(event.kind, 0) + event.quantity
@@ -51,6 +55,7 @@ def usage(request: Request, principal: Tenant,
                           "overage_allowed": tier.overage_allowed},
             "predictions_this_month": used,
             "overage_predictions": max(0, used - tier.predictions_per_month),
+            "spend": spend.as_dict() if spend is not None else None,
             "totals": totals, "events": [usage_dict(e) for e in events[-limit:]]}
 
 
