@@ -123,7 +123,7 @@ class Settings(BaseSettings):
         "commit.")
     mcp_calls_per_minute: int = Field(
         default=300, ge=1, description="Tool calls one API key may make on the MCP endpoint "
-        "(/mcp) in any minute, per server process.")
+        "(/mcp) in any minute, across all API workers (counted in the platform database).")
     champion_refresh_seconds: float = Field(default=2.0, ge=0)
     auth_cache_seconds: float = Field(
         default=2.0, ge=0, description="How long a verified API key is trusted without a "

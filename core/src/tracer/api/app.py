@@ -55,10 +55,12 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     async def lifespan(_app: FastAPI):
         reap_orphans(settings)
         stop = host.watch()  # revocations written by any process reach this server
+        sweeper = _app.state.platform.champions.watch()  # alias moves made elsewhere too
         try:
             yield
         finally:
             stop.set()
+            sweeper.set()
             host.pool.kill() if host._pool is not None else None
 
     app = FastAPIOffline(title="Tracer", version=__version__, description=DESCRIPTION,

@@ -1,10 +1,14 @@
 """The champion of each tenant model, kept in memory and swapped when its alias moves.
 
 A prediction waits on MLflow only for a model's first request. After that the alias is
-re-checked in a background thread at most every ``champion_refresh_seconds`` per model (the
-training worker moves aliases from another process) while requests keep being answered by
-the cached champion; the new version is swapped in once loaded. Promotions and rollbacks
-through the API invalidate the entry at once.
+re-checked off the request path every ``champion_refresh_seconds`` per model (the training
+worker and other API workers move aliases from other processes) while requests keep being
+answered by the cached champion; the new version is swapped in once loaded. A request past
+the interval starts the check; the serving app's sweeper (:meth:`ChampionCache.watch`)
+checks every cached model each interval even when no request comes, so an alias moved
+anywhere is served by every worker within ``champion_refresh_seconds`` plus the time to
+load the new version (docs/consistency.md). Promotions and rollbacks through this
+worker's API invalidate its entry at once.
 """
 
 from __future__ import annotations
@@ -81,6 +85,32 @@ class ChampionCache:
         with self._lock:
             self._entries[name] = fresh
         return fresh.scorer
+
+    def watch(self) -> threading.Event:
+        """Re-check every cached champion each ``champion_refresh_seconds`` in a daemon
+        thread (serving apps); returns the event that stops it."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(max(0.2, self.store.settings.champion_refresh_seconds)):
+                self.sweep()
+
+        threading.Thread(target=loop, daemon=True, name="champion-sweeper").start()
+        return stop
+
+    def sweep(self) -> None:
+        """Refresh the cached champions not checked for ``champion_refresh_seconds``."""
+        refresh = self.store.settings.champion_refresh_seconds
+        now = time.monotonic()
+        for name, entry in list(self._entries.items()):
+            if now - entry.checked < refresh or name in self._refreshing:
+                continue
+            domain = self.host.domains.get(entry.scorer.domain.name)
+            if domain is None:  # unloaded (revoked) since: nothing to serve
+                continue
+            self._refreshing.add(name)
+            entry.checked = now
+            self._refresh(domain, name, entry.scorer.tenant)
 
     def invalidate(self, domain: Domain, tenant: str) -> None:
         with self._lock:

@@ -1,17 +1,14 @@
 """Limits of tool calls: a per-key rate limit, and the moment an exhausted limit resets.
 
 Agents call in bursts, so each API key may make ``mcp_calls_per_minute`` tool calls in any
-sliding minute (counted in this server process). The monthly prediction allowance is the
+sliding minute, counted in the platform database so that the limit holds across every
+API worker (:mod:`tracer.ratelimit`). The monthly prediction allowance is the
 tier's, charged by the prediction service exactly as for REST; a tool error for either says
 which limit was hit and when it resets.
 """
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,43 +17,33 @@ from tracer.errors import QuotaError, TracerError
 if TYPE_CHECKING:
     from tracer.settings import Settings
 
-WINDOW_SECONDS = 60.0
-_MAX_KEYS = 10_000
+WINDOW_SECONDS = 60
 
 
 class CallLimiter:
+    """``mcp_calls_per_minute`` per API key, counted in the platform database
+    (:mod:`tracer.ratelimit`): every worker sharing it enforces the one limit."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._calls: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
     def check(self, key_id: str) -> None:
         """Count one call of ``key_id``, or raise ``QuotaError`` saying when one is allowed."""
-        limit = self.settings.mcp_calls_per_minute
-        now = time.monotonic()
-        with self._lock:
-            calls = self._calls.get(key_id)
-            if calls is None:
-                if len(self._calls) >= _MAX_KEYS:
-                    self._forget_idle(now)
-                calls = self._calls[key_id] = deque()
-            while calls and calls[0] <= now - WINDOW_SECONDS:
-                calls.popleft()
-            if len(calls) >= limit:
-                wait = calls[0] + WINDOW_SECONDS - now
-                at = datetime.now(UTC) + timedelta(seconds=wait)
-                raise QuotaError(
-                    f"rate limit: {limit:,} tool calls a minute per API key (setting "
-                    f"mcp_calls_per_minute); the next call is allowed in "
-                    f"{math.ceil(wait)} s, at {at:%H:%M:%S} UTC", limit=limit,
-                    window_seconds=int(WINDOW_SECONDS), retry_after=math.ceil(wait),
-                    resets_at=at.isoformat(timespec="seconds"),
-                    setting="mcp_calls_per_minute")
-            calls.append(now)
+        from tracer.ratelimit import seconds, take
 
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, c in self._calls.items() if not c or c[-1] <= now - WINDOW_SECONDS]:
-            del self._calls[key]
+        limit = self.settings.mcp_calls_per_minute
+        refused = take(self.settings, key_id, limit)
+        if refused is None:
+            return
+        wait = seconds(refused.retry_after)
+        at = datetime.now(UTC) + timedelta(seconds=refused.retry_after)
+        raise QuotaError(
+            f"rate limit: {limit:,} tool calls a minute per API key (setting "
+            f"mcp_calls_per_minute); the next call is allowed in "
+            f"{wait} s, at {at:%H:%M:%S} UTC", limit=limit,
+            window_seconds=int(WINDOW_SECONDS), retry_after=wait,
+            resets_at=at.isoformat(timespec="seconds"),
+            setting="mcp_calls_per_minute")
 
 
 def with_reset(exc: TracerError) -> TracerError:

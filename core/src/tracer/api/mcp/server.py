@@ -127,7 +127,7 @@ class McpEndpoint:
         principal = self._principal(ctx)
         arguments = dict(params.arguments or {})
         try:
-            self.limiter.check(principal.key_id)
+            await run_in_threadpool(self.limiter.check, principal.key_id)  # a DB write
             structured, text = await self._dispatch(principal, params.name, arguments)
         except MCPError:
             raise
