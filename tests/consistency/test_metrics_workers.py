@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.consistency.workers import environment, eventually, served
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 def _requests(base: str, admin: str, route: str) -> float:
-    text = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {admin}"}).text
+    text = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {admin}"},
+                     timeout=120).text
     return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
                if s.name == "tracer_http_requests_total" and s.labels.get("route") == route)
 
@@ -41,7 +45,7 @@ def test_a_scrape_sums_every_worker_and_keeps_a_dead_workers_counts(tmp_path):
     sent = [0]
 
     def one_more() -> None:
-        assert httpx.get(f"{base}/openapi.json").status_code == 200
+        assert httpx.get(f"{base}/openapi.json", timeout=120).status_code == 200
         sent[0] += 1
 
     with served(env, workers=2) as (base, _):

@@ -39,8 +39,8 @@ def _hammer(url: str, home: str, at: float, calls: int, out) -> None:
     from tracer.ratelimit import take
     from tracer.settings import Settings
 
-    settings = Settings(home=home, database_url=url)
-    out.put(sum(take(settings, "shared", 7, at) is None for _ in range(calls)))
+    shared = Settings(home=home, database_url=url)
+    out.put(sum(take(shared, "shared", 7, at) is None for _ in range(calls)))
 
 
 def test_processes_sharing_the_database_share_one_limit(migrated):

@@ -69,13 +69,13 @@ def _ensure(s: object, key_id: str, window: int) -> None:
     from sqlalchemy.orm import Session
 
     assert isinstance(s, Session)
-    dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    values = {"key_id": key_id, "window": window, "calls": 0}
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(postgresql.insert(CallWindow).values(**values).on_conflict_do_nothing())
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    s.execute(insert(CallWindow).values(key_id=key_id, window=window, calls=0)
-              .on_conflict_do_nothing())
+        s.execute(sqlite.insert(CallWindow).values(**values).on_conflict_do_nothing())
 
 
 def _wait(previous: int, current: int, fraction: float, limit: int) -> float:

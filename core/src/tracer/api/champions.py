@@ -106,11 +106,12 @@ class ChampionCache:
             if now - entry.checked < refresh or name in self._refreshing:
                 continue
             domain = self.host.domains.get(entry.scorer.domain.name)
-            if domain is None:  # unloaded (revoked) since: nothing to serve
+            tenant = entry.scorer.tenant
+            if domain is None or tenant is None:  # unloaded (revoked) since: nothing to serve
                 continue
             self._refreshing.add(name)
             entry.checked = now
-            self._refresh(domain, name, entry.scorer.tenant)
+            self._refresh(domain, name, tenant)
 
     def invalidate(self, domain: Domain, tenant: str) -> None:
         with self._lock:
