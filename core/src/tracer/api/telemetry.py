@@ -93,8 +93,10 @@ class Telemetry:
 
     def _record(self, scope: Scope, state: dict[str, Any], current: list[str], status: int,
                 seconds: float) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
+        template = getattr(scope.get("route"), "path", None)
+        if template is None:  # a plain Starlette route (/openapi.json, /docs): its own path
+            matched = "endpoint" in scope and not scope.get("path_params")
+            template = scope["path"] if matched and len(scope["path"]) <= 64 else "unmatched"
         principal = state.get("principal")
         tenant = (getattr(principal, "tenant_id", None) or "") if principal else ""
         domain = current[0]
