@@ -50,6 +50,7 @@ def test_a_scrape_sums_every_worker_and_keeps_a_dead_workers_counts(tmp_path):
 
     with served(env, workers=2) as (base, _):
         assert not (metrics / "counter_999999.db").exists()  # emptied at start
+        sent[0] = int(_requests(base, admin, "/openapi.json"))  # the start-up poll's
         # a new connection each: the kernel spreads them over the workers listening
         eventually(lambda: one_more() or len(_pids(metrics)) == 2, polls=2400)
         pids = _pids(metrics)
