@@ -69,6 +69,10 @@ class ModelStore:
         existing = self.client.get_experiment_by_name(name)
         if existing is not None:
             return existing.experiment_id
+        if self.uri.startswith(("http://", "https://")):
+            # a tracking server keeps the artifacts (``mlflow server --serve-artifacts``):
+            # its default root, so no host writes a path only it can read
+            return self.client.create_experiment(name)
         location = (self.settings.artifact_root / name).as_uri()
         return self.client.create_experiment(name, artifact_location=location)
 
