@@ -104,7 +104,11 @@ class ModelStore:
             self.client.get_registered_model(name)
         except MlflowException:
             self.client.create_registered_model(name)
-        return int(self.client.create_model_version(name, model_uri, run_id=run_id).version)
+        # a logged model's URI (models:/m-…) names its id; a tracking server checks both
+        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") \
+            else None
+        return int(self.client.create_model_version(name, model_uri, run_id=run_id,
+                                                    model_id=model_id).version)
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.client.set_registered_model_alias(name, alias, str(version))
