@@ -114,6 +114,11 @@ class LimitError(TracerError):
     status, title, slug = 413, "Limit exceeded", "limit"
 
 
+class UnavailableError(TracerError):
+    """A store the platform needs (the database) did not answer: try again shortly."""
+    status, title, slug = 503, "Service unavailable", "unavailable"
+
+
 class ModelError(TracerError):
     status, title, slug = 500, "Model error", "model"
 
