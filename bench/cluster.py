@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving import WRK_SCRIPT, ensure_wrk, tree_cpu_seconds, wrk  # noqa: E402
+from serving import WRK_SCRIPT, ensure_wrk, tree_cpu_seconds, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "esports/lol-10min"
@@ -52,9 +52,9 @@ def wait_state(state: Path, server: str, status: str) -> None:
         rows = [line.split(",") for line in haproxy(state, "show stat").splitlines()]
         header = rows[0]
         for row in rows[1:]:
-            if len(row) == len(header) and row[0] == "workers" and row[1] == server:
-                if row[header.index("status")].startswith(status):
-                    return
+            if len(row) == len(header) and row[0] == "workers" and row[1] == server \
+                    and row[header.index("status")].startswith(status):
+                return
         time.sleep(0.25)
     raise SystemExit(f"HAProxy did not report {server} {status}")
 
@@ -134,12 +134,12 @@ def main() -> None:
                     runs.setdefault((workers, c), []).append(result)
                     print(f"{workers} worker(s) c={c}: {result['rps']:.0f} req/s, "
                           f"p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, "
-                          f"workers' CPU {result['cpu_ms']:.1f} ms/req, errors {result['errors']:.0f}",
-                          flush=True)
+                          f"workers' CPU {result['cpu_ms']:.1f} ms/req, "
+                          f"errors {result['errors']:.0f}", flush=True)
     finally:
         haproxy(state, "enable server workers/api-2")
-    med = {k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p99", "errors", "cpu_ms")}
-           for k, v in runs.items()}
+    metrics = ("rps", "p50", "p99", "errors", "cpu_ms")
+    med = {k: {m: statistics.median(r[m] for r in v) for m in metrics} for k, v in runs.items()}
     lines = ["# Cluster benchmark: 1 and 2 API workers behind HAProxy", "",
              "One-row predictions (`esports/lol-10min`, small XGBoost, TreeSHAP factors, each "
              "answer stored with its usage event in PostgreSQL before it leaves) by `wrk` over "
