@@ -13,7 +13,8 @@ from tracer.cli import build_app
 from tests.docs.markdown import DOCS, blocks
 from tests.docs.test_docs_code import run_page
 
-PAGES = ("architecture.md", "ledger.md", "payouts.md", "reviewing.md", "settings.md")
+PAGES = ("architecture.md", "deploy.md", "ledger.md", "payouts.md", "reviewing.md",
+         "settings.md")
 
 
 def test_the_ledger_examples_run(tmp_path):
