@@ -29,11 +29,18 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving import WRK_SCRIPT, ensure_wrk, tree_cpu_seconds, wrk
+from serving import WRK_SCRIPT, ensure_wrk, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "esports/lol-10min"
 LEVELS = (8, 32)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of its children it has waited for (a training
+    subprocess, a stopped runner): monotonic, unlike a sum over the live process tree."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def haproxy(state: Path, command: str) -> str:
@@ -126,10 +133,10 @@ def main() -> None:
                 wait_state(state, "api-2", "MAINT" if workers == 1 else "UP")
                 for c in LEVELS:
                     pids = [int((state / "run" / f"api-{i}.pid").read_text()) for i in (1, 2)]
-                    cpu = sum(tree_cpu_seconds(p) for p in pids)
+                    cpu = sum(cpu_seconds(p) for p in pids)
                     result = wrk(binary, target, body, key, c, args.seconds, script)
                     served = result["rps"] * args.seconds
-                    result["cpu_ms"] = (sum(tree_cpu_seconds(p) for p in pids) - cpu) \
+                    result["cpu_ms"] = (sum(cpu_seconds(p) for p in pids) - cpu) \
                         * 1000 / max(served, 1)
                     runs.setdefault((workers, c), []).append(result)
                     print(f"{workers} worker(s) c={c}: {result['rps']:.0f} req/s, "
@@ -162,7 +169,7 @@ def main() -> None:
               f"PostgreSQL), Python {sys.version.split()[0]}; load average before the run "
               f"{load_before:.1f}. The workers' CPU per answered request (their process "
               "trees' user+system CPU over a level, divided by the requests answered) "
-              "says whether a second worker costs more per request (shared state, "
+              "(with the children they waited for) says whether a second worker costs more per request (shared state, "
               "contention) or only adds capacity; req/s can only double when two cores "
               "are free for the workers.", ""]
     out = ROOT / "bench" / "results" / "cluster.md"
