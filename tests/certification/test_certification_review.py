@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from tracer.db import session
-from tracer.errors import CertificationError, ConflictError, ForbiddenError, ValidationError
+from tracer.errors import ConflictError, ForbiddenError, ValidationError
 from tracer_registry.certify import attestation as att
 from tracer_registry.certify import release_review
 from tracer_registry.certify import review as service
 from tracer_registry.certify.report import Report
+from tracer_registry.errors import CertificationError
 
 from tests.certification.build import FIXTURES, build_wheel
 

@@ -60,7 +60,7 @@ def verify_for_install(s: Session, settings: Settings, name: str, version: str,
 
     found = review.latest_attestation(s, name, version)
     if found is None:
-        from tracer.errors import CertificationError
+        from tracer_registry.errors import CertificationError
 
         raise CertificationError(f"{name} {version} has no certification attestation; the "
                                  "tenant's policy requires certified plugins")

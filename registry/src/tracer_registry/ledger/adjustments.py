@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from tracer.db import utcnow
-from tracer.errors import LedgerError, NotFoundError
+from tracer.errors import NotFoundError
 
 from tracer_registry.ledger.concurrency import write_lock
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import InvoiceLine, Refund
 from tracer_registry.ledger.money import (
     MICROS_PER_MAJOR,

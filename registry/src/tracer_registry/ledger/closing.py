@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from tracer.db import utcnow
-from tracer.errors import LedgerError
 from tracer.tenancy import Tenant
 from tracer.usage import UsageEvent
 
 from tracer_registry.ledger import crashpoints
 from tracer_registry.ledger.concurrency import run_in_transaction
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import Invoice, Period, UsageClaim
 from tracer_registry.ledger.periods import (
     last_closed,

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from tracer.db import session
-from tracer.errors import LedgerError
+
+from tracer_registry.ledger.errors import LedgerError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

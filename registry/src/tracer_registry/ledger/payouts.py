@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, or_, select
 from tracer.db import utcnow
-from tracer.errors import LedgerError, NotFoundError
+from tracer.errors import NotFoundError
 
 from tracer_registry.ledger import crashpoints
 from tracer_registry.ledger.concurrency import run_in_transaction, write_lock
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import Account, Entry, Payout, Period, Transaction
 from tracer_registry.ledger.periods import open_period
 from tracer_registry.ledger.plans import payout_thresholds

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from tracer.errors import LedgerError, ValidationError
+from tracer.errors import ValidationError
 
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import Period
 from tracer_registry.ledger.postings import insert_ignoring_duplicates
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from tracer.db import utcnow
-from tracer.errors import LedgerError
 
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import Account, Entry, Transaction
 
 if TYPE_CHECKING:

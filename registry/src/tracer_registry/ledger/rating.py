@@ -27,10 +27,10 @@ from sqlalchemy import (
     text,
 )
 from tracer.db import utcnow
-from tracer.errors import LedgerError
 from tracer.tenancy import Tenant
 from tracer.usage import UsageEvent
 
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import (
     Invoice,
     InvoiceLine,

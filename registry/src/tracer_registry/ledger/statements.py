@@ -14,8 +14,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, func, insert, select
-from tracer.errors import LedgerError, NotFoundError
+from tracer.errors import NotFoundError
 
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import Account, Entry, Statement, Transaction
 from tracer_registry.ledger.money import exponent
 
