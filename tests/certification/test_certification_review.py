@@ -257,7 +257,7 @@ def test_the_review_api_admits_reviewers_only(platform_db, queued, reviewers):
 
     app = FastAPI()
     app.state.settings = platform_db
-    app.include_router(router())
+    app.include_router(router)
     app.add_exception_handler(TracerError, lambda request, exc: JSONResponse(
         exc.problem(), status_code=exc.status))
     with session(platform_db) as s:
