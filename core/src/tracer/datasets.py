@@ -75,6 +75,7 @@ def store_dataset(settings: Settings, tenant_id: str, domain: Domain, filename: 
     frame = parse_upload(name, content, settings)
     records, labels = validate_records(domain, frame, source=name, require_label=True,
                                        require_order=True)
+    assert labels is not None  # require_label=True: a missing label column was refused
     records[domain.label] = labels
     dataset_id = str(uuid.uuid4())
     target = dataset_path(settings, tenant_id, dataset_id)

@@ -65,6 +65,14 @@ class Principal:
     subject: str
     tenant_id: str | None
 
+    @property
+    def tenant(self) -> str:
+        """The tenant a tenant key acts for; only admin and publisher keys have none (the
+        routes that call this take tenant keys: ``tracer.api.auth.require_tenant``)."""
+        if self.tenant_id is None:
+            raise ValidationError("this key is not bound to a tenant")
+        return self.tenant_id
+
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()

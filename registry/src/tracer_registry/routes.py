@@ -170,9 +170,10 @@ async def publish_release(request: Request, who: Publisher,
                           domains=[d for d in domains.split(",") if d] or None)
         # certification is queued, not run: the upload is answered now
         runs.enqueue(s, release.listing_name, release.version)
-        answer = {"listing": release.listing_name, "version": release.version,
-                  "sha256": release.wheel_sha256, "signer": release.signer,
-                  "method": release.method, "level": release.certification_level}
+        answer: dict[str, Any] = {
+            "listing": release.listing_name, "version": release.version,
+            "sha256": release.wheel_sha256, "signer": release.signer,
+            "method": release.method, "level": release.certification_level}
         answer["certification"] = runs.state(s, release.listing_name, release.version)
     if getattr(request.app.state, "certify_on_publish", True):
         intake.launch(settings)
@@ -197,7 +198,7 @@ def put_policy(body: PolicyIn, request: Request, who: Tenant) -> dict[str, Any]:
     from tracer_registry.install import set_policy
 
     with session(settings_of(request)) as s:
-        policy = set_policy(s, who.tenant_id, body.min_level)
+        policy = set_policy(s, who.tenant, body.min_level)
         return {"tenant": who.tenant_id, "min_level": policy.min_level}
 
 @router.post(RELEASES + "/{name}/{version}/{action}")
@@ -231,7 +232,7 @@ def install_for(request: Request, who: Principal, spec: str) -> dict[str, Any]:
 
     settings = settings_of(request)
     with session(settings) as s:
-        done = install(s, settings, who.tenant_id, spec)
+        done = install(s, settings, who.tenant, spec)
     host = _host(request)
     if host is not None:
         reload_host(host, done.listing)
@@ -255,8 +256,9 @@ def change_release_status(request: Request, who: Principal, name: str, version: 
             listing = get_listing(s, name)
             _own_account(who, listing.publisher_id)
         release = change_status(s, settings, name, version, action, reason)
-        answer = {"listing": release.listing_name, "version": release.version,
-                  "status": release.status, "reason": release.status_reason}
+        answer: dict[str, Any] = {
+            "listing": release.listing_name, "version": release.version,
+            "status": release.status, "reason": release.status_reason}
     host = _host(request)
     if host is not None and action in ("quarantine", "revoke"):
         answer["unloaded"] = host.apply_kill_list()

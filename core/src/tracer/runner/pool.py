@@ -114,13 +114,13 @@ def start(settings: Settings, spec: RunnerSpec, tenant: str) -> Runner:
                             "cpu_seconds": settings.runner_cpu_seconds,
                             "open_files": settings.runner_open_files,
                             "file_bytes": settings.runner_file_bytes}}
-    header = exchange(runner, start_msg, [], settings.runner_start_seconds, what="start")
+    header, _ = exchange(runner, start_msg, [], settings.runner_start_seconds, what="start")
     runner.ready = header
     return runner
 
 
 def exchange(runner: Runner, header: dict[str, Any], buffers: list, seconds: float,
-             what: str) -> dict[str, Any] | tuple[dict[str, Any], list]:
+             what: str) -> tuple[dict[str, Any], list[Any]]:
     """Send one request and wait for its answer; kill the runner on any failure."""
     deadline = time.monotonic() + seconds
     name = runner.spec.distribution
@@ -146,14 +146,14 @@ def exchange(runner: Runner, header: dict[str, Any], buffers: list, seconds: flo
     if not reply.get("ok"):
         raise PluginError(f"plugin {name} raised {reply.get('error')} in {what}", plugin=name,
                           remote_traceback=reply.get("traceback"))
-    return reply if what == "start" else (reply, reply_buffers)
+    return reply, reply_buffers
 
 
 def _exit_reason(code: int | None) -> str:
     if code is None:
         return "broke the protocol"
     if code < 0:
-        names = {signal.SIGKILL: "was killed (memory or CPU limit, or stopped)",
+        names: dict[int, str] = {signal.SIGKILL: "was killed (memory or CPU limit, or stopped)",
                  signal.SIGXCPU: "ran out of CPU time", signal.SIGXFSZ: "wrote too large a file",
                  signal.SIGSEGV: "crashed (segmentation fault)",
                  signal.SIGSYS: "made a forbidden system call"}

@@ -18,10 +18,13 @@ import os
 import select
 import struct
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 #: a message bigger than this is refused (a runner cannot make its host allocate without end)
 MAX_MESSAGE_BYTES = 1 << 30
@@ -66,7 +69,7 @@ def wait_readable(fd: int, seconds: float | None, spin: float = SPIN_SECONDS) ->
     return bool(select.select([fd], [], [], seconds)[0])
 
 
-def send(fd: int, header: dict[str, Any], buffers: list[bytes | memoryview] = ()) -> None:
+def send(fd: int, header: dict[str, Any], buffers: Sequence[bytes | memoryview] = ()) -> None:
     head = json.dumps(header, separators=(",", ":"), allow_nan=True).encode()
     parts: list[bytes | memoryview] = [struct.pack("<I", len(head)), head,
                                        struct.pack("<I", len(buffers))]
@@ -106,7 +109,7 @@ def encode_array(array: np.ndarray, buffers: list) -> dict[str, Any]:
     array = np.ascontiguousarray(array)
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise ProtocolError(f"cannot send an array of dtype {array.dtype}")
-    buffers.append(memoryview(array).cast("B") if array.size else b"")
+    buffers.append(memoryview(array).cast("B") if array.size else b"")  # type: ignore[arg-type]  # numpy arrays are buffers; its stubs do not say so
     return {"array": len(buffers) - 1, "dtype": array.dtype.newbyteorder("<").str,
             "shape": list(array.shape)}
 

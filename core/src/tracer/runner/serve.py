@@ -22,8 +22,7 @@ from tracer.domain import Domain, FeatureState, Prediction
 from tracer.runner import protocol
 
 DOMAIN_HOOKS = ("tracer_features", "tracer_train", "tracer_explain", "tracer_candidates")
-PLATFORM_HOOKS = ("tracer_cli", "tracer_routes", "tracer_migrations", "tracer_demo",
-                  "tracer_usage")
+PLATFORM_HOOKS = ("tracer_cli", "tracer_routes", "tracer_migrations", "tracer_demo")
 
 
 def describe(domain: Domain) -> dict[str, Any]:
@@ -109,7 +108,10 @@ class Serve:
             return protocol.encode_frame(frame.reset_index(drop=True), out)
         if op in ("baseline", "weight"):
             records = protocol.decode_frame(header["records"], buffers)
-            rule = domain.baseline.rule if op == "baseline" else domain.weight
+            rule = domain.weight if op == "weight" else \
+                domain.baseline.rule if domain.baseline is not None else None
+            if rule is None:  # the host asks only for what the domain described
+                raise ValueError(f"domain {domain.name} has no {op}")
             values = np.asarray(rule(records), dtype=np.float64)
             return {"values": protocol.encode_array(values, out)}
         if op == "hook":

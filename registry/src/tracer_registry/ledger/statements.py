@@ -62,7 +62,7 @@ def freeze_statements(s: Session, period: str, previous: str | None) -> int:
                                                Statement.body)
                                         .where(Statement.period == previous)):
             openings[(pub, cur)] = body["closing"]
-    rebuilt = dict(s.execute(
+    rebuilt: dict[int, int] = dict(s.execute(
         select(Entry.account_id, func.sum(credit_signed()))
         .join(Account, Account.id == Entry.account_id)
         .where(Account.kind == "publisher_payable", Entry.period <= period)

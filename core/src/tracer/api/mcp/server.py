@@ -119,7 +119,7 @@ class McpEndpoint:
     async def _list_tools(self, ctx: ServerRequestContext[Any],
                           params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         principal = self._principal(ctx)
-        tools = await run_in_threadpool(tools_for, self.platform, principal.tenant_id)
+        tools = await run_in_threadpool(tools_for, self.platform, principal.tenant)
         return types.ListToolsResult(tools=tools)
 
     async def _call_tool(self, ctx: ServerRequestContext[Any],
