@@ -12,7 +12,7 @@ import os
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import ForeignKey, Integer, String, select
@@ -41,7 +41,7 @@ class Dataset(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "domain": self.domain, "filename": self.filename,
                 "rows": self.rows, "positives": self.positives, "sha256": self.sha256,
                 "created_at": self.created_at}

@@ -67,7 +67,7 @@ def training_ranges(scorer: Scorer) -> dict[str, dict[str, Any]]:
     of the domain's reference data."""
     stored = scorer.model.info.get("record_ranges")
     if stored:
-        return stored
+        return dict(stored)
     domain = scorer.domain
     key = (domain.name, domain.version)
     if key not in _REFERENCE_RANGES:

@@ -50,7 +50,7 @@ async def current_principal(request: Request,
     Dependencies are ``async``: a sync one runs on a worker thread, which costs more than
     the check itself once the key is cached (a miss reads the database briefly on the loop).
     """
-    cached = getattr(request.state, "principal", None)
+    cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     plaintext = credentials.credentials if credentials is not None else None

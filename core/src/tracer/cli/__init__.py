@@ -56,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 1
     except _click_errors("Exit") as exc:
-        return exc.exit_code
+        return int(exc.exit_code)
     except _click_errors("ClickException") as exc:
         exc.show()
-        return exc.exit_code
+        return int(exc.exit_code)
     except _click_errors("Abort"):
         err.print("aborted")
         return 130

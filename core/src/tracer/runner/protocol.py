@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 #: a message bigger than this is refused (a runner cannot make its host allocate without end)
 MAX_MESSAGE_BYTES = 1 << 30
@@ -105,7 +105,7 @@ def receive(fd: int) -> tuple[dict[str, Any], list[bytearray]]:
 
 # -- values --------------------------------------------------------------------------------
 
-def encode_array(array: np.ndarray, buffers: list) -> dict[str, Any]:
+def encode_array(array: np.ndarray, buffers: list[Any]) -> dict[str, Any]:
     array = np.ascontiguousarray(array)
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise ProtocolError(f"cannot send an array of dtype {array.dtype}")
@@ -128,7 +128,7 @@ def decode_array(spec: dict[str, Any], buffers: list[bytes]) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
-def _arrays(frame: pd.DataFrame):
+def _arrays(frame: pd.DataFrame) -> Iterator[tuple[Any, Any]]:
     """Each column's values without building a Series per column (a one-row frame pays
     pandas' per-column cost twenty times over otherwise)."""
     iterate = getattr(frame, "_iter_column_arrays", None)
@@ -137,7 +137,7 @@ def _arrays(frame: pd.DataFrame):
     return ((name, frame[name].array) for name in frame.columns)
 
 
-def encode_frame(frame: pd.DataFrame, buffers: list) -> dict[str, Any]:
+def encode_frame(frame: pd.DataFrame, buffers: list[Any]) -> dict[str, Any]:
     """Numeric columns of one dtype travel as one 2-D block (decoded into one pandas block
     without a per-column cost); datetimes and anything else column by column."""
     columns: list[dict[str, Any]] = []

@@ -41,7 +41,7 @@ def _jsonable(value: Any) -> Any:
 
 
 class Serve:
-    def __init__(self, guard) -> None:
+    def __init__(self, guard: Any) -> None:  # tracer.runner.audit.Guard
         self.guard = guard
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -93,7 +93,7 @@ class Serve:
 
     # -- calls ---------------------------------------------------------------------------
 
-    def handle(self, header: dict[str, Any], buffers: list, out: list) -> dict[str, Any]:
+    def handle(self, header: dict[str, Any], buffers: list[Any], out: list[Any]) -> dict[str, Any]:
         op = header.get("op")
         if op == "ping":
             return {}
@@ -118,8 +118,9 @@ class Serve:
             return self._hook(header, buffers, out, domain)
         raise ValueError(f"unknown op {op!r}")
 
-    def _impl(self, plugin: str, hook: str):
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+    def _impl(self, plugin: str, hook: str) -> pluggy.HookImpl:
+        caller: pluggy.HookCaller = getattr(self.pm.hook, hook)
+        for impl in caller.get_hookimpls():
             if impl.plugin_name == plugin:
                 return impl
         raise LookupError(f"plugin {plugin!r} does not implement {hook}")
@@ -128,7 +129,7 @@ class Serve:
         impl = self._impl(plugin, hook)
         return impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
 
-    def _hook(self, header: dict[str, Any], buffers: list, out: list,
+    def _hook(self, header: dict[str, Any], buffers: list[Any], out: list[Any],
               domain: Domain) -> dict[str, Any]:
         hook, plugin = header["hook"], header["plugin"]
         if hook == "tracer_features":
@@ -205,7 +206,7 @@ def _signatures(plugin: Any) -> dict[str, Any]:
     return out
 
 
-def _maybe_array(spec: dict[str, Any] | None, buffers: list) -> np.ndarray | None:
+def _maybe_array(spec: dict[str, Any] | None, buffers: list[Any]) -> np.ndarray | None:
     return None if spec is None else protocol.decode_array(spec, buffers)
 
 

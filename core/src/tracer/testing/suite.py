@@ -33,7 +33,7 @@ def _domain_fixture(names: list[str]) -> Any:
     @pytest.fixture(scope="class", params=params)  # type: ignore[misc]
     @classmethod
     def conformance_domain(cls: Any, request: pytest.FixtureRequest) -> str:
-        return request.param
+        return str(request.param)
 
     return conformance_domain
 

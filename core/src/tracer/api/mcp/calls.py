@@ -29,7 +29,7 @@ from tracer.whatif import training_ranges, what_would_change
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from tracer.api.app import Platform
+    from tracer.api.deps import Platform
     from tracer.tenancy import Principal
 
 
