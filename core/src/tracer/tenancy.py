@@ -17,12 +17,16 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer.db import Base, utcnow
 from tracer.errors import AuthError, ConflictError, NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 ROLES = ("tenant", "publisher", "reviewer", "admin")
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
@@ -65,13 +69,21 @@ class Principal:
     subject: str
     tenant_id: str | None
 
+    @property
+    def tenant(self) -> str:
+        """The tenant a tenant key acts for; only admin and publisher keys have none (the
+        routes that call this take tenant keys: ``tracer.api.auth.require_tenant``)."""
+        if self.tenant_id is None:
+            raise ValidationError("this key is not bound to a tenant")
+        return self.tenant_id
+
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def create_tenant(s: Session, tenant_id: str, name: str, tier: str,
-                  tiers: dict[str, object]) -> Tenant:
+                  tiers: Mapping[str, object]) -> Tenant:
     if not _SLUG.match(tenant_id):
         raise ValidationError(f"tenant id {tenant_id!r}: use 2–63 lower-case letters, digits "
                               "and '-', starting with a letter", field="id")

@@ -1,4 +1,10 @@
-"""What the API does around a metered act: the tenant's tier, and telling usage sinks."""
+"""What the API does around a metered act: the tenant's tier and the event as JSON.
+
+Usage has one reader contract, the ``usage_events`` table (``tracer.usage``): the act and
+its event commit in one transaction, and the ledger rates that table. There is no usage
+hook: a broadcast after the commit is lost when the process dies between the two, which a
+ledger cannot accept, and an observer that can read the table needs no broadcast.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +35,9 @@ def usage_dict(event: UsageEvent) -> dict[str, Any]:
 
 
 def announce(host: PluginHost, events: list[dict[str, Any]]) -> None:
-    """Tell ``tracer_usage`` sinks about committed events (after the commit, never before)."""
-    for event in events:
-        host.broadcast("tracer_usage", event=event)
+    """Nothing any more: the ``tracer_usage`` hook is gone (see the module docstring).
+
+    Kept only for its two callers, ``api/answering.py`` and ``api/routes/domains.py``,
+    which other branches of this session own; drop the calls there, then this function.
+    """
+    del host, events
