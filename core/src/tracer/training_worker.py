@@ -4,8 +4,9 @@ Runs one claimed ``TrainingJob`` (``tracer.dispatch``) with the model lifecycle 
 stage and progress in the job row. Each report is conditional on the job still running: a
 job cancelled or timed out meanwhile stops at its next stage, and never reaches ``log``
 (where registering starts) once stopped. The worker dies with the process that started it.
-On success it writes, in one transaction: the job's result, the training-run usage event (so a crashed run is never billed), the feature profile drift is measured against,
-and the promotion decision with its numbers.
+On success it writes, in one transaction: the job's result, the training-run usage event
+(so a crashed run is never billed), the feature profile drift is measured against, and the
+promotion decision with its numbers.
 """
 
 from __future__ import annotations

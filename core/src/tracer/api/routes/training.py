@@ -15,11 +15,11 @@ from tracer.api.idempotency import check_key, once
 from tracer.api.metering import tenant_tier
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import JobIn
+from tracer.bounds import check_job
 from tracer.datasets import get_dataset
 from tracer.db import session
 from tracer.errors import ConflictError
 from tracer.installs import require_enabled
-from tracer.bounds import check_job
 from tracer.jobs import TrainingJob, active_job, cancel_job, create_job, get_job, launch
 from tracer.lifecycle import model_name_for, promote, rollback
 from tracer.quota import check_training_runs
