@@ -88,3 +88,11 @@ def run_job(job_id: str, settings_json: dict[str, Any]) -> str:
     env = {**os.environ, **{k: v for k, v in worker_env(settings).items()
                             if k.startswith("TRACER_")}}
     return supervise(settings, job_id, env, f"dask {get_worker().address}")
+
+
+def close_clients() -> None:
+    """Close this process's clients (tests; a server keeps its client for its life)."""
+    with _clients_lock:
+        for found in _clients.values():
+            found.close()
+        _clients.clear()

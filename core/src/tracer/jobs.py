@@ -158,7 +158,7 @@ def cancel_job(settings: Settings, tenant_id: str, job_id: str) -> TrainingJob:
                                 + (f" (stage {job.stage}: registering its model)"
                                    if job.status in ACTIVE else "")
                                 + "; it can no longer be cancelled", job=job_id,
-                                status=job.status)
+                                job_status=job.status)
         s.expunge(job)
     from tracer.dispatch import dispatch
 
