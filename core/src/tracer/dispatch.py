@@ -72,9 +72,9 @@ def claim(settings: Settings, worker: str) -> list[str]:
         queued = [Queued(*row) for row in s.execute(select(
             TrainingJob.id, TrainingJob.tenant_id, TrainingJob.created_at).where(
             TrainingJob.status == "queued"))]
-        last_start = dict(s.execute(select(TrainingJob.tenant_id, func.max(
-            TrainingJob.started_at)).where(TrainingJob.started_at.is_not(None)).group_by(
-            TrainingJob.tenant_id)).all())
+        last_start: dict[str, datetime] = {tenant: at for tenant, at in s.execute(select(
+            TrainingJob.tenant_id, func.max(TrainingJob.started_at)).where(
+            TrainingJob.started_at.is_not(None)).group_by(TrainingJob.tenant_id)) if at}
         claimed = []
         for _ in range(free):
             job = pick(queued, running, last_start)
@@ -82,6 +82,7 @@ def claim(settings: Settings, worker: str) -> list[str]:
                 break
             now = utcnow()
             row = s.get(TrainingJob, job.id)
+            assert row is not None  # we hold the lock
             row.status, row.stage, row.started_at, row.heartbeat_at = (
                 "running", "starting", now, now)
             row.worker, row.attempts = worker, 0

@@ -144,7 +144,7 @@ def cancel_job(settings: Settings, tenant_id: str, job_id: str) -> TrainingJob:
         done = s.execute(update(TrainingJob).where(
             TrainingJob.id == job_id, TrainingJob.status.in_(ACTIVE),
             TrainingJob.stage.not_in(COMMITTING)).values(
-            status="cancelled", error=reason, finished_at=utcnow())).rowcount
+            status="cancelled", error=reason, finished_at=utcnow())).rowcount  # type: ignore[attr-defined]
         s.expire_all()
         job = get_job(s, tenant_id, job_id)
         if done:
@@ -176,10 +176,11 @@ def fail_unfinished(settings: Settings, job_id: str, reason: str, *,
         if before_commit:
             where.append(TrainingJob.stage.not_in(COMMITTING))
         done = s.execute(update(TrainingJob).where(*where).values(
-            status="failed", error=reason[:2000], finished_at=utcnow())).rowcount
+            status="failed", error=reason[:2000], finished_at=utcnow())).rowcount  # type: ignore[attr-defined]
         if not done:
             return False
         job = s.get(TrainingJob, job_id)
+        assert job is not None  # just updated
         from tracer.retraining import record_decision
 
         record_decision(s, job.tenant_id, job.domain, job.trigger, "failed",
@@ -213,7 +214,7 @@ def reap_stale(settings: Settings) -> int:
     for job_id, worker, beat in rows:
         # a local job's worker dies with its supervisor: the supervisor's process says
         local = worker is not None and worker.startswith(f"local {host}:")
-        gone = local and not _alive(int(worker.rsplit(":", 1)[1]))
+        gone = local and not _alive(int(str(worker).rsplit(":", 1)[1]))
         if gone or beat is None or _naive(beat) < _naive(stale):
             failed += fail_unfinished(settings, job_id, "the process supervising the job "
                                       "is gone (API restarted or worker lost); start it again")
