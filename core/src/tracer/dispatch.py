@@ -128,3 +128,20 @@ def _run_local(settings: Settings, job_id: str) -> None:
         supervise(settings, job_id, worker_env(settings), f"local {here()}")
     finally:
         dispatch(settings)  # the slot is free
+
+
+def keep_dispatching(settings: Settings) -> threading.Event:
+    """A thread of a serving process that reaps and dispatches every quarter heartbeat, so
+    queued jobs start and orphaned ones fail even when no request comes; set the event
+    returned to stop it."""
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(settings.training_heartbeat_seconds / 4):
+            try:
+                dispatch(settings)
+            except Exception:  # noqa: BLE001 -- the next tick tries again (DB down)
+                continue
+
+    threading.Thread(target=tick, name="training-dispatch", daemon=True).start()
+    return stop
