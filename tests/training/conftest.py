@@ -41,19 +41,62 @@ def job_row(settings, job_id: str):  # type: ignore[no-untyped-def]
         return row
 
 
-@pytest.fixture(scope="session")
-def dask_cluster():
+def local_cluster():  # type: ignore[no-untyped-def]
     """Two Dask worker processes (one thread each) behind a scheduler, with nannies that
-    restart a killed worker; shared by the module's tests."""
+    restart a killed worker."""
     from distributed import LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=40)
+    return LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                        dashboard_address=":0", silence_logs=40)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A cluster the tests that kill no worker share."""
+    cluster = local_cluster()
     yield cluster
     from tracer.dask_training import close_clients
 
     close_clients()
     cluster.close()
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """A scheduler and two nanny-kept workers as separate processes, as a deployment runs
+    them (``dask scheduler``, ``dask worker``): a killed worker is restarted by its nanny.
+    The scheduler's address."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    dask = Path(sys.executable).with_name("dask")
+    file = tmp_path / "scheduler.json"
+    common = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
+              "start_new_session": True}
+    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(file)], **common)]
+    wait_until(file.exists, "the scheduler to write its address")
+    for _ in range(2):
+        procs.append(subprocess.Popen([str(dask), "worker", "--scheduler-file", str(file),
+                                       "--nthreads", "1", "--no-dashboard",
+                                       "--host", "127.0.0.1"], **common))
+    address = wait_until(lambda: json.loads(file.read_text() or "{}").get("address"),
+                         "the scheduler's address")
+    from distributed import Client
+
+    with Client(address, timeout=60) as c:
+        c.wait_for_workers(2, timeout=300)
+    yield address
+    from tracer.dask_training import close_clients
+
+    close_clients()
+    for proc in reversed(procs):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.fixture(params=["local", "dask"])

@@ -23,9 +23,9 @@ def kill_dask_worker_of(pid: int) -> int:
 
 
 def test_a_dead_dask_worker_retries_the_job_then_fails_it_with_the_reason(
-        client, acme, dask_cluster, settings, host, store, lol_reference):
+        client, acme, dask_processes, settings, host, store, lol_reference):
     settings.training_backend = "dask"
-    settings.dask_scheduler_address = dask_cluster.scheduler_address
+    settings.dask_scheduler_address = dask_processes
     settings.training_poll_seconds = 0.2
     settings.training_max_rounds = 10_000_000
     settings.training_max_attempts = 2
