@@ -62,7 +62,7 @@ def submit(settings: Settings, job_id: str) -> None:
 
 
 def _watch(settings: Settings, job_id: str, future: Any) -> None:
-    from tracer.dispatch import dispatch
+    from tracer.dispatch import dispatch_after
     from tracer.jobs import fail_unfinished
 
     try:
@@ -71,7 +71,7 @@ def _watch(settings: Settings, job_id: str, future: Any) -> None:
         fail_unfinished(settings, job_id, f"the Dask cluster gave up on the job: "
                         f"{type(exc).__name__}: {exc}")
     finally:
-        dispatch(settings)  # the slot is free
+        dispatch_after(settings)  # the slot is free
 
 
 def run_job(job_id: str, settings_json: dict[str, Any]) -> str:

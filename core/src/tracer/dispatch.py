@@ -14,6 +14,7 @@ process (``tracer.supervise``), ``dask`` as a task on the cluster (``tracer.dask
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from tracer.settings import Settings
 
+log = logging.getLogger(__name__)
 _LOCK_KEY = 0x74726E67  # "trng": the advisory lock of job claiming on PostgreSQL
 
 
@@ -127,7 +129,17 @@ def _run_local(settings: Settings, job_id: str) -> None:
     try:
         supervise(settings, job_id, worker_env(settings), f"local {here()}")
     finally:
-        dispatch(settings)  # the slot is free
+        dispatch_after(settings)
+
+
+def dispatch_after(settings: Settings) -> None:
+    """Dispatch once a job's slot is free; a database that cannot be reached now is left to
+    the next dispatch (the periodic one of ``keep_dispatching`` at the latest)."""
+    try:
+        dispatch(settings)
+    except Exception as exc:  # noqa: BLE001 -- a background thread: say it, go on
+        log.warning("training dispatch failed (the next one retries): %s: %s",
+                    type(exc).__name__, exc)
 
 
 def keep_dispatching(settings: Settings) -> threading.Event:
@@ -138,10 +150,7 @@ def keep_dispatching(settings: Settings) -> threading.Event:
 
     def tick() -> None:
         while not stop.wait(settings.training_heartbeat_seconds / 4):
-            try:
-                dispatch(settings)
-            except Exception:  # noqa: BLE001 -- the next tick tries again (DB down)
-                continue
+            dispatch_after(settings)
 
     threading.Thread(target=tick, name="training-dispatch", daemon=True).start()
     return stop

@@ -13,6 +13,7 @@ attempt (``training_max_attempts``) starts from a clean slate or the job fails w
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -26,6 +27,8 @@ from tracer.jobs import ACTIVE, COMMITTING, TrainingJob, fail_unfinished
 
 if TYPE_CHECKING:
     from tracer.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def begin_attempt(settings: Settings, job_id: str, worker: str) -> bool:
@@ -66,7 +69,12 @@ def supervise(settings: Settings, job_id: str, env: dict[str, str], worker: str)
                 break
             except subprocess.TimeoutExpired:
                 pass
-            if _should_stop(settings, job_id):
+            try:
+                stop = _should_stop(settings, job_id)
+            except Exception as exc:  # noqa: BLE001 -- the database is away: ask again
+                log.warning("job %s: cannot read its state (%s); next poll", job_id, exc)
+                continue
+            if stop:
                 _kill(process)
         stderr.seek(0)
         lines = stderr.read().decode(errors="replace").strip().splitlines()
