@@ -18,7 +18,8 @@ from tracer.errors import TracerError
 
 #: modules that add core commands; each exposes ``register(app)``
 CORE_COMMAND_MODULES = ("tracer.cli.lifecycle", "tracer.cli.plugins", "tracer.cli.demo",
-                        "tracer.cli.serve", "tracer.cli.admin", "tracer.cli.plugin_new")
+                        "tracer.cli.serve", "tracer.cli.admin", "tracer.cli.plugin_new",
+                        "tracer.cli.jobs")
 
 
 def build_app(load_plugins: bool = True) -> typer.Typer:

@@ -15,11 +15,12 @@ from tracer.api.idempotency import check_key, once
 from tracer.api.metering import tenant_tier
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import JobIn
+from tracer.bounds import check_job
 from tracer.datasets import get_dataset
 from tracer.db import session
 from tracer.errors import ConflictError
 from tracer.installs import require_enabled
-from tracer.jobs import TrainingJob, active_job, create_job, get_job, launch
+from tracer.jobs import TrainingJob, active_job, cancel_job, create_job, get_job, launch
 from tracer.lifecycle import model_name_for, promote, rollback
 from tracer.quota import check_training_runs
 from tracer.tenancy import Principal
@@ -40,6 +41,7 @@ def start_job(request: Request, principal: Principal, domain: str, options: dict
         check_training_runs(s, principal.tenant_id, tenant.tier, tier)
         for dataset_id in options.get("dataset_ids") or []:
             get_dataset(s, principal.tenant_id, dataset_id)
+        check_job(s, p.settings, principal.tenant_id, dom.name, options)
         running = active_job(s, principal.tenant_id, dom.name)
         if running is not None:
             raise ConflictError(f"training job {running.id} for {dom.name} is still "
@@ -84,6 +86,15 @@ def job(job_id: str, request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:
         return _jsonable(get_job(s, principal.tenant_id, job_id).as_dict())
+
+
+@router.post("/v1/jobs/{job_id}/cancel", summary="Cancel a queued or running job")
+def cancel(job_id: str, request: Request, principal: Tenant) -> dict[str, Any]:
+    """Stops the job's worker; the champion stays as it was and nothing is registered or
+    metered. Cancelling a cancelled job answers it again; a job already registering its
+    model, or finished, answers 409."""
+    p = platform_of(request)
+    return _jsonable(cancel_job(p.settings, principal.tenant_id, job_id).as_dict())
 
 
 @router.get("/v1/domains/{domain:path}/models", summary="Your model versions of a domain")
