@@ -167,11 +167,11 @@ def main() -> None:
     lines += ["", f"Measured {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on "
               f"{os.cpu_count()} cores (shared with the load generator, HAProxy and "
               f"PostgreSQL), Python {sys.version.split()[0]}; load average before the run "
-              f"{load_before:.1f}. The workers' CPU per answered request (their process "
-              "trees' user+system CPU over a level, divided by the requests answered) "
-              "(with the children they waited for) says whether a second worker costs more per request (shared state, "
-              "contention) or only adds capacity; req/s can only double when two cores "
-              "are free for the workers.", ""]
+              f"{load_before:.1f}. The workers' CPU per answered request (their user+system "
+              "CPU over a level, with the children they waited for, divided by the "
+              "requests answered) says whether a second worker costs more per request "
+              "(shared state, contention) or only adds capacity; req/s can only double "
+              "when two cores are free for the workers.", ""]
     out = ROOT / "bench" / "results" / "cluster.md"
     out.write_text("\n".join(lines))
     print("\n".join(lines))
