@@ -227,6 +227,31 @@ def test_key_names_and_counts(client, acme, store):
     assert snapshot(store.settings) == before
 
 
+def test_key_and_name_limits_are_settings(client, acme, make_caller, store):
+    """max_active_keys and max_name_chars bound keys and names; each refusal names its
+    setting and stores nothing."""
+    admin = make_caller(role="admin")
+    store.settings.max_active_keys, store.settings.max_name_chars = 3, 10
+    for number in range(2):  # acme holds one key already
+        assert client.post("/v1/keys", headers=acme.headers,
+                           json={"name": f"k{number}"}).status_code == 201
+    before = snapshot(store.settings)
+    over = assert_problem(client.post("/v1/keys", headers=acme.headers, json={"name": "k3"}),
+                          409, "max_active_keys")
+    assert over["setting"] == "max_active_keys" and over["limit"] == 3
+    long = assert_problem(client.post("/v1/keys", headers=acme.headers,
+                                      json={"name": "x" * 11}), 422, "max_name_chars", "name")
+    assert long["limit"] == 10
+    for body in ({"id": "nul", "name": "a\x00b", "tier": "starter"},
+                 {"id": "newline", "name": "a\nb", "tier": "starter"},
+                 {"id": "long", "name": "y" * 11, "tier": "starter"}):
+        assert_problem(client.post("/v1/admin/tenants", headers=admin.headers, json=body),
+                       422, "name")
+    assert_problem(client.post("/v1/admin/keys", headers=admin.headers, json={
+        "role": "publisher", "subject": "pub\u202eexe"}), 422, "subject")
+    assert snapshot(store.settings) == before
+
+
 def test_outcomes_and_counts_have_upper_bounds(client, champion, store):
     before = snapshot(store.settings)
     too_many = {"outcomes": [{"prediction_id": "p", "outcome": 1}] * 10_001}

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracer.tenancy import MAX_KEY_NAME
+from tracer.tenancy import NAME_CEILING
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 Name = Annotated[str, Field(max_length=200)]
@@ -85,7 +85,8 @@ class TenantIn(BaseModel):
     model_config = _STRICT
     id: str = Field(max_length=63, description="Slug: 2–63 lower-case letters, digits, '-'.",
                     examples=["acme"])
-    name: str = Field(min_length=1, max_length=200, description="Display name.",
+    name: str = Field(min_length=1, max_length=NAME_CEILING, description="Display name "
+                      "(at most `max_name_chars`, no control characters).",
                       examples=["Acme Analytics"])
     tier: str = Field(max_length=63, description="starter, professional or enterprise.",
                       examples=["professional"])
@@ -97,16 +98,16 @@ class KeyIn(BaseModel):
         description="What the key may do.")
     tenant_id: str | None = Field(default=None, max_length=63,
                                   description="For tenant keys: the tenant.")
-    subject: str | None = Field(default=None, max_length=200,
+    subject: str | None = Field(default=None, max_length=NAME_CEILING,
                                 description="Who holds a non-tenant key.")
-    name: str = Field(default="", max_length=MAX_KEY_NAME, description="A label for the key.")
+    name: str = Field(default="", max_length=NAME_CEILING, description="A label for the key.")
 
 
 class OwnKeyIn(BaseModel):
     """A tenant issuing another key for itself: role and tenant are not the client's to say."""
 
     model_config = _STRICT
-    name: str = Field(default="", max_length=MAX_KEY_NAME, description="A label for the key "
+    name: str = Field(default="", max_length=NAME_CEILING, description="A label for the key "
                       "(no control characters).", examples=["ci"])
 
 

@@ -74,7 +74,8 @@ def keys(request: Request, principal: Tenant) -> dict[str, Any]:
 def new_key(body: OwnKeyIn, request: Request, principal: Tenant) -> Any:
     p = platform_of(request)
     with session(p.settings) as s:
-        key, plaintext = issue_key(s, "tenant", tenant_id=principal.tenant_id, name=body.name)
+        key, plaintext = issue_key(s, "tenant", tenant_id=principal.tenant_id, name=body.name,
+                                   settings=p.settings)
         return key_out(key, plaintext)
 
 

@@ -28,7 +28,8 @@ def tenant_out(t: Tenant) -> dict[str, Any]:
 def new_tenant(body: TenantIn, request: Request, principal: Admin) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:
-        return tenant_out(create_tenant(s, body.id, body.name, body.tier, p.settings.tiers))
+        return tenant_out(create_tenant(s, body.id, body.name, body.tier, p.settings.tiers,
+                                        p.settings))
 
 
 @router.get("/tenants", summary="All tenants")
@@ -40,9 +41,10 @@ def tenants(request: Request, principal: Admin) -> dict[str, Any]:
 @router.post("/keys", status_code=201, response_model=KeyOut,
              summary="Issue a key of any role (shown once)")
 def new_key(body: KeyIn, request: Request, principal: Admin) -> Any:
-    with session(platform_of(request).settings) as s:
+    settings = platform_of(request).settings
+    with session(settings) as s:
         key, plaintext = issue_key(s, body.role, tenant_id=body.tenant_id,
-                                   subject=body.subject, name=body.name)
+                                   subject=body.subject, name=body.name, settings=settings)
         return key_out(key, plaintext)
 
 
