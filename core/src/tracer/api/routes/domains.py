@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from tracer.api.auth import current_principal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
 from tracer.api.metering import announce, usage_dict
+from tracer.api.responses import DomainInfo, DomainList, InstallOut
 from tracer.db import session
 from tracer.errors import ConflictError
 from tracer.installs import DomainInstall, install, set_enabled
@@ -26,7 +26,7 @@ Tenant = Annotated[Principal, Depends(require_tenant)]
 Anyone = Annotated[Principal, Depends(current_principal)]
 
 
-@router.get("/v1/domains", summary="Domains this platform serves")
+@router.get("/v1/domains", response_model=DomainList, summary="Domains this platform serves")
 def list_domains(request: Request, principal: Anyone) -> dict[str, Any]:
     """Every domain the loaded plugins provide; for a tenant key, whether it is installed
     and enabled for you."""
@@ -47,9 +47,9 @@ def list_domains(request: Request, principal: Anyone) -> dict[str, Any]:
     return {"domains": out}
 
 
-@router.post("/v1/domains/{domain:path}/install", status_code=201,
+@router.post("/v1/domains/{domain:path}/install", status_code=201, response_model=InstallOut,
              summary="Install a domain (billable; it stays disabled until enabled)")
-def install_domain(domain: str, request: Request, principal: Tenant,
+def install_domain(domain: str, request: Request, response: Response, principal: Tenant,
                    idempotency_key: Annotated[str | None, Header()] = None) -> Any:
     p = platform_of(request)
     dom = p.host.domain(domain)
@@ -66,7 +66,8 @@ def install_domain(domain: str, request: Request, principal: Tenant,
     except IntegrityError:
         raise ConflictError(f"domain {dom.name} is already installed", domain=dom.name) from None
     announce(p.host, published)  # empty for a replay: announced once, by the first
-    return JSONResponse(answer.body, status_code=answer.status_code)
+    response.status_code = answer.status_code
+    return answer.body
 
 
 def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) -> Any:
@@ -79,18 +80,20 @@ def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) 
     return body
 
 
-@router.post("/v1/domains/{domain:path}/enable", summary="Enable an installed domain")
+@router.post("/v1/domains/{domain:path}/enable", response_model=InstallOut,
+             summary="Enable an installed domain")
 def enable_domain(domain: str, request: Request, principal: Tenant) -> Any:
     return _toggle(request, principal, domain, True)
 
 
-@router.post("/v1/domains/{domain:path}/disable",
+@router.post("/v1/domains/{domain:path}/disable", response_model=InstallOut,
              summary="Disable a domain (predictions and training stop; data stays)")
 def disable_domain(domain: str, request: Request, principal: Tenant) -> Any:
     return _toggle(request, principal, domain, False)
 
 
-@describe_router.get("/v1/domains/{domain:path}", summary="A domain and its record schema")
+@describe_router.get("/v1/domains/{domain:path}", response_model=DomainInfo,
+                     summary="A domain and its record schema")
 def describe_domain(domain: str, request: Request, principal: Anyone) -> dict[str, Any]:
     """Name, version, outcome, metrics and the JSON schema of one record: the fields a
     prediction request must carry."""
