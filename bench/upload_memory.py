@@ -9,8 +9,8 @@ one upload. The figure is the process's resident-set high-water mark (``VmHWM`` 
 /proc/<pid>/status) before and after the upload: what the upload added at its peak.
 
 - **largest allowed**: LoL reference rows repeated up to ``max_upload_rows`` (1,000,000 by
-  default) or as many as fit in ``max_upload_expanded_bytes`` (200 MB), gzip-compressed
-  (under ``max_upload_bytes``, 50 MB): stored, 201;
+  default), ``max_upload_expanded_bytes`` of CSV (200 MB) or ``max_upload_bytes`` of gzip
+  (50 MB), whichever comes first: stored, 201;
 - **gzip bomb**: a 1 GB CSV of one repeated row in about 1 MB of gzip: refused, 413, and
   nothing stored.
 
@@ -53,16 +53,17 @@ def prepare(home: Path) -> str:
     return key
 
 
-def largest_allowed(rows: int, expanded: int) -> tuple[bytes, int, int]:
-    """Reference rows repeated: as many as ``rows`` and ``expanded`` bytes allow."""
+def largest_allowed(rows: int, expanded: int, sent: int) -> tuple[bytes, int, int]:
+    """Reference rows repeated: as many as ``rows``, ``expanded`` bytes of CSV and ``sent``
+    bytes of gzip allow."""
     from tracer_esports.lol import load_reference
 
     text = load_reference().to_csv(index=False)
     header, *lines = text.splitlines(keepends=True)
     out, size, count = io.BytesIO(), len(header), 0
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6) as z:
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9) as z:
         z.write(header.encode())
-        while count < rows:
+        while count < rows and out.tell() < sent - 1_000_000:  # the deflate buffer's margin
             line = lines[count % len(lines)].encode()
             if size + len(line) > expanded:
                 break
@@ -138,7 +139,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="tracer-bench-upload-")) / "home"
     key = prepare(home)
     expanded = defaults["max_upload_expanded_bytes"].default
-    big, big_size, big_rows = largest_allowed(args.rows, expanded)
+    big, big_size, big_rows = largest_allowed(args.rows, expanded,
+                                              defaults["max_upload_bytes"].default)
     boom, boom_size = bomb()
     rows = []
     for label, name, content, size in (
