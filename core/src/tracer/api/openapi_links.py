@@ -108,7 +108,8 @@ def add_links(schema: dict[str, Any]) -> dict[str, Any]:
     predict = paths.get("/v1/domains/{domain}/predict", {}).get("post", {})
     examples = (predict.get("requestBody", {}).get("content", {}).get("application/json", {})
                 .get("examples") or {})
-    example = next(iter(examples.values()), {}).get("value")
+    first: dict[str, Any] = next(iter(examples.values()), {})
+    example = first.get("value")
 
     def operation_id(method: str, path: str) -> str | None:
         found = paths.get(path, {}).get(method)
