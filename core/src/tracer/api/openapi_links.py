@@ -131,6 +131,8 @@ def add_links(schema: dict[str, Any]) -> dict[str, Any]:
             if body == EXAMPLE:
                 body = example
             if body is not None:
+                # the whole body, not merged into a generated one (schemathesis' extension)
                 link["requestBody"] = body
+                link["x-schemathesis"] = {"merge_body": False}
             response.setdefault("links", {})[name] = link
     return schema
