@@ -4,7 +4,8 @@ the prediction → report its outcome → read and correct it; issue a key → r
 a tenant → issue it a key) over real HTTP to uvicorn on 127.0.0.1.
 
 Each scenario is one caller's: two tenants (both with a champion of the first domain
-listed, ``acme`` of LoL too; each twice as often as the others), an admin, a publisher, a reviewer and no key, in turn.
+listed, ``acme`` of LoL too; each twice as often as the others), an admin, a publisher,
+a reviewer and no key, in turn.
 Every response must be no 5xx, of a status and content type the document lists, with a
 body its schema describes; an object created in a scenario must be readable through its
 link and gone once deleted (schemathesis' ``ensure_resource_availability`` and
@@ -167,7 +168,8 @@ def test_stateful_fuzzing_follows_links(app, client, make_caller, host, store,
             "get", "post", "put", "patch", "delete")),
         "operations reached": len(seen["operations"]),
         "operations answered 2xx": sum(1 for codes in seen["answered"].values()
-                                       if any(200 <= c < 300 for c in codes)), "scenarios": seen["scenarios"],
+                                       if any(200 <= c < 300 for c in codes)),
+        "scenarios": seen["scenarios"],
         "restarts": seen["restarts"],
         "requests": seen["requests"], "links followed": seen["links followed"],
         "5xx": kinds["5xx"], "schema violations": kinds["schema violation"],
