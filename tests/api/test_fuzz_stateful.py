@@ -11,8 +11,8 @@ body its schema describes; an object created in a scenario must be readable thro
 link and gone once deleted (schemathesis' ``ensure_resource_availability`` and
 ``use_after_free``). Every object a tenant reads by id is asked for again with the other
 tenant's key: it must be a 404.
-Bounded and deterministic: ``TRACER_FUZZ_SCENARIOS`` scenarios (default 60) of at most
-``TRACER_FUZZ_STEPS`` steps (default 8), drawn from fixed seeds.
+Bounded and deterministic: ``TRACER_FUZZ_SCENARIOS`` scenarios (default 80) of at most
+``TRACER_FUZZ_STEPS`` steps (default 15), drawn from fixed seeds.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import pytest
 from tests.api.conftest import LOL, enable, train_champion
 
 pytestmark = pytest.mark.fuzz
-SCENARIOS = int(os.environ.get("TRACER_FUZZ_SCENARIOS", "60"))
-STEPS = int(os.environ.get("TRACER_FUZZ_STEPS", "8"))
+SCENARIOS = int(os.environ.get("TRACER_FUZZ_SCENARIOS", "80"))
+STEPS = int(os.environ.get("TRACER_FUZZ_STEPS", "15"))
 DOTA = "esports/dota2-draft"
 
 
