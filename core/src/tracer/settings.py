@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     max_upload_expanded_bytes: int = Field(default=200_000_000, ge=1_024, description="An "
                                            "upload's size once decompressed (gzip, Parquet).")
     max_upload_rows: int = Field(default=1_000_000, ge=1)
+    max_active_keys: int = Field(default=20, ge=1, le=10_000, description="Unrevoked API "
+                                 "keys one tenant (or one holder of a non-tenant key) may hold.")
+    max_name_chars: int = Field(default=100, ge=1, le=1_000, description="Longest key name, "
+                                "tenant name or key subject; control characters are refused.")
     api_workers: int = Field(
         default=1, ge=0, description="Server processes `tracer serve` runs on its port "
         "(SO_REUSEPORT); 0 runs one per core.")

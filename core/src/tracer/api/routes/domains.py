@@ -14,6 +14,7 @@ from tracer.api.auth import current_principal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
 from tracer.api.metering import announce, usage_dict
+from tracer.api.responses import DomainInfo, DomainList, InstallOut
 from tracer.db import session
 from tracer.errors import ConflictError
 from tracer.installs import DomainInstall, install, set_enabled
@@ -26,7 +27,7 @@ Tenant = Annotated[Principal, Depends(require_tenant)]
 Anyone = Annotated[Principal, Depends(current_principal)]
 
 
-@router.get("/v1/domains", summary="Domains this platform serves")
+@router.get("/v1/domains", response_model=DomainList, summary="Domains this platform serves")
 def list_domains(request: Request, principal: Anyone) -> dict[str, Any]:
     """Every domain the loaded plugins provide; for a tenant key, whether it is installed
     and enabled for you."""
@@ -47,7 +48,7 @@ def list_domains(request: Request, principal: Anyone) -> dict[str, Any]:
     return {"domains": out}
 
 
-@router.post("/v1/domains/{domain:path}/install", status_code=201,
+@router.post("/v1/domains/{domain:path}/install", status_code=201, response_model=InstallOut,
              summary="Install a domain (billable; it stays disabled until enabled)")
 def install_domain(domain: str, request: Request, principal: Tenant,
                    idempotency_key: Annotated[str | None, Header()] = None) -> Any:
@@ -66,7 +67,9 @@ def install_domain(domain: str, request: Request, principal: Tenant,
     except IntegrityError:
         raise ConflictError(f"domain {dom.name} is already installed", domain=dom.name) from None
     announce(p.host, published)  # empty for a replay: announced once, by the first
-    return JSONResponse(answer.body, status_code=answer.status_code)
+    # through the response model by hand: the console calls this function too
+    body = InstallOut.model_validate(answer.body).model_dump(mode="json")
+    return JSONResponse(body, status_code=answer.status_code)
 
 
 def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) -> Any:
@@ -79,18 +82,20 @@ def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) 
     return body
 
 
-@router.post("/v1/domains/{domain:path}/enable", summary="Enable an installed domain")
+@router.post("/v1/domains/{domain:path}/enable", response_model=InstallOut,
+             summary="Enable an installed domain")
 def enable_domain(domain: str, request: Request, principal: Tenant) -> Any:
     return _toggle(request, principal, domain, True)
 
 
-@router.post("/v1/domains/{domain:path}/disable",
+@router.post("/v1/domains/{domain:path}/disable", response_model=InstallOut,
              summary="Disable a domain (predictions and training stop; data stays)")
 def disable_domain(domain: str, request: Request, principal: Tenant) -> Any:
     return _toggle(request, principal, domain, False)
 
 
-@describe_router.get("/v1/domains/{domain:path}", summary="A domain and its record schema")
+@describe_router.get("/v1/domains/{domain:path}", response_model=DomainInfo,
+                     summary="A domain and its record schema")
 def describe_domain(domain: str, request: Request, principal: Anyone) -> dict[str, Any]:
     """Name, version, outcome, metrics and the JSON schema of one record: the fields a
     prediction request must carry."""
