@@ -350,9 +350,11 @@ class _Unbounded(Exception):
 def _bounded(frame: pd.DataFrame, rows: list[dict[str, Any]], single: bool) -> pd.DataFrame:
     """The numeric columns of validated rows, refused where infinite, NaN or beyond
     ``NUMBER_LIMIT`` (pydantic floats allow ``inf``; ints have no size limit)."""
-    numeric = frame if all(t == np.float64 for t in frame.dtypes) else frame.select_dtypes(
-        "number")
-    values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = frame.to_numpy()  # a numbers-only frame is one float array already
+    numeric = frame
+    if values.dtype.kind != "f":
+        numeric = frame.select_dtypes("number")
+        values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~(np.abs(values) <= NUMBER_LIMIT)
     if not bad.any():
         return frame
