@@ -110,7 +110,7 @@ def record_usage_rows(s: Session, rows: list[dict[str, Any]]) -> list[dict[str, 
     it raises ``ConflictError`` (the caller's transaction rolls back).
     """
     known = dict(s.execute(select(UsageEvent.id, UsageEvent.payload_hash).where(
-        UsageEvent.id.in_([r["id"] for r in rows]))).tuples().all()) if rows else {}
+        UsageEvent.id.in_([r["id"] for r in rows]))).all()) if rows else {}
     new = []
     for row in rows:
         digest = known.get(row["id"])

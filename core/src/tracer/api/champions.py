@@ -99,7 +99,7 @@ class ChampionCache:
         with session(settings) as s:
             pairs = s.execute(select(DomainInstall.tenant_id, DomainInstall.domain).where(
                 DomainInstall.enabled.is_(True), DomainInstall.uninstalled_at.is_(None))
-                .order_by(DomainInstall.updated_at.desc()).limit(limit)).tuples().all()
+                .order_by(DomainInstall.updated_at.desc()).limit(limit)).all()
         warm = 0
         for tenant, name in pairs:
             try:
