@@ -87,9 +87,9 @@ class ChampionCache:
         return fresh.scorer
 
     def warm(self, settings: Settings, limit: int = WARM_LIMIT) -> int:
-        """Load the champions of enabled installs (at most ``limit``) and score each one's
-        example record once, so a worker's first requests do not pay for the model load,
-        the booster's first prediction or a runner's start. Returns how many are warm."""
+        """Load the champions of enabled installs (at most ``limit``) and score each
+        in-process one's example record once, so a worker's first requests do not pay for
+        the model load or the booster's first prediction. Returns how many are warm."""
         from sqlalchemy import select
 
         from tracer.db import session
@@ -105,7 +105,8 @@ class ChampionCache:
             try:
                 domain = self.host.domain(name)
                 scorer = self.scorer(domain, tenant)
-                scorer.score(validate_rows(domain, [example_record(domain)], single=True))
+                if not self.host.confined(domain):  # a runner starts on its first request
+                    scorer.score(validate_rows(domain, [example_record(domain)], single=True))
                 warm += 1
             except Exception:  # a cold champion is slow, not wrong
                 log.info("warming the champion of %s for %s failed", name, tenant,
