@@ -28,10 +28,14 @@ def tenant_tier(s: Session, settings: Settings, tenant_id: str) -> tuple[Tenant,
     return tenant, settings.tiers[tenant.tier]
 
 
-def usage_dict(event: UsageEvent) -> dict[str, Any]:
-    return {"id": event.id, "tenant_id": event.tenant_id, "kind": event.kind,
-            "domain": event.domain, "quantity": event.quantity,
-            "occurred_at": event.occurred_at.isoformat(), "attrs": dict(event.attrs or {})}
+def usage_dict(event: UsageEvent | dict[str, Any]) -> dict[str, Any]:
+    """An event as ``tracer_usage`` sinks get it (from the model or a ``usage_row``)."""
+    row = event if isinstance(event, dict) else {
+        k: getattr(event, k) for k in ("id", "tenant_id", "kind", "domain", "quantity",
+                                       "occurred_at", "attrs")}
+    return {"id": row["id"], "tenant_id": row["tenant_id"], "kind": row["kind"],
+            "domain": row["domain"], "quantity": row["quantity"],
+            "occurred_at": row["occurred_at"].isoformat(), "attrs": dict(row["attrs"] or {})}
 
 
 def announce(host: PluginHost, events: list[dict[str, Any]]) -> None:
