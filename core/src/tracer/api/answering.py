@@ -28,7 +28,6 @@ from starlette.concurrency import run_in_threadpool
 
 from tracer.api.group_commit import Committed, GroupWriter, PredictionWrite
 from tracer.api.idempotency import check_key, replay, request_hash
-from tracer.api.metering import announce
 from tracer.db import session, utcnow
 from tracer.domain import Domain
 from tracer.errors import LimitError, ValidationError
@@ -82,10 +81,7 @@ class PredictionService:
         else:
             write = await run_in_threadpool(self._score, ask, domain, items)
         write.key, write.route, write.digest = key, route, digest
-        committed = await asyncio.wrap_future(self.writer.submit(write))
-        if committed.usage is not None:
-            announce(p.host, [committed.usage])
-        return committed
+        return await asyncio.wrap_future(self.writer.submit(write))
 
     def forget(self, tenant_id: str, domain: str) -> None:
         """A disable in this process: the next request checks the database again."""

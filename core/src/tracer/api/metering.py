@@ -16,7 +16,6 @@ from tracer.tenancy import Tenant
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from tracer.host import PluginHost
     from tracer.settings import Settings, Tier
     from tracer.usage import UsageEvent
 
@@ -29,19 +28,10 @@ def tenant_tier(s: Session, settings: Settings, tenant_id: str) -> tuple[Tenant,
 
 
 def usage_dict(event: UsageEvent | dict[str, Any]) -> dict[str, Any]:
-    """An event as ``tracer_usage`` sinks get it (from the model or a ``usage_row``)."""
+    """An event as JSON (from the model or a ``usage_row``): what `GET /v1/usage` lists."""
     row = event if isinstance(event, dict) else {
         k: getattr(event, k) for k in ("id", "tenant_id", "kind", "domain", "quantity",
                                        "occurred_at", "attrs")}
     return {"id": row["id"], "tenant_id": row["tenant_id"], "kind": row["kind"],
             "domain": row["domain"], "quantity": row["quantity"],
             "occurred_at": row["occurred_at"].isoformat(), "attrs": dict(row["attrs"] or {})}
-
-
-def announce(host: PluginHost, events: list[dict[str, Any]]) -> None:
-    """Nothing any more: the ``tracer_usage`` hook is gone (see the module docstring).
-
-    Kept only for its two callers, ``api/answering.py`` and ``api/routes/domains.py``,
-    which other branches of this session own; drop the calls there, then this function.
-    """
-    del host, events

@@ -13,13 +13,11 @@ from sqlalchemy.orm import Session
 from tracer.api.auth import current_principal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
-from tracer.api.metering import announce, usage_dict
 from tracer.api.responses import DomainInfo, DomainList, InstallOut
 from tracer.db import session
 from tracer.errors import ConflictError
 from tracer.installs import DomainInstall, install, set_enabled
 from tracer.tenancy import Principal
-from tracer.usage import UsageEvent
 
 router = APIRouter(tags=["domains"])
 describe_router = APIRouter(tags=["domains"])
@@ -54,11 +52,9 @@ def install_domain(domain: str, request: Request, principal: Tenant,
                    idempotency_key: Annotated[str | None, Header()] = None) -> Any:
     p = platform_of(request)
     dom = p.host.domain(domain)
-    published: list[dict[str, Any]] = []
 
     def act(s: Session) -> tuple[int, dict[str, Any]]:
         row = install(s, principal.tenant_id, dom.name, dom.version)
-        published.append(usage_dict(s.get(UsageEvent, f"install:{row.id}")))
         return 201, _jsonable(row.as_dict())
 
     try:
@@ -66,7 +62,6 @@ def install_domain(domain: str, request: Request, principal: Tenant,
                       f"install {dom.name}", None, act)
     except IntegrityError:
         raise ConflictError(f"domain {dom.name} is already installed", domain=dom.name) from None
-    announce(p.host, published)  # empty for a replay: announced once, by the first
     # through the response model by hand: the console calls this function too
     body = InstallOut.model_validate(answer.body).model_dump(mode="json")
     return JSONResponse(body, status_code=answer.status_code)
