@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .venv-uv/bin/uv)
 export MLFLOW_DISABLE_TELEMETRY := true
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean cluster cluster-down cluster-test cluster-bench
 
 .venv-uv/bin/uv:
 	$(PYTHON) -m venv .venv-uv
@@ -38,6 +38,23 @@ bench: setup
 	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) run --frozen --group bench python bench/serving.py
 	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) run --frozen --group bench python bench/ledger.py
 	UV_PROJECT_ENVIRONMENT=.venv-bench $(UV) run --frozen --group bench python bench/runner.py
+
+# The scale-out shape on this machine as separate processes (docs/deploy.md): PostgreSQL,
+# an MLflow tracking server, CLUSTER_WORKERS API workers behind HAProxy, Dask. Idempotent.
+CLUSTER_WORKERS ?= 2
+cluster: setup
+	CLUSTER_WORKERS=$(CLUSTER_WORKERS) bash deploy/cluster/up
+
+cluster-down:
+	bash deploy/cluster/down
+
+# the tenant journey and the fault tests against the running cluster's balancer
+cluster-test: setup
+	source .tracer/cluster/env && TRACER_CLUSTER_REQUIRED=1 \
+	  $(UV) run --frozen pytest -p no:xdist -m cluster tests/cluster
+
+cluster-bench: setup
+	source .tracer/cluster/env && $(UV) run --frozen python bench/cluster.py
 
 clean:
 	rm -rf .venv .venv-uv .venv-bench .tracer

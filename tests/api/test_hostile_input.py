@@ -136,6 +136,14 @@ def test_gzip_bomb_is_bounded_by_decompressed_size(client, acme, store, lol_refe
     problem = assert_problem(answer, 413, "max_upload_expanded_bytes")
     assert problem["setting"] == "max_upload_expanded_bytes"
     assert snapshot(store.settings) == before
+    tenants = store.settings.data_dir / "tenants"
+    assert not (tenants.exists() and list(tenants.rglob("*.*"))), "no file kept"
+    truncated = body.getvalue()[:-100]  # a cut gzip stream is bad input, not a 500
+    answer = client.post(f"/v1/domains/{LOL}/datasets", headers=acme.headers,
+                         files={"file": ("games.csv.gz", truncated, "application/gzip")})
+    assert 400 <= answer.status_code < 500 and "application/problem+json" in answer.headers[
+        "content-type"], answer.text
+    assert snapshot(store.settings) == before
 
 
 def test_upload_row_limit(client, acme, store, lol_reference):
@@ -224,6 +232,31 @@ def test_key_names_and_counts(client, acme, store):
     for name in ("a\x00b", "x" * 100_000, "bell\x07"):
         assert_problem(client.post("/v1/keys", headers=acme.headers, json={"name": name}),
                        422, "name")
+    assert snapshot(store.settings) == before
+
+
+def test_key_and_name_limits_are_settings(client, acme, make_caller, store):
+    """max_active_keys and max_name_chars bound keys and names; each refusal names its
+    setting and stores nothing."""
+    admin = make_caller(role="admin")
+    store.settings.max_active_keys, store.settings.max_name_chars = 3, 10
+    for number in range(2):  # acme holds one key already
+        assert client.post("/v1/keys", headers=acme.headers,
+                           json={"name": f"k{number}"}).status_code == 201
+    before = snapshot(store.settings)
+    over = assert_problem(client.post("/v1/keys", headers=acme.headers, json={"name": "k3"}),
+                          409, "max_active_keys")
+    assert over["setting"] == "max_active_keys" and over["limit"] == 3
+    long = assert_problem(client.post("/v1/keys", headers=acme.headers,
+                                      json={"name": "x" * 11}), 422, "max_name_chars", "name")
+    assert long["limit"] == 10
+    for body in ({"id": "nul", "name": "a\x00b", "tier": "starter"},
+                 {"id": "newline", "name": "a\nb", "tier": "starter"},
+                 {"id": "long", "name": "y" * 11, "tier": "starter"}):
+        assert_problem(client.post("/v1/admin/tenants", headers=admin.headers, json=body),
+                       422, "name")
+    assert_problem(client.post("/v1/admin/keys", headers=admin.headers, json={
+        "role": "publisher", "subject": "pub\u202eexe"}), 422, "subject")
     assert snapshot(store.settings) == before
 
 

@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from tracer.db import session
-from tracer.errors import CertificationError, ConflictError, ForbiddenError, ValidationError
+from tracer.errors import ConflictError, ForbiddenError, ValidationError
 from tracer_registry.certify import attestation as att
 from tracer_registry.certify import release_review
 from tracer_registry.certify import review as service
 from tracer_registry.certify.report import Report
+from tracer_registry.errors import CertificationError
 
 from tests.certification.build import FIXTURES, build_wheel
 
@@ -256,7 +257,7 @@ def test_the_review_api_admits_reviewers_only(platform_db, queued, reviewers):
 
     app = FastAPI()
     app.state.settings = platform_db
-    app.include_router(router())
+    app.include_router(router)
     app.add_exception_handler(TracerError, lambda request, exc: JSONResponse(
         exc.problem(), status_code=exc.status))
     with session(platform_db) as s:

@@ -82,7 +82,7 @@ def test_over_http_another_reviewer_cannot_reject_and_get_statement_changes_noth
 
     app = FastAPI()  # the certification routes as the platform mounts them
     app.state.settings = platform_db
-    app.include_router(router())
+    app.include_router(router)
     app.add_exception_handler(TracerError, lambda request, exc: JSONResponse(
         exc.problem(), status_code=exc.status))
     with session(platform_db) as s:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.core.test_cli import LOL, lol_rows, run  # noqa: F401 -- lol_rows is a fixture
 
 
 def test_predict_output_that_cannot_be_written(settings, capsys, tmp_path, lol_rows):  # noqa: F811
     src = tmp_path / "games.csv"
     lol_rows.head(3).drop(columns=["blueWins"]).to_csv(src, index=False)
+    (tmp_path / "a-file").write_text("")
     for output, words in ((tmp_path, "is a directory"),
-                          (tmp_path / "missing" / "out.csv", "no such directory")):
+                          (tmp_path / "missing" / "out.csv", "no such directory"),
+                          (tmp_path / "a-file" / "out.csv", "no such directory"),
+                          # a directory where no file can be created, whoever runs this
+                          (Path("/proc/tracer-output.csv"), "cannot write")):
         code, out, err = run(capsys, "predict", LOL, "--input", str(src), "--output",
                              str(output))
         assert code == 1 and words in err and "Traceback" not in err + out

@@ -26,7 +26,6 @@ PINNED = {
     "tracer_routes": ("app",),
     "tracer_migrations": (),
     "tracer_demo": ("settings", "console"),
-    "tracer_usage": ("event",),
     # added with the candidate leaderboard (an addition: existing plugins are unaffected)
     "tracer_candidates": ("domain",),
     # added with the serving fast path (optional: plugins without it use tracer_features)

@@ -16,7 +16,8 @@ def test_error_hierarchy_maps_to_problem_documents():
     from tracer import errors
 
     leaves = [errors.ValidationError, errors.NotFoundError, errors.ForbiddenError,
-              errors.QuotaError, errors.LimitError, errors.LedgerError, errors.PluginError]
+              errors.QuotaError, errors.LimitError, errors.ConflictError, errors.InvalidError,
+              errors.PluginError]
     for cls in leaves:
         assert issubclass(cls, tracer.TracerError)
         problem = cls("what went wrong", field="x").problem("/v1/thing")

@@ -13,7 +13,8 @@ from tracer.cli import build_app
 from tests.docs.markdown import DOCS, blocks
 from tests.docs.test_docs_code import run_page
 
-PAGES = ("architecture.md", "ledger.md", "payouts.md", "reviewing.md", "settings.md")
+PAGES = ("architecture.md", "deploy.md", "design.md", "ledger.md", "payouts.md", "reviewing.md",
+         "settings.md")
 
 
 def test_the_ledger_examples_run(tmp_path):
@@ -60,3 +61,20 @@ def test_the_pages_the_code_cites_exist():
                 cited |= set(re.findall(r"(?<![\w/.-])docs/([a-z-]+\.md)", line))
     assert {"ledger.md", "settings.md"} <= cited
     assert sorted(page for page in cited if not (DOCS / page).is_file()) == []
+
+
+def test_the_ledger_is_separable_as_the_design_page_says():
+    """docs/design.md keeps the ledger in tracer-registry because it already joins the
+    platform like a distribution: its own entry point, version table and error kind."""
+    from importlib import metadata
+
+    from tracer.errors import ConflictError
+    from tracer_registry.ledger import migration_tree
+    from tracer_registry.ledger.errors import LedgerError
+
+    page = (DOCS / "design.md").read_text()
+    entry = next(e for e in metadata.distribution("tracer-registry").entry_points
+                 if e.group == "tracer" and e.name == "ledger")
+    assert f'ledger = "{entry.value}"' in page
+    assert f"`{migration_tree()['version_table']}`" in page
+    assert issubclass(LedgerError, ConflictError) and "tracer.errors.ConflictError" in page

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from tracer.api.problems import install_handlers
 from tracer.db import session
 from tracer.tenancy import issue_key
-from tracer_registry.ledger.api import register
+from tracer_registry.ledger.api import routes
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.plans import PricePlan, set_price_plan
 from tracer_registry.ledger.recurring import MONTH
@@ -39,7 +39,7 @@ def client(ledger_db):
     app = FastAPI()
     app.state.settings = ledger_db
     install_handlers(app)
-    register(app)
+    app.include_router(routes)
     test_client = TestClient(app)
     test_client.keys = {k: {"Authorization": f"Bearer {v}"} for k, v in keys.items()}
     return test_client

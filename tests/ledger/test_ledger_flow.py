@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 from tracer.db import session
-from tracer.errors import ConflictError, LedgerError
+from tracer.errors import ConflictError
 from tracer_registry.ledger.adjustments import (
     adjust_publisher,
     apply_credit,
@@ -16,6 +16,7 @@ from tracer_registry.ledger.adjustments import (
     reverse_chargeback,
 )
 from tracer_registry.ledger.closing import close_period
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import Account, Entry, InvoiceLine, Payout, Statement
 from tracer_registry.ledger.payouts import FileRail, bank_return, fail_payout, run_payouts
 from tracer_registry.ledger.plans import set_tax_rate

@@ -14,7 +14,7 @@ from tracer.db import session
 from tracer.errors import ConflictError, ValidationError
 from tracer.tenancy import issue_key
 from tracer_registry.ledger.adjustments import refund
-from tracer_registry.ledger.api import register
+from tracer_registry.ledger.api import routes
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.invoices import invoices
 from tracer_registry.ledger.payments import PaymentNotice, receive_payment
@@ -50,7 +50,7 @@ def client(ledger_db):
     app = FastAPI()
     app.state.settings = ledger_db
     install_handlers(app)
-    register(app)
+    app.include_router(routes)
     test_client = TestClient(app)
     test_client.keys = {k: {"Authorization": f"Bearer {v}"} for k, v in keys.items()}
     test_client.settings = ledger_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tracer.errors import LedgerError
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.money import (
     SPLIT_RULE_VERSION,
     exponent,

@@ -10,7 +10,7 @@ from tracer.api.problems import install_handlers
 from tracer.db import session
 from tracer.tenancy import issue_key
 from tracer_registry.ledger.adjustments import refund
-from tracer_registry.ledger.api import register
+from tracer_registry.ledger.api import routes
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.models import Account, OperatorAudit
 from tracer_registry.ledger.payouts import FileRail, run_payouts
@@ -40,7 +40,7 @@ def client(ledger_db, tmp_path):
     app = FastAPI()
     app.state.settings = ledger_db
     install_handlers(app)
-    register(app)
+    app.include_router(routes)
     c = TestClient(app)
     c.keys = {k: {"Authorization": f"Bearer {v}"} for k, v in keys.items()}
     c.settings = ledger_db

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from tracer import db
 from tracer.db import session
-from tracer.errors import LedgerError, ValidationError
+from tracer.errors import ValidationError
 from tracer_registry.catalog import price_plan as catalog_price
 from tracer_registry.catalog import set_price_plan as catalog_set_price
 from tracer_registry.ledger import migration_tree
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.plans import PricePlan, set_price_plan
 from tracer_registry.models import Listing
 from tracer_registry.plugin import tracer_migrations

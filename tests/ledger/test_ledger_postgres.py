@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from tracer.db import engine_for, session
-from tracer.errors import LedgerError
 from tracer_registry.ledger.adjustments import apply_credit, grant_credit
 from tracer_registry.ledger.concurrency import run_in_transaction
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.postings import accounts, platform
 
 from .conftest import database

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from tracer import clock
 from tracer.db import session
-from tracer.errors import LedgerError, ValidationError
+from tracer.errors import ValidationError
 from tracer.installs import install, uninstall
 from tracer.tenancy import Tenant, create_tenant
 from tracer.usage import UsageEvent
 from tracer_registry.ledger.closing import close_period
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import InvoiceLine
 from tracer_registry.ledger.plans import set_price_plan
 from tracer_registry.ledger.recurring import (

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import case, func, select
 from tracer.db import session
-from tracer.errors import LedgerError
 from tracer.tenancy import create_tenant
 from tracer_registry.ledger.adjustments import refund, reverse_chargeback
 from tracer_registry.ledger.closing import close_period
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.intake import ingest
 from tracer_registry.ledger.models import (
     Account,

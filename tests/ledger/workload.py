@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from tracer.db import session
-from tracer.errors import LedgerError
 from tracer.tenancy import Tenant, create_tenant
 from tracer_registry.ledger.adjustments import refund
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.concurrency import run_in_transaction
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.intake import ingest, ingest_many
 from tracer_registry.ledger.models import Account, Period, Statement, UsageClaim
 from tracer_registry.ledger.payouts import FileRail, run_payouts

@@ -410,14 +410,14 @@ def _leak_flagged(settings) -> str:
 # -- key hygiene ---------------------------------------------------------------------------------
 
 def key_hygiene(settings, key) -> dict[str, str]:
-    from tracer.tenancy import MAX_ACTIVE_KEYS, issue_key
+    from tracer.tenancy import issue_key
 
     def issue(name="k", n=1):
         with session(settings) as s:
             for _ in range(n):
                 issue_key(s, "tenant", tenant_id="t1", name=name)
 
-    issue(n=MAX_ACTIVE_KEYS)
+    issue(n=settings.max_active_keys)
     return {"a key over the cap": checked(issue),
             "a 101-character key name": checked(lambda: issue("x" * 101)),
             "a key name with a newline": checked(lambda: issue("ci\nadmin")),

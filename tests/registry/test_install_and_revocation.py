@@ -6,9 +6,10 @@ import json
 
 import pytest
 from tracer.db import session
-from tracer.errors import ConflictError, RegistryError
+from tracer.errors import ConflictError
 from tracer.host import PluginHost
 from tracer_registry.catalog import set_certification, show
+from tracer_registry.errors import RegistryError
 from tracer_registry.install import install, set_policy
 from tracer_registry.models import Installation
 from tracer_registry.publishing import publish

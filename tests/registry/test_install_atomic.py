@@ -13,7 +13,7 @@ import sys
 import pytest
 from sqlalchemy.exc import IntegrityError
 from tracer.db import session
-from tracer.errors import RegistryError
+from tracer_registry.errors import RegistryError
 from tracer_registry.install import install
 from tracer_registry.models import Installation
 from tracer_registry.verify import Refusal

@@ -12,7 +12,7 @@ import os
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import ForeignKey, Integer, String, select
@@ -41,7 +41,7 @@ class Dataset(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "domain": self.domain, "filename": self.filename,
                 "rows": self.rows, "positives": self.positives, "sha256": self.sha256,
                 "created_at": self.created_at}
@@ -75,6 +75,7 @@ def store_dataset(settings: Settings, tenant_id: str, domain: Domain, filename: 
     frame = parse_upload(name, content, settings)
     records, labels = validate_records(domain, frame, source=name, require_label=True,
                                        require_order=True)
+    assert labels is not None  # require_label=True: a missing label column was refused
     records[domain.label] = labels
     dataset_id = str(uuid.uuid4())
     target = dataset_path(settings, tenant_id, dataset_id)

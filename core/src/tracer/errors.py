@@ -4,24 +4,34 @@ Every error the platform raises on purpose is a ``TracerError``. Each class carr
 HTTP status and problem type it maps to (RFC 9457), so the API turns any of them into a
 problem response in one place, and the CLI prints ``str(error)`` as a one-line message.
 
+The classes here are *kinds* of failure (not found, conflict, invalid, forbidden, ...) and
+the errors core itself raises. A distribution that extends the platform owns its own
+errors and subclasses a kind: ``tracer_registry.errors.RegistryError`` and
+``CertificationError`` are ``InvalidError``s, ``tracer_registry.ledger.errors.LedgerError``
+is a ``ConflictError``. The problem handler needs no entry for them: the kind (and the
+subclass's own title and slug) decides the response.
+
     TracerError
     ├── ConfigurationError          settings that cannot work
     ├── PluginError                 a plugin failed to load or misbehaved in a hook
     │   ├── IncompatiblePluginError the plugin's `tracer` range excludes this platform
     │   └── PluginRevokedError      the registry revoked or quarantined the plugin (410)
     ├── UnknownDomainError          no loaded plugin provides this domain
-    ├── ValidationError             input records, files or requests that are wrong
-    │   └── LabelError              the label column cannot train a model
+    ├── InvalidError                a request whose content fails a check (400)
+    │   └── ValidationError         input records, files or fields that are wrong (422)
+    │       └── LabelError          the label column cannot train a model
     ├── NotFoundError               an object that does not exist (or is not yours)
     ├── ConflictError               an object exists already / state forbids the act
     ├── AuthError                   missing or bad credentials
     │   └── ForbiddenError          credentials valid, role insufficient
     ├── QuotaError                  over a tier's allowance
     ├── LimitError                  a body, batch or upload over a named limit
-    ├── ModelError                  training or loading a model failed
-    ├── RegistryError               publishing, verifying or installing a release failed
-    ├── CertificationError          a certification check or review failed
-    └── LedgerError                 a money rule would be broken
+    └── ModelError                  training or loading a model failed
+
+    elsewhere, subclassing a kind:
+    InvalidError  ← tracer_registry.errors.RegistryError       publishing, verifying, installing
+    InvalidError  ← tracer_registry.errors.CertificationError  a certification check or review
+    ConflictError ← tracer_registry.ledger.errors.LedgerError  a money rule would be broken
 """
 
 from __future__ import annotations
@@ -82,7 +92,16 @@ class UnknownDomainError(TracerError):
     status, title, slug = 404, "Unknown domain", "unknown-domain"
 
 
-class ValidationError(TracerError):
+class InvalidError(TracerError):
+    """The request is well formed but what it carries fails a check (a file that is not a
+    wheel, a signature that does not verify, a digest that is not one)."""
+
+    status, title, slug = 400, "Invalid request", "invalid"
+
+
+class ValidationError(InvalidError):
+    """Input that breaks a schema or a rule on its fields: 422, with where it went wrong."""
+
     status, title, slug = 422, "Invalid input", "validation"
 
 
@@ -114,17 +133,10 @@ class LimitError(TracerError):
     status, title, slug = 413, "Limit exceeded", "limit"
 
 
+class UnavailableError(TracerError):
+    """A store the platform needs (the database) did not answer: try again shortly."""
+    status, title, slug = 503, "Service unavailable", "unavailable"
+
+
 class ModelError(TracerError):
     status, title, slug = 500, "Model error", "model"
-
-
-class RegistryError(TracerError):
-    status, title, slug = 400, "Registry error", "registry"
-
-
-class CertificationError(TracerError):
-    status, title, slug = 400, "Certification error", "certification"
-
-
-class LedgerError(TracerError):
-    status, title, slug = 409, "Ledger error", "ledger"

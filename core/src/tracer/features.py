@@ -63,9 +63,10 @@ def array_features(host: PluginHost, domain: Domain, records: pd.DataFrame,
     frame_plugins = host.implementers("tracer_features", domain)
     if not frame_plugins or host.implementers("tracer_features_array", domain) != frame_plugins:
         return None
-    if not all(pd.api.types.is_float_dtype(t) for t in records.dtypes):
+    values = records.to_numpy()  # float only when every column is (cheaper than .dtypes)
+    if values.dtype.kind != "f":
         return None
-    values = records.to_numpy(dtype=np.float64)
+    values = values.astype(np.float64, copy=False)
     parts = host.call("tracer_features_array", domain, columns=domain.columns, values=values,
                       state=state)
     where: dict[str, tuple[np.ndarray, int]] = {}

@@ -104,11 +104,6 @@ def tracer_demo(settings: Settings, console: Console) -> None:
 
 
 @hookspec
-def tracer_usage(event: dict[str, Any]) -> None:
-    """Observe a usage event after it was committed (billing, analytics)."""
-
-
-@hookspec
 def tracer_candidates(domain: Domain) -> list[Candidate | dict[str, Any]]:
     """Return extra candidates (``tracer.candidates.Candidate`` or dicts) for the leaderboard.
 

@@ -1,38 +1,43 @@
 """Training jobs: a model trains in a worker process, never inside an API request.
 
-``POST`` creates a ``TrainingJob`` (queued); a launcher thread in the API process starts
-``python -m tracer.training_worker <id>`` (one at a time: training uses every core) and
-waits for it.
-The worker reports stage and progress in the job row, runs the lifecycle (which leaves the
-champion untouched on any failure) and, in one transaction, marks the job succeeded,
-meters the training run and records the promotion decision with its numbers. If the worker
-dies without saying so (killed, out of memory), the launcher marks the job failed with the
-exit status; jobs orphaned by a restarted API are failed the same way at startup.
+``POST`` creates a ``TrainingJob`` (queued). The dispatcher (``tracer.dispatch``) starts
+queued jobs while fewer than ``training_slots`` run, across every API process, the oldest
+job of the tenant with the fewest running first; the backend (``training_backend``) runs
+``python -m tracer.training_worker <id>`` in a subprocess of the API process or of a Dask
+worker, under a supervisor (``tracer.supervise``) that kills it on a cancel or past the
+wall time. The worker reports stage and progress in the job row, runs the lifecycle (which
+leaves the champion untouched on any failure) and, in one transaction, marks the job
+succeeded, meters the training run and records the promotion decision with its numbers.
+
+From the ``log`` stage on (``COMMITTING``) the job registers its model: it can no longer be
+cancelled or timed out, so a job that is cancelled or failed never registered anything. If
+the worker dies without saying so (killed, out of memory), the supervisor marks the job
+failed with the exit status; a job whose supervisor stops reporting (its process is gone) is
+failed once its heartbeat is ``training_heartbeat_seconds`` old.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import threading
+import socket
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, select
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
 from tracer.db import Base, session, utcnow
-from tracer.errors import NotFoundError
+from tracer.errors import ConflictError, NotFoundError
 
 if TYPE_CHECKING:
     from tracer.settings import Settings
 
 ACTIVE = ("queued", "running")
-_launch_slot = threading.Semaphore(1)
+#: stages in which the job registers its model: no cancel, no timeout from here on
+COMMITTING = ("log", "promote", "done")
 
 
 class TrainingJob(Base):
@@ -41,7 +46,8 @@ class TrainingJob(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     domain: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16))  # queued | running | succeeded | failed
+    # queued | running | succeeded | failed | cancelled
+    status: Mapped[str] = mapped_column(String(16), index=True)
     stage: Mapped[str] = mapped_column(String(32), default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     trigger: Mapped[str] = mapped_column(String(16), default="manual")
@@ -54,6 +60,9 @@ class TrainingJob(Base):
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     rows: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200))  # where it runs
+    heartbeat_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -64,6 +73,7 @@ class TrainingJob(Base):
                 "options": self.options, "model_version": self.model_version,
                 "promoted": self.promoted, "decision": self.decision,
                 "metrics": self.metrics, "rows": self.rows, "error": self.error,
+                "attempts": self.attempts,
                 "created_at": self.created_at, "started_at": self.started_at,
                 "finished_at": self.finished_at}
 
@@ -106,6 +116,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "TRACER_EVAL_FRACTION": str(settings.eval_fraction),
         "TRACER_CALIBRATION_FRACTION": str(settings.calibration_fraction),
         "TRACER_BOOTSTRAP_SAMPLES": str(settings.bootstrap_samples),
+        "TRACER_TRAINING_MAX_ROWS": str(settings.training_max_rows),
         # list settings travel as JSON, the form pydantic-settings parses for lists
         "TRACER_PLUGINS_BLOCK": json.dumps(settings.plugins_block),
     })
@@ -114,36 +125,62 @@ def worker_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def launch(settings: Settings, job_id: str) -> threading.Thread:
-    """Run the job in a worker process from a background thread; returns the thread."""
-    thread = threading.Thread(target=_run_worker, args=(settings, job_id),
-                              name=f"training-job-{job_id[:8]}", daemon=True)
-    thread.start()
-    return thread
+def launch(settings: Settings, job_id: str | None = None) -> list[str]:
+    """Start queued jobs (``job_id`` among them when a slot is free); the ids started."""
+    from tracer.dispatch import dispatch
+
+    return dispatch(settings)
 
 
-def _run_worker(settings: Settings, job_id: str) -> None:
-    with _launch_slot:
-        process = subprocess.Popen([sys.executable, "-m", "tracer.training_worker", job_id],
-                                   env=worker_env(settings), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
-        with session(settings) as s:
-            job = s.get(TrainingJob, job_id)
-            if job is not None:  # deleted meanwhile (a tenant removed): nothing to record
-                job.pid = process.pid
-        _, stderr = process.communicate()
-    tail = stderr.decode(errors="replace").strip().splitlines()[-1:] if stderr else []
-    fail_unfinished(settings, job_id, f"the training worker exited with status "
-                    f"{process.returncode} before finishing" + (f": {tail[0]}" if tail else ""))
+def cancel_job(settings: Settings, tenant_id: str, job_id: str) -> TrainingJob:
+    """Cancel a queued or running job of this tenant; a cancelled job answers as it is.
 
-
-def fail_unfinished(settings: Settings, job_id: str, reason: str) -> bool:
-    """Mark a job failed if its worker left it queued or running; True if it did."""
+    One conditional update, so it cannot cross the worker entering ``COMMITTING``: either
+    the job is cancelled (and will never register or promote) or it is registering (409).
+    The job's supervisor sees the state and kills the worker."""
+    reason = "cancelled on request; champion unchanged"
     with session(settings) as s:
-        job = s.get(TrainingJob, job_id)
-        if job is None or job.status not in ACTIVE:
+        get_job(s, tenant_id, job_id)  # 404 for another tenant's job
+        done = s.execute(update(TrainingJob).where(
+            TrainingJob.id == job_id, TrainingJob.status.in_(ACTIVE),
+            TrainingJob.stage.not_in(COMMITTING)).values(
+            status="cancelled", error=reason, finished_at=utcnow())).rowcount  # type: ignore[attr-defined]
+        s.expire_all()
+        job = get_job(s, tenant_id, job_id)
+        if done:
+            from tracer.retraining import record_decision
+
+            record_decision(s, tenant_id, job.domain, job.trigger, "cancelled",
+                            f"job {job_id} cancelled at stage {job.stage}; champion unchanged",
+                            {"stage": job.stage}, job_id)
+        elif job.status != "cancelled":
+            raise ConflictError(f"training job {job_id} is {job.status}"
+                                + (f" (stage {job.stage}: registering its model)"
+                                   if job.status in ACTIVE else "")
+                                + "; it can no longer be cancelled", job=job_id,
+                                job_status=job.status)
+        s.expunge(job)
+    from tracer.dispatch import dispatch
+
+    dispatch(settings)  # its slot is free
+    return job
+
+
+def fail_unfinished(settings: Settings, job_id: str, reason: str, *,
+                    before_commit: bool = False) -> bool:
+    """Mark a job failed if it is still queued or running; True if it did.
+
+    ``before_commit``: only if it is not registering its model yet (a timeout)."""
+    with session(settings) as s:
+        where = [TrainingJob.id == job_id, TrainingJob.status.in_(ACTIVE)]
+        if before_commit:
+            where.append(TrainingJob.stage.not_in(COMMITTING))
+        done = s.execute(update(TrainingJob).where(*where).values(
+            status="failed", error=reason[:2000], finished_at=utcnow())).rowcount  # type: ignore[attr-defined]
+        if not done:
             return False
-        job.status, job.error, job.finished_at = "failed", reason[:2000], utcnow()
+        job = s.get(TrainingJob, job_id)
+        assert job is not None  # just updated
         from tracer.retraining import record_decision
 
         record_decision(s, job.tenant_id, job.domain, job.trigger, "failed",
@@ -152,20 +189,40 @@ def fail_unfinished(settings: Settings, job_id: str, reason: str) -> bool:
     return True
 
 
+def here() -> str:
+    """This machine and process, as a job's ``worker`` names them."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def reap_orphans(settings: Settings) -> int:
-    """Fail jobs left active by an API process that is gone (their worker too)."""
-    with session(settings) as s:
-        ids = [(j.id, j.pid) for j in s.scalars(
-            select(TrainingJob).where(TrainingJob.status.in_(ACTIVE)))]
-    failed = 0
-    for job_id, pid in ids:
-        if pid is not None and _alive(pid):
-            continue
-        failed += fail_unfinished(settings, job_id, "the API restarted while the job was "
-                                  "pending; start it again")
+    """At start: fail running jobs nobody supervises any more, then start queued ones."""
+    failed = reap_stale(settings)
+    launch(settings)
     return failed
 
 
+def reap_stale(settings: Settings) -> int:
+    """Fail running jobs nobody supervises: one supervised on this machine whose supervising
+    process is gone (its worker died with it) at once, any other once its heartbeat is
+    older than ``training_heartbeat_seconds``."""
+    stale = utcnow() - timedelta(seconds=settings.training_heartbeat_seconds)
+    host = socket.gethostname()
+    with session(settings) as s:
+        rows = [(j.id, j.worker, j.heartbeat_at or j.started_at) for j in s.scalars(
+            select(TrainingJob).where(TrainingJob.status == "running"))]
+    failed = 0
+    for job_id, worker, beat in rows:
+        # a local job's worker dies with its supervisor: the supervisor's process says
+        local = worker is not None and worker.startswith(f"local {host}:")
+        gone = local and not _alive(int(str(worker).rsplit(":", 1)[1]))
+        if gone or beat is None or _naive(beat) < _naive(stale):
+            failed += fail_unfinished(settings, job_id, "the process supervising the job "
+                                      "is gone (API restarted or worker lost); start it again")
+    return failed
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -262,22 +263,35 @@ def _numeric_field(field: Any) -> bool:
     return kind in (int, float, bool)
 
 
+@lru_cache(maxsize=256)
+def _layout(model: type[Any]) -> tuple[pd.Index, bool]:
+    """A record model's columns as a frame index, and whether every field is a number.
+
+    Built once per model: a one-row frame spent more on a fresh (pyarrow string) column
+    index and on re-reading the field types than on its numbers.
+    """
+    fields = model.model_fields  # type: ignore[attr-defined]
+    return (pd.Index(list(fields), dtype=object),
+            all(_numeric_field(field) for field in fields.values()))
+
+
 def frame_from_rows(domain: Domain, rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Already-validated rows (dicts of schema fields) as a frame, numbers as float64.
 
     A numbers-only schema goes through one float array: ``DataFrame.astype`` per column
     costs milliseconds on a one-row request.
     """
+    index, numeric_only = _layout(domain.record)
     columns = domain.columns
-    fields = domain.record.model_fields
-    if all(_numeric_field(fields[c]) for c in columns):
+    if numeric_only:
         try:
             values = np.array([[row.get(c) for c in columns] for row in rows],
                               dtype=np.float64)
         except OverflowError:  # an integer beyond float64: inf, refused by the caller
             values = np.array([[_float_or_inf(row.get(c)) for c in columns] for row in rows],
                               dtype=np.float64)
-        return pd.DataFrame(values, columns=columns)
+        return pd.DataFrame(values, columns=index, copy=False)
+    fields = domain.record.model_fields
     frame = pd.DataFrame.from_records(rows, columns=columns)
     numeric = [c for c in columns if _numeric_field(fields[c])]
     try:
@@ -336,8 +350,11 @@ class _Unbounded(Exception):
 def _bounded(frame: pd.DataFrame, rows: list[dict[str, Any]], single: bool) -> pd.DataFrame:
     """The numeric columns of validated rows, refused where infinite, NaN or beyond
     ``NUMBER_LIMIT`` (pydantic floats allow ``inf``; ints have no size limit)."""
-    numeric = frame.select_dtypes("number")
-    values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = frame.to_numpy()  # a numbers-only frame is one float array already
+    numeric = frame
+    if values.dtype.kind != "f":
+        numeric = frame.select_dtypes("number")
+        values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~(np.abs(values) <= NUMBER_LIMIT)
     if not bad.any():
         return frame

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from tracer.errors import PluginRevokedError
 
 if TYPE_CHECKING:
-    from tracer.host import PluginRecord
+    from tracer.plugin_record import PluginRecord
 
 log = logging.getLogger("tracer.host")
 KILL_LIST = "kill-list.json"

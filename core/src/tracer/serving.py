@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tracer.domain import CostModel, Domain, FeatureState, Prediction
+from tracer.domain import CostModel, Domain, Factor, FeatureState, Prediction
 from tracer.errors import PluginError
 from tracer.explain import TOP_FACTORS
 from tracer.features import array_features, compute_features
@@ -86,7 +86,7 @@ class Scorer:
                 if not hasattr(explanation, "factors"):
                     raise PluginError(f"tracer_explain for {self.domain.name} returned "
                                       f"{type(explanation).__name__}, expected Explanation")
-                answer["factors"] = [asdict(f) for f in explanation.factors[:top]]
+                answer["factors"] = [_factor(f) for f in explanation.factors[:top]]
                 answer["summary"] = explanation.summary
         return answers
 
@@ -97,3 +97,12 @@ class Scorer:
         miss = float(record.get(c.false_negative_column, 0.0)) if c.false_negative_column \
             else c.false_negative
         return {"act": (1 - p) * c.false_positive + p * c.true_positive, "do_not_act": p * miss}
+
+
+def _factor(factor: Any) -> dict[str, Any]:
+    """A factor as JSON (``dataclasses.asdict`` deep-copies; a third of explaining a row)."""
+    if type(factor) is Factor:
+        return {"feature": factor.feature, "value": factor.value,
+                "contribution": factor.contribution, "direction": factor.direction,
+                "sentence": factor.sentence}
+    return asdict(factor)

@@ -104,6 +104,34 @@ class Settings(BaseSettings):
     bootstrap_samples: int = Field(default=500, ge=50)
     tenant_row_weight: float = Field(default=4.0, gt=0, description="Sample weight of each "
                                      "of a tenant's own rows next to reference rows (1).")
+    # Training jobs (tracer.jobs, tracer.dispatch): where they run and what they may ask for
+    training_backend: Literal["local", "dask"] = Field(
+        default="local", description="Where training jobs run: `local` (a worker "
+        "subprocess of the API process) or `dask` (a task on the Dask cluster at "
+        "`dask_scheduler_address`, running the same confined worker subprocess).")
+    dask_scheduler_address: str | None = Field(
+        default=None, description="The Dask scheduler, e.g. tcp://127.0.0.1:8786 "
+        "(training_backend=dask).")
+    training_slots: int = Field(default=1, ge=1, description="Training jobs running at "
+                                "once, across every API process; the next to start is the "
+                                "oldest job of the tenant with the fewest running.")
+    training_max_rounds: int = Field(default=10_000, ge=1, description="Largest "
+                                     "`num_boost_round` / `n_estimators` a job may ask for.")
+    training_max_depth: int = Field(default=12, ge=1,
+                                    description="Largest `max_depth` a job may ask for.")
+    training_max_rows: int = Field(default=5_000_000, ge=40,
+                                   description="Most rows a job may train on.")
+    training_max_seconds: float = Field(default=3_600.0, gt=0, description="Wall time of "
+                                        "one job from its start; past it the job is killed "
+                                        "and failed (unless it is registering its model).")
+    training_max_attempts: int = Field(default=2, ge=1, description="Starts of one job on "
+                                       "Dask when the worker running it dies.")
+    training_poll_seconds: float = Field(default=1.0, gt=0, description="How often a "
+                                         "running job's supervisor checks for a cancel or "
+                                         "the wall time, and reports it is alive.")
+    training_heartbeat_seconds: float = Field(
+        default=120.0, gt=0, description="A running job whose supervisor has not reported "
+        "for this long is failed (its API process or Dask worker is gone).")
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -113,6 +141,10 @@ class Settings(BaseSettings):
     max_upload_expanded_bytes: int = Field(default=200_000_000, ge=1_024, description="An "
                                            "upload's size once decompressed (gzip, Parquet).")
     max_upload_rows: int = Field(default=1_000_000, ge=1)
+    max_active_keys: int = Field(default=20, ge=1, le=10_000, description="Unrevoked API "
+                                 "keys one tenant (or one holder of a non-tenant key) may hold.")
+    max_name_chars: int = Field(default=100, ge=1, le=1_000, description="Longest key name, "
+                                "tenant name or key subject; control characters are refused.")
     api_workers: int = Field(
         default=1, ge=0, description="Server processes `tracer serve` runs on its port "
         "(SO_REUSEPORT); 0 runs one per core.")

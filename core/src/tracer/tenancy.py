@@ -17,6 +17,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -24,12 +25,16 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from tracer.db import Base, utcnow
 from tracer.errors import AuthError, ConflictError, NotFoundError, ValidationError
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tracer.settings import Settings
+
 ROLES = ("tenant", "publisher", "reviewer", "admin")
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
-#: active (unrevoked) keys one holder may have: a leaked admin or tenant session cannot
-#: mint keys without bound, and listing keys stays cheap
-MAX_ACTIVE_KEYS = 20
-MAX_KEY_NAME = 100
+#: the most characters a name may ever have, whatever ``max_name_chars`` says (request
+#: schemas refuse longer ones before they reach the database)
+NAME_CEILING = 1_000
 
 
 class Tenant(Base):
@@ -65,13 +70,43 @@ class Principal:
     subject: str
     tenant_id: str | None
 
+    @property
+    def tenant(self) -> str:
+        """The tenant a tenant key acts for; only admin and publisher keys have none (the
+        routes that call this take tenant keys: ``tracer.api.auth.require_tenant``)."""
+        if self.tenant_id is None:
+            raise ValidationError("this key is not bound to a tenant")
+        return self.tenant_id
+
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def _limits(settings: Settings | None) -> Settings:
+    from tracer.settings import get_settings
+
+    return settings or get_settings()
+
+
+def check_name(name: str, what: str, field: str, settings: Settings | None = None) -> None:
+    """A label a person reads (key names, tenant names, subjects): at most
+    ``max_name_chars`` characters, none of them control or format characters (newlines
+    forge log lines, NUL cannot be stored, bidi overrides disguise names)."""
+    limit = _limits(settings).max_name_chars
+    if len(name) > limit:
+        raise ValidationError(f"{what} is at most {limit} characters (setting "
+                              f"max_name_chars), got {len(name)}", field=field,
+                              setting="max_name_chars", limit=limit)
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf")), None)
+    if bad is not None:
+        raise ValidationError(f"{what} may not contain control or format characters "
+                              f"(found U+{ord(bad):04X})", field=field)
+
+
 def create_tenant(s: Session, tenant_id: str, name: str, tier: str,
-                  tiers: dict[str, object]) -> Tenant:
+                  tiers: Mapping[str, object], settings: Settings | None = None) -> Tenant:
+    check_name(name, "a tenant name", "name", settings)
     if not _SLUG.match(tenant_id):
         raise ValidationError(f"tenant id {tenant_id!r}: use 2–63 lower-case letters, digits "
                               "and '-', starting with a letter", field="id")
@@ -86,8 +121,13 @@ def create_tenant(s: Session, tenant_id: str, name: str, tier: str,
 
 
 def issue_key(s: Session, role: str, *, tenant_id: str | None = None,
-              subject: str | None = None, name: str = "") -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the plaintext key (shown once, never stored)."""
+              subject: str | None = None, name: str = "",
+              settings: Settings | None = None) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the plaintext key (shown once, never stored).
+
+    One holder (a tenant, or the subject of a non-tenant key) has at most
+    ``max_active_keys`` unrevoked keys: a leaked session cannot mint keys without bound,
+    and listing keys stays cheap."""
     if role not in ROLES:
         raise ValidationError(f"unknown role {role!r} (roles: {', '.join(ROLES)})", field="role")
     if role == "tenant":
@@ -96,14 +136,17 @@ def issue_key(s: Session, role: str, *, tenant_id: str | None = None,
         subject = tenant_id
     if not subject:
         raise ValidationError(f"a {role} key needs a subject (who holds it)", field="subject")
-    _check_key_name(name)
+    check_name(name, "a key name", "name", settings)
+    check_name(subject, "a key subject", "subject", settings)
+    most = _limits(settings).max_active_keys
     holder = ApiKey.tenant_id == tenant_id if role == "tenant" else (
         (ApiKey.subject == subject) & (ApiKey.role == role))
     active = s.scalar(select(func.count()).select_from(ApiKey).where(
         holder, ApiKey.revoked_at.is_(None))) or 0
-    if active >= MAX_ACTIVE_KEYS:
+    if active >= most:
         raise ConflictError(f"{subject} already holds {active} active API keys, the most "
-                            f"allowed ({MAX_ACTIVE_KEYS}); revoke one first", limit=MAX_ACTIVE_KEYS)
+                            f"allowed ({most}); revoke one first (setting max_active_keys)",
+                            setting="max_active_keys", limit=most)
     prefix = secrets.token_hex(6)
     plaintext = f"trk_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(id=str(uuid.uuid4()), prefix=prefix, key_hash=_digest(plaintext), role=role,
@@ -111,16 +154,6 @@ def issue_key(s: Session, role: str, *, tenant_id: str | None = None,
     s.add(key)
     s.flush()
     return key, plaintext
-
-
-def _check_key_name(name: str) -> None:
-    if len(name) > MAX_KEY_NAME:
-        raise ValidationError(f"a key name is at most {MAX_KEY_NAME} characters, got "
-                              f"{len(name)}", field="name")
-    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf")), None)
-    if bad is not None:  # newlines forge log lines, bidi overrides disguise names
-        raise ValidationError(f"a key name may not contain control or format characters "
-                              f"(found U+{ord(bad):04X})", field="name")
 
 
 def revoke_key(s: Session, key_id: str, *, tenant_id: str | None = None) -> ApiKey:

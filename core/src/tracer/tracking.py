@@ -69,6 +69,10 @@ class ModelStore:
         existing = self.client.get_experiment_by_name(name)
         if existing is not None:
             return existing.experiment_id
+        if self.uri.startswith(("http://", "https://")):
+            # a tracking server keeps the artifacts (``mlflow server --serve-artifacts``):
+            # its default root, so no host writes a path only it can read
+            return self.client.create_experiment(name)
         location = (self.settings.artifact_root / name).as_uri()
         return self.client.create_experiment(name, artifact_location=location)
 
@@ -100,7 +104,11 @@ class ModelStore:
             self.client.get_registered_model(name)
         except MlflowException:
             self.client.create_registered_model(name)
-        return int(self.client.create_model_version(name, model_uri, run_id=run_id).version)
+        # a logged model's URI (models:/m-…) names its id; a tracking server checks both
+        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") \
+            else None
+        return int(self.client.create_model_version(name, model_uri, run_id=run_id,
+                                                    model_id=model_id).version)
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.client.set_registered_model_alias(name, alias, str(version))

@@ -1,9 +1,12 @@
-"""The training worker process: ``python -m tracer.training_worker <job id>``.
+"""The training worker process: ``python -m tracer.training_worker <job id> [<parent pid>]``.
 
-Runs one ``TrainingJob`` with the model lifecycle and reports stage and progress in the job
-row. On success it writes, in one transaction: the job's result, the training-run usage
-event (so a crashed run is never billed), the feature profile drift is measured against,
-and the promotion decision with its numbers.
+Runs one claimed ``TrainingJob`` (``tracer.dispatch``) with the model lifecycle and reports
+stage and progress in the job row. Each report is conditional on the job still running: a
+job cancelled or timed out meanwhile stops at its next stage, and never reaches ``log``
+(where registering starts) once stopped. The worker dies with the process that started it.
+On success it writes, in one transaction: the job's result, the training-run usage event
+(so a crashed run is never billed), the feature profile drift is measured against, and the
+promotion decision with its numbers.
 """
 
 from __future__ import annotations
@@ -13,14 +16,40 @@ import sys
 import traceback
 
 import numpy as np
+from sqlalchemy import update
 
 from tracer.db import session, utcnow
-from tracer.errors import TracerError
+from tracer.errors import ConflictError, TracerError, ValidationError
 from tracer.jobs import TrainingJob
 from tracer.settings import get_settings
 
 
-def main(job_id: str) -> int:
+def die_with_parent(parent: int | None) -> None:
+    """Ask Linux to kill this process when its parent goes (``PR_SET_PDEATHSIG``)."""
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: the heartbeat still says
+        return
+    if os.getppid() != parent:  # the parent went before the request took hold
+        os._exit(3)
+
+
+def _report(settings, job_id: str, **values) -> None:  # type: ignore[no-untyped-def]
+    """Write stage/progress only while the job is running; else stop this worker's run."""
+    with session(settings) as s:
+        done = s.execute(update(TrainingJob).where(
+            TrainingJob.id == job_id, TrainingJob.status == "running").values(
+            **values)).rowcount
+    if not done:
+        raise ConflictError(f"job {job_id} was stopped (cancelled or timed out)")
+
+
+def main(job_id: str, parent: int | None = None) -> int:
     from tracer import lifecycle
     from tracer.drift import save_profile
     from tracer.features import compute_features
@@ -31,20 +60,19 @@ def main(job_id: str) -> int:
     from tracer.tracking import ModelStore
     from tracer.usage import record_usage
 
+    die_with_parent(parent)
     settings = get_settings()
     with session(settings) as s:
         job = s.get(TrainingJob, job_id)
-        if job is None or job.status != "queued":
-            return 2
-        job.status, job.stage, job.started_at, job.pid = "running", "load", utcnow(), os.getpid()
+        if job is None or job.status != "running" or job.stage != "starting":
+            return 2  # not claimed for this attempt (tracer.supervise.begin_attempt)
+        job.stage, job.pid = "load", os.getpid()
         tenant, domain_name, options, trigger = job.tenant_id, job.domain, dict(job.options), \
             job.trigger
 
     def progress(stage: str) -> None:
-        with session(settings) as s:
-            row = s.get(TrainingJob, job_id)
-            row.stage = stage
-            row.progress = round(lifecycle.STAGES.index(stage) / len(lifecycle.STAGES), 3)
+        _report(settings, job_id, stage=stage,
+                progress=round(lifecycle.STAGES.index(stage) / len(lifecycle.STAGES), 3))
 
     try:
         with tenant_scope(tenant):  # every plugin call carries this tenant's records
@@ -57,6 +85,11 @@ def main(job_id: str) -> int:
                     dataset_ids=options.get("dataset_ids"),
                     include_feedback=options.get("include_feedback", True),
                     tenant_weight=options.get("tenant_weight"))
+            if len(frame) > settings.training_max_rows:
+                raise ValidationError(f"the job would train on {len(frame):,} rows, over the "
+                                      f"limit of {settings.training_max_rows:,} "
+                                      "(training_max_rows)", field="rows",
+                                      limit=settings.training_max_rows)
             params = dict(options.get("params") or {})
             if options.get("candidates"):
                 params["candidates"] = list(options["candidates"])
@@ -75,6 +108,8 @@ def main(job_id: str) -> int:
         traceback.print_exc(file=sys.stderr)
         with session(settings) as s:
             row = s.get(TrainingJob, job_id)
+            if row is None or row.status != "running":
+                return 1  # stopped by its supervisor, which said why
             row.status, row.error, row.finished_at = "failed", message[:2000], utcnow()
             record_decision(s, tenant, domain_name, trigger, "failed",
                             f"job {job_id} failed at stage {row.stage}; champion unchanged: "
@@ -111,4 +146,4 @@ def main(job_id: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None))

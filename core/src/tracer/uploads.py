@@ -1,17 +1,18 @@
 """Reading an uploaded table within bounds: decompressed size and rows, while streaming.
 
 ``max_upload_bytes`` bounds what a client sends; a 1.4 MB gzip can still hold 400 MB of
-CSV. A gzip upload is therefore inflated chunk by chunk and refused (413, naming
-``max_upload_expanded_bytes``) the moment its output passes the limit, before the whole
-is ever held; a Parquet file is refused from its footer (rows and uncompressed size)
-before any column is read; a CSV is parsed for at most ``max_upload_rows`` + 1 rows.
+CSV. A gzip upload is therefore inflated chunk by chunk as the CSV parser reads it, and
+refused (413, naming ``max_upload_expanded_bytes``) the moment its output passes the
+limit: the inflated file is never held whole; a Parquet file is refused from its footer
+(rows and uncompressed size) before any column is read; a CSV is parsed in chunks of
+rows and refused once it passes ``max_upload_rows``.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
-import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from tracer.settings import Settings
 
 CHUNK = 1 << 20
+CHUNK_ROWS = 50_000
 
 
 def _over(name: str, what: str, limit: int, setting: str) -> LimitError:
@@ -28,22 +30,29 @@ def _over(name: str, what: str, limit: int, setting: str) -> LimitError:
                       limit=limit, setting=setting, source=name)
 
 
-def gunzip(name: str, content: bytes, limit: int) -> bytes:
-    """The inflated bytes of a gzip file (every member), refused once they pass ``limit``."""
-    out, size, data = [], 0, content
-    while data:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        while not inflater.eof:
-            piece = inflater.decompress(data, CHUNK)
-            data = inflater.unconsumed_tail
-            if not piece and not data:
-                raise ValidationError(f"{name}: the gzip stream is truncated", source=name)
-            size += len(piece)
-            if size > limit:
-                raise _over(name, "bytes decompressed", limit, "max_upload_expanded_bytes")
-            out.append(piece)
-        data = inflater.unused_data  # a next gzip member, if any
-    return b"".join(out)
+class Inflating(io.RawIOBase):
+    """A gzip upload as a stream the CSV parser reads from: inflated chunk by chunk as the
+    parser asks (every member), refused the moment the output passes ``limit``. The
+    decompressed file is never held whole: only the parser's buffer and the frame."""
+
+    def __init__(self, name: str, content: bytes, limit: int) -> None:
+        self.name_, self.limit, self.size = name, limit, 0
+        self._gzip = gzip.GzipFile(fileobj=io.BytesIO(content), mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            count = self._gzip.readinto(buffer)
+        except EOFError:
+            raise ValidationError(f"{self.name_}: the gzip stream is truncated",
+                                  source=self.name_) from None
+        self.size += count
+        if self.size > self.limit:
+            raise _over(self.name_, "bytes decompressed", self.limit,
+                        "max_upload_expanded_bytes")
+        return count
 
 
 def read_upload(name: str, content: bytes, settings: Settings) -> pd.DataFrame:
@@ -59,11 +68,22 @@ def read_upload(name: str, content: bytes, settings: Settings) -> pd.DataFrame:
         if size > expanded:
             raise _over(name, "bytes decompressed", expanded, "max_upload_expanded_bytes")
         return pd.read_parquet(io.BytesIO(content))
+    source: io.BufferedIOBase | io.BytesIO
     if content[:2] == b"\x1f\x8b":
-        content = gunzip(name, content, expanded)
+        source = io.BufferedReader(Inflating(name, content, expanded), CHUNK)
     elif len(content) > expanded:
         raise _over(name, "bytes decompressed", expanded, "max_upload_expanded_bytes")
-    frame = pd.read_csv(io.BytesIO(content), low_memory=False, nrows=rows + 1)
-    if len(frame) > rows:
-        raise _over(name, "rows", rows, "max_upload_rows")
-    return frame
+    else:
+        source = io.BytesIO(content)
+    # in chunks of rows: the parser's working memory is one chunk's, not the file's, and
+    # the row limit is checked as the chunks come
+    chunks, count = [], 0
+    with pd.read_csv(source, low_memory=False, chunksize=CHUNK_ROWS) as reader:
+        for chunk in reader:
+            count += len(chunk)
+            if count > rows:
+                raise _over(name, "rows", rows, "max_upload_rows")
+            chunks.append(chunk)
+    if not chunks:
+        raise pd.errors.EmptyDataError("no rows")
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)

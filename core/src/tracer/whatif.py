@@ -67,7 +67,7 @@ def training_ranges(scorer: Scorer) -> dict[str, dict[str, Any]]:
     of the domain's reference data."""
     stored = scorer.model.info.get("record_ranges")
     if stored:
-        return stored
+        return dict(stored)
     domain = scorer.domain
     key = (domain.name, domain.version)
     if key not in _REFERENCE_RANGES:
@@ -281,7 +281,7 @@ def what_would_change(scorer: Scorer, record: dict[str, Any],
     options.sort(key=rank)
     options = options[:limit + 2]  # a spare or two, for the check below
     probs = search.probabilities(options, served=True)
-    changes = []
+    changes: list[dict[str, Any]] = []
     for edits, p in zip(options, probs, strict=True):
         if search.label(float(p)) == label or len(changes) == limit:
             continue  # a hair from the threshold, not flipped as answers are computed

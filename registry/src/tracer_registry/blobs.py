@@ -13,7 +13,9 @@ import re
 import tempfile
 from pathlib import Path
 
-from tracer.errors import NotFoundError, RegistryError
+from tracer.errors import NotFoundError
+
+from tracer_registry.errors import RegistryError
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 

@@ -104,6 +104,12 @@ def price_plan(s: Session, domain_name: str) -> PricePlan | None:
         listing = get_listing(s, domain_name)
     except NotFoundError:
         return None
+    return listing_price(s, listing)
+
+
+def listing_price(s: Session, listing: Listing) -> PricePlan:
+    """What a listing costs: the ledger's plan when it bills one, else the listing's own
+    prices (nothing for a first-party publisher)."""
     publisher = s.get(Publisher, listing.publisher_id)
     first_party = bool(publisher and publisher.first_party)
     billed = None if first_party else _ledger_plan(s, listing)
@@ -251,7 +257,7 @@ def search(s: Session, text: str | None = None, *, domain: str | None = None,
                       "summary": listing.summary, "domains": listing.domains,
                       "certification_level": current.certification_level,
                       "publisher": listing.publisher_id,
-                      "price": price_plan(s, listing.name).as_dict()})
+                      "price": listing_price(s, listing).as_dict()})
     return found
 
 
@@ -272,7 +278,7 @@ def show(s: Session, name: str) -> dict[str, Any]:
                           "report": shown.certification_report,
                           "expires_at": _iso(shown.certification_expires_at)}
         if shown else None,
-        "price": price_plan(s, listing.name).as_dict(),
+        "price": listing_price(s, listing).as_dict(),
         "versions": [{"version": r.version, "status": r.status, "reason": r.status_reason,
                       "sha256": r.wheel_sha256, "published_at": _iso(r.published_at),
                       "certification_level": r.certification_level, "license": r.license,

@@ -23,7 +23,7 @@ import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,8 +43,11 @@ from tracer_registry.kill_list import KILL_LIST
 from tracer_registry.kill_list import document as kill_list_document
 from tracer_registry.verify import Refusal
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
 ROLES = ("root", "targets", "snapshot", "timestamp")
-LIFETIME = {"root": timedelta(days=365), "targets": timedelta(days=30),
+LIFETIME: dict[str, timedelta] = {"root": timedelta(days=365), "targets": timedelta(days=30),
             "snapshot": timedelta(days=7), "timestamp": timedelta(days=1)}
 CATALOG = "catalog.json"
 _SCHEME = "tracer-index://"
@@ -75,6 +78,7 @@ class IndexRepository:
 
     def _signer(self, role: str) -> CryptoSigner:
         path = self.keys / f"{role}.pem"
+        key: PrivateKeyTypes
         if not path.exists():
             self.keys.mkdir(parents=True, exist_ok=True)
             key = ec.generate_private_key(ec.SECP256R1())

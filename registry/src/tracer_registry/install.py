@@ -26,10 +26,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from sqlalchemy import select
 from tracer import __version__ as TRACER_VERSION
-from tracer.errors import RegistryError, ValidationError
+from tracer.errors import ValidationError
 
 from tracer_registry import kill_list
 from tracer_registry.catalog import client, level_rank
+from tracer_registry.errors import RegistryError
 from tracer_registry.models import Installation, TenantPolicy
 from tracer_registry.plugin_dir import PluginDirSwap
 from tracer_registry.subject import check_bytes
@@ -182,9 +183,9 @@ def _verify_certified(s: Session, settings: Settings, entry: dict[str, Any],
     attestation over exactly these bytes must verify (reviewers M of N, registry key,
     subject digest, name, version, expiry) before anything of the wheel is imported."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
-    from tracer.errors import CertificationError
 
     from tracer_registry.certify.release_review import verify_for_install
+    from tracer_registry.errors import CertificationError
 
     try:
         verify_for_install(s, settings, entry["listing"], entry["version"], wheel)

@@ -23,17 +23,19 @@ def tracer_migrations() -> list[MigrationTree]:
 
 @hookimpl
 def tracer_cli(cli: typer.Typer) -> None:
-    from tracer_registry.cli import register
+    from tracer_registry.cli import app
 
-    register(cli)
+    cli.add_typer(app)  # unnamed: its commands and groups join ``tracer`` itself
 
 
 @hookimpl
 def tracer_routes(app: FastAPI) -> None:
     from tracer_registry.console import register as register_pages
-    from tracer_registry.routes import register
+    from tracer_registry.routes import RELEASES, router
 
-    register(app)
+    # wheels are uploads: they get max_upload_bytes, not the small JSON body limit
+    app.state.upload_paths = {*getattr(app.state, "upload_paths", ()), RELEASES}
+    app.include_router(router)
     register_pages(app)  # catalog, releases: console pages when the console is mounted
 
 

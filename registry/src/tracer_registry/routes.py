@@ -89,125 +89,123 @@ def _host(request: Request) -> PluginHost | None:
     return platform.host if platform is not None else None
 
 
-def register(app: Any) -> None:
-    router = APIRouter(tags=["registry"])
-    # wheels are uploads: they get max_upload_bytes, not the small JSON body limit
-    app.state.upload_paths = {*getattr(app.state, "upload_paths", ()), RELEASES}
+#: mounted by the registry's ``tracer_routes`` hook (which also marks RELEASES an upload path)
+router = APIRouter(tags=["registry"])
 
-    @router.get("/v1/catalog")
-    def catalog_search(request: Request, _: Anyone, q: str | None = None,
-                       domain: str | None = None, level: str | None = None,
-                       publisher: str | None = None,
-                       max_monthly_fee_minor: int | None = None,
-                       max_per_prediction_micros: int | None = None
-                       ) -> list[dict[str, Any]]:
-        from tracer_registry.catalog import search
+@router.get("/v1/catalog")
+def catalog_search(request: Request, _: Anyone, q: str | None = None,
+                   domain: str | None = None, level: str | None = None,
+                   publisher: str | None = None,
+                   max_monthly_fee_minor: int | None = None,
+                   max_per_prediction_micros: int | None = None
+                   ) -> list[dict[str, Any]]:
+    from tracer_registry.catalog import search
 
-        with session(settings_of(request)) as s:
-            return search(s, q, domain=domain, level=level, publisher=publisher,
-                          max_monthly_fee_minor=max_monthly_fee_minor,
-                          max_per_prediction_micros=max_per_prediction_micros)
+    with session(settings_of(request)) as s:
+        return search(s, q, domain=domain, level=level, publisher=publisher,
+                      max_monthly_fee_minor=max_monthly_fee_minor,
+                      max_per_prediction_micros=max_per_prediction_micros)
 
-    @router.get("/v1/catalog/{name:path}")
-    def catalog_show(name: str, request: Request, _: Anyone) -> dict[str, Any]:
-        return listing_view(request, name)
+@router.get("/v1/catalog/{name:path}")
+def catalog_show(name: str, request: Request, _: Anyone) -> dict[str, Any]:
+    return listing_view(request, name)
 
-    @router.post("/v1/publishers", status_code=201)
-    def create_publisher(body: PublisherIn, request: Request, _: Admin) -> dict[str, Any]:
-        from tracer_registry.publishers import create_publisher
+@router.post("/v1/publishers", status_code=201)
+def create_publisher(body: PublisherIn, request: Request, _: Admin) -> dict[str, Any]:
+    from tracer_registry.publishers import create_publisher
 
-        with session(settings_of(request)) as s:
-            row = create_publisher(s, body.id, body.name, first_party=body.first_party)
-            return {"id": row.id, "name": row.name, "first_party": row.first_party}
+    with session(settings_of(request)) as s:
+        row = create_publisher(s, body.id, body.name, first_party=body.first_party)
+        return {"id": row.id, "name": row.name, "first_party": row.first_party}
 
-    @router.post("/v1/publishers/{publisher_id}/keys", status_code=201)
-    def add_key(publisher_id: str, body: KeyIn, request: Request,
+@router.post("/v1/publishers/{publisher_id}/keys", status_code=201)
+def add_key(publisher_id: str, body: KeyIn, request: Request,
+            who: PublisherOrAdmin) -> dict[str, Any]:
+    from tracer_registry.publishers import register_key
+
+    _own_account(who, publisher_id)
+    with session(settings_of(request)) as s:
+        row = register_key(s, publisher_id, body.namespace, body.public_pem)
+        return {"key_id": row.key_id, "publisher": row.publisher_id,
+                "namespace": row.namespace}
+
+@router.post("/v1/publishers/{publisher_id}/domains", status_code=201)
+def claim_domain(publisher_id: str, body: DomainClaimIn, request: Request,
+                 who: PublisherOrAdmin) -> dict[str, Any]:
+    from tracer_registry.domains import claim_domain
+
+    _own_account(who, publisher_id)
+    with session(settings_of(request)) as s:
+        row = claim_domain(s, publisher_id, body.prefix)
+        return {"publisher": row.publisher_id, "prefix": row.prefix}
+
+@router.post("/v1/publishers/{publisher_id}/trusted-publishers", status_code=201)
+def add_trusted(publisher_id: str, body: TrustedPublisherIn, request: Request,
                 who: PublisherOrAdmin) -> dict[str, Any]:
-        from tracer_registry.publishers import register_key
+    from tracer_registry.publishers import add_trusted_publisher
 
-        _own_account(who, publisher_id)
-        with session(settings_of(request)) as s:
-            row = register_key(s, publisher_id, body.namespace, body.public_pem)
-            return {"key_id": row.key_id, "publisher": row.publisher_id,
-                    "namespace": row.namespace}
+    _own_account(who, publisher_id)
+    with session(settings_of(request)) as s:
+        row = add_trusted_publisher(s, publisher_id, body.namespace, issuer=body.issuer,
+                                    repository=body.repository, workflow=body.workflow,
+                                    environment=body.environment)
+        return {"publisher": row.publisher_id, "namespace": row.namespace,
+                "issuer": row.issuer, "repository": row.repository,
+                "workflow": row.workflow, "environment": row.environment}
 
-    @router.post("/v1/publishers/{publisher_id}/domains", status_code=201)
-    def claim_domain(publisher_id: str, body: DomainClaimIn, request: Request,
-                     who: PublisherOrAdmin) -> dict[str, Any]:
-        from tracer_registry.domains import claim_domain
+@router.post(RELEASES, status_code=201)
+async def publish_release(request: Request, who: Publisher,
+                          wheel: Annotated[UploadFile, File()],
+                          bundle: Annotated[UploadFile, File()],
+                          domains: Annotated[str, Form()] = "") -> dict[str, Any]:
+    from tracer_registry.certify import intake, runs
+    from tracer_registry.publishing import publish
 
-        _own_account(who, publisher_id)
-        with session(settings_of(request)) as s:
-            row = claim_domain(s, publisher_id, body.prefix)
-            return {"publisher": row.publisher_id, "prefix": row.prefix}
+    settings = settings_of(request)
+    data = await _read_limited(wheel, settings.max_upload_bytes, "the wheel")
+    signature = await _read_limited(bundle, BUNDLE_LIMIT, "the bundle")
+    with session(settings) as s:
+        release = publish(s, settings, data, wheel.filename or "", signature,
+                          publisher_id=who.subject,
+                          domains=[d for d in domains.split(",") if d] or None)
+        # certification is queued, not run: the upload is answered now
+        runs.enqueue(s, release.listing_name, release.version)
+        answer: dict[str, Any] = {
+            "listing": release.listing_name, "version": release.version,
+            "sha256": release.wheel_sha256, "signer": release.signer,
+            "method": release.method, "level": release.certification_level}
+        answer["certification"] = runs.state(s, release.listing_name, release.version)
+    if getattr(request.app.state, "certify_on_publish", True):
+        intake.launch(settings)
+    return answer
 
-    @router.post("/v1/publishers/{publisher_id}/trusted-publishers", status_code=201)
-    def add_trusted(publisher_id: str, body: TrustedPublisherIn, request: Request,
-                    who: PublisherOrAdmin) -> dict[str, Any]:
-        from tracer_registry.publishers import add_trusted_publisher
+@router.post("/v1/installs", status_code=201)
+def install_release(body: InstallRequest, request: Request, who: Tenant
+                    ) -> dict[str, Any]:
+    return install_for(request, who, body.spec)
 
-        _own_account(who, publisher_id)
-        with session(settings_of(request)) as s:
-            row = add_trusted_publisher(s, publisher_id, body.namespace, issuer=body.issuer,
-                                        repository=body.repository, workflow=body.workflow,
-                                        environment=body.environment)
-            return {"publisher": row.publisher_id, "namespace": row.namespace,
-                    "issuer": row.issuer, "repository": row.repository,
-                    "workflow": row.workflow, "environment": row.environment}
+@router.get("/v1/installs/policy")
+def get_policy(request: Request, who: Tenant) -> dict[str, Any]:
+    from tracer_registry.models import TenantPolicy
 
-    @router.post(RELEASES, status_code=201)
-    async def publish_release(request: Request, who: Publisher,
-                              wheel: Annotated[UploadFile, File()],
-                              bundle: Annotated[UploadFile, File()],
-                              domains: Annotated[str, Form()] = "") -> dict[str, Any]:
-        from tracer_registry.certify import intake, runs
-        from tracer_registry.publishing import publish
+    with session(settings_of(request)) as s:
+        policy = s.get(TenantPolicy, who.tenant_id)
+        return {"tenant": who.tenant_id,
+                "min_level": policy.min_level if policy else "community"}
 
-        settings = settings_of(request)
-        data = await _read_limited(wheel, settings.max_upload_bytes, "the wheel")
-        signature = await _read_limited(bundle, BUNDLE_LIMIT, "the bundle")
-        with session(settings) as s:
-            release = publish(s, settings, data, wheel.filename or "", signature,
-                              publisher_id=who.subject,
-                              domains=[d for d in domains.split(",") if d] or None)
-            # certification is queued, not run: the upload is answered now
-            runs.enqueue(s, release.listing_name, release.version)
-            answer = {"listing": release.listing_name, "version": release.version,
-                      "sha256": release.wheel_sha256, "signer": release.signer,
-                      "method": release.method, "level": release.certification_level}
-            answer["certification"] = runs.state(s, release.listing_name, release.version)
-        if getattr(request.app.state, "certify_on_publish", True):
-            intake.launch(settings)
-        return answer
+@router.put("/v1/installs/policy")
+def put_policy(body: PolicyIn, request: Request, who: Tenant) -> dict[str, Any]:
+    from tracer_registry.install import set_policy
 
-    @router.post("/v1/installs", status_code=201)
-    def install_release(body: InstallRequest, request: Request, who: Tenant
-                        ) -> dict[str, Any]:
-        return install_for(request, who, body.spec)
+    with session(settings_of(request)) as s:
+        policy = set_policy(s, who.tenant, body.min_level)
+        return {"tenant": who.tenant_id, "min_level": policy.min_level}
 
-    @router.get("/v1/installs/policy")
-    def get_policy(request: Request, who: Tenant) -> dict[str, Any]:
-        from tracer_registry.models import TenantPolicy
+@router.post(RELEASES + "/{name}/{version}/{action}")
+def change_release(name: str, version: str, action: str, body: StatusChange,
+                   request: Request, who: PublisherOrAdmin) -> dict[str, Any]:
+    return change_release_status(request, who, name, version, action, body.reason)
 
-        with session(settings_of(request)) as s:
-            policy = s.get(TenantPolicy, who.tenant_id)
-            return {"tenant": who.tenant_id,
-                    "min_level": policy.min_level if policy else "community"}
-
-    @router.put("/v1/installs/policy")
-    def put_policy(body: PolicyIn, request: Request, who: Tenant) -> dict[str, Any]:
-        from tracer_registry.install import set_policy
-
-        with session(settings_of(request)) as s:
-            policy = set_policy(s, who.tenant_id, body.min_level)
-            return {"tenant": who.tenant_id, "min_level": policy.min_level}
-
-    @router.post(RELEASES + "/{name}/{version}/{action}")
-    def change_release(name: str, version: str, action: str, body: StatusChange,
-                       request: Request, who: PublisherOrAdmin) -> dict[str, Any]:
-        return change_release_status(request, who, name, version, action, body.reason)
-
-    app.include_router(router)
 
 
 # -- what a route does, callable by the console's pages with the session's principal -----
@@ -234,7 +232,7 @@ def install_for(request: Request, who: Principal, spec: str) -> dict[str, Any]:
 
     settings = settings_of(request)
     with session(settings) as s:
-        done = install(s, settings, who.tenant_id, spec)
+        done = install(s, settings, who.tenant, spec)
     host = _host(request)
     if host is not None:
         reload_host(host, done.listing)
@@ -258,8 +256,9 @@ def change_release_status(request: Request, who: Principal, name: str, version: 
             listing = get_listing(s, name)
             _own_account(who, listing.publisher_id)
         release = change_status(s, settings, name, version, action, reason)
-        answer = {"listing": release.listing_name, "version": release.version,
-                  "status": release.status, "reason": release.status_reason}
+        answer: dict[str, Any] = {
+            "listing": release.listing_name, "version": release.version,
+            "status": release.status, "reason": release.status_reason}
     host = _host(request)
     if host is not None and action in ("quarantine", "revoke"):
         answer["unloaded"] = host.apply_kill_list()

@@ -55,8 +55,9 @@ def sign_with_key(artifact: bytes, filename: str, key: ec.EllipticCurvePrivateKe
                  "predicateType": PREDICATE_TYPE, "predicate": {}}
     payload = json.dumps(statement, sort_keys=True).encode()
     payload_type = "application/vnd.in-toto+json"
-    digest = {"secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384,
-              "secp521r1": hashes.SHA512}[key.curve.name]
+    digests: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+        "secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384, "secp521r1": hashes.SHA512}
+    digest = digests[key.curve.name]
     signature = key.sign(pae(payload_type, payload), ec.ECDSA(digest()))
     bundle = {"mediaType": BUNDLE_MEDIA_TYPE,
               "verificationMaterial": {"publicKey": {"hint": key_id(key.public_key())},

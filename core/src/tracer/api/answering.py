@@ -28,7 +28,6 @@ from starlette.concurrency import run_in_threadpool
 
 from tracer.api.group_commit import Committed, GroupWriter, PredictionWrite
 from tracer.api.idempotency import check_key, replay, request_hash
-from tracer.api.metering import announce
 from tracer.api.telemetry import predicted
 from tracer.db import session, utcnow
 from tracer.domain import Domain
@@ -85,7 +84,6 @@ class PredictionService:
         write.key, write.route, write.digest = key, route, digest
         committed = await asyncio.wrap_future(self.writer.submit(write))
         if committed.usage is not None:
-            announce(p.host, [committed.usage])
             predicted(ask.tenant_id, domain.name, write.attrs["version"], len(write.rows))
         return committed
 

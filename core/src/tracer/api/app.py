@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
                store: ModelStore | None = None, *, migrate: bool = True) -> FastAPI:
     from tracer import db
     from tracer.api.routes import ROUTERS
+    from tracer.dispatch import keep_dispatching
     from tracer.jobs import reap_orphans
 
     settings = settings or get_settings()
@@ -55,10 +56,12 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     async def lifespan(_app: FastAPI):
         reap_orphans(settings)
         stop = host.watch()  # revocations written by any process reach this server
+        dispatching = keep_dispatching(settings)  # queued jobs start, orphans fail
         sweeper = _app.state.platform.champions.watch()  # alias moves made elsewhere too
         try:
             yield
         finally:
+            dispatching.set()
             stop.set()
             sweeper.set()
             host.pool.kill() if host._pool is not None else None

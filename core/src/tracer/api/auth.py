@@ -17,7 +17,7 @@ Plugins that add routes through ``tracer_routes(app)`` use the same dependencies
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -50,7 +50,7 @@ async def current_principal(request: Request,
     Dependencies are ``async``: a sync one runs on a worker thread, which costs more than
     the check itself once the key is cached (a miss reads the database briefly on the loop).
     """
-    cached = getattr(request.state, "principal", None)
+    cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     plaintext = credentials.credentials if credentials is not None else None
@@ -66,12 +66,12 @@ def verify_key(settings: Settings, plaintext: str | None) -> Principal:
     principal = recall_verified(plaintext)
     if principal is None:
         with session(settings) as s:
-            principal = authenticate(s, plaintext)
-        remember_verified(plaintext, principal, settings.auth_cache_seconds)
+            principal = authenticate(s, plaintext)  # refuses a missing key
+        remember_verified(plaintext or "", principal, settings.auth_cache_seconds)
     return principal
 
 
-def require_roles(*roles: str) -> Callable[..., Principal]:
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting keys whose role is one of ``roles`` (403 for other roles)."""
     unknown = [r for r in roles if r not in ROLES]
     if not roles or unknown:
@@ -87,7 +87,7 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
         return principal
 
     dependency.__name__ = f"require_{'_or_'.join(roles)}"
-    dependency.roles = allowed  # type: ignore[attr-defined] -- lets tests walk every route
+    dependency.roles = allowed  # type: ignore[attr-defined]  # lets tests walk every route
     return dependency
 
 

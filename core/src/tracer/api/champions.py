@@ -27,8 +27,12 @@ from tracer.tracking import CHAMPION, ModelStore
 if TYPE_CHECKING:
     from tracer.domain import Domain
     from tracer.host import PluginHost
+    from tracer.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: How many champions a server process loads at start (the most recently changed installs).
+WARM_LIMIT = 32
 
 
 @dataclass
@@ -112,6 +116,33 @@ class ChampionCache:
             self._refreshing.add(name)
             entry.checked = now
             self._refresh(domain, name, tenant)
+
+    def warm(self, settings: Settings, limit: int = WARM_LIMIT) -> int:
+        """Load the champions of enabled installs (at most ``limit``) and score each
+        in-process one's example record once, so a worker's first requests do not pay for
+        the model load or the booster's first prediction. Returns how many are warm."""
+        from sqlalchemy import select
+
+        from tracer.db import session
+        from tracer.installs import DomainInstall
+        from tracer.records import example_record, validate_rows
+
+        with session(settings) as s:
+            pairs = s.execute(select(DomainInstall.tenant_id, DomainInstall.domain).where(
+                DomainInstall.enabled.is_(True), DomainInstall.uninstalled_at.is_(None))
+                .order_by(DomainInstall.updated_at.desc()).limit(limit)).all()
+        warm = 0
+        for tenant, name in pairs:
+            try:
+                domain = self.host.domain(name)
+                scorer = self.scorer(domain, tenant)
+                if not self.host.confined(domain):  # a runner starts on its first request
+                    scorer.score(validate_rows(domain, [example_record(domain)], single=True))
+                warm += 1
+            except Exception:  # a cold champion is slow, not wrong
+                log.info("warming the champion of %s for %s failed", name, tenant,
+                         exc_info=True)
+        return warm
 
     def invalidate(self, domain: Domain, tenant: str) -> None:
         with self._lock:

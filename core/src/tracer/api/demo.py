@@ -63,7 +63,10 @@ def run_api_demo(host: PluginHost, store: ModelStore, console: Any, serve: bool)
     console.print(f"demo tenant [bold]{DEMO_TENANT}[/], API key (shown once):")
     console.print(key, soft_wrap=True, markup=False)
     console.print("Ask for a prediction with its reasons:")
-    domain = host.domain(demo_domain(host))
+    name = demo_domain(host)
+    if name is None:  # pragma: no cover - a demo key means a domain was there to enable
+        return
+    domain = host.domain(name)
     console.print(curl_example(key, settings.api_host, settings.api_port, domain),
                   soft_wrap=True,
                   markup=False)

@@ -22,12 +22,12 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from tracer.api.idempotency import remember, replay
+from tracer.api.idempotency import IdempotentRequest, replay
 from tracer.api.metering import usage_dict
 from tracer.db import session
 from tracer.errors import ConflictError, NotFoundError, TracerError
@@ -36,7 +36,7 @@ from tracer.installs import require_enabled
 from tracer.quota import Allowances
 from tracer.settings import Settings
 from tracer.tenancy import Tenant
-from tracer.usage import record_usages, usage_event
+from tracer.usage import record_usage_rows, usage_row
 
 
 @dataclass
@@ -182,21 +182,33 @@ def _apply(s: Session, settings: Settings, group: list[PredictionWrite]
             continue
         passed.append((len(outcomes), write, checked))
         outcomes.append(_SameAs(write))  # replaced below, once written
-    events = record_usages(s, [usage_event(
+    events = [usage_row(
         write.usage_id, tenant_id=write.tenant_id, kind="prediction", domain=write.domain,
         quantity=len(write.rows), occurred_at=write.occurred_at,
-        attrs={**write.attrs, "overage": overage}) for _, write, overage in passed])
+        attrs={**write.attrs, "overage": overage}) for _, write, overage in passed]
+    record_usage_rows(s, events)  # raises on a conflicting id: the group is retried alone
+    keys: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    for (index, write, overage), (event, _) in zip(passed, events, strict=True):
+    for (index, write, overage), event in zip(passed, events, strict=True):
         response = {**write.response, "overage": overage}
-        remember(s, write.tenant_id, write.key, write.route, write.digest, 200, response,
-                 flush=False)
+        if write.key is not None:
+            keys.append({"tenant_id": write.tenant_id, "key": write.key, "route": write.route,
+                         "request_hash": write.digest, "status_code": 200,
+                         "response": response})
         rows.extend(write.rows)
         outcomes[index] = Committed(200, response, usage_dict(event))
-    s.flush()
+    s.flush()  # the allowance counters
+    # plain SQL inserts, one statement per table for the whole group (ORM objects cost
+    # more than the database's own work on a one-row answer)
+    if keys:
+        s.connection().execute(insert(_table(IdempotentRequest)), keys)
     if rows:
-        s.execute(insert(StoredPrediction), rows)
+        s.connection().execute(insert(_table(StoredPrediction)), rows)
     return outcomes
+
+
+def _table(model: type[Any]) -> Table:
+    return cast("Table", model.__table__)
 
 
 class _Checks:
@@ -207,6 +219,7 @@ class _Checks:
         self.allowances = Allowances(s)
         self.claimed: dict[tuple[str, str], PredictionWrite] = {}
         self._enabled: dict[tuple[str, str], TracerError | None] = {}
+        self._tiers: dict[str, str] = {}
 
     def check(self, write: PredictionWrite) -> int | Committed | _SameAs:
         """The write's overage if it may proceed (its allowance is charged), or its answer
@@ -224,16 +237,24 @@ class _Checks:
             if stored is not None:
                 return Committed(stored.status_code, stored.response, None)
         self._require_enabled(write.tenant_id, write.domain)
-        tenant = s.get(Tenant, write.tenant_id)
-        if tenant is None:  # pragma: no cover - the key's tenant exists (foreign key)
-            raise NotFoundError(f"tenant {write.tenant_id} not found")
+        tier = self._tier(write.tenant_id)
         # raises before counting when the allowance is exhausted: then nothing was written
-        overage = self.allowances.charge(write.tenant_id, tenant.tier,
-                                         self.settings.tiers[tenant.tier], len(write.rows),
-                                         write.occurred_at)
+        overage = self.allowances.charge(write.tenant_id, tier, self.settings.tiers[tier],
+                                         len(write.rows), write.occurred_at)
         if write.key is not None:
             self.claimed[(write.tenant_id, write.key)] = write
         return overage
+
+    def _tier(self, tenant_id: str) -> str:
+        """The tenant's tier, read once per group (a held reference: the session's identity
+        map is weak, and each re-read also flushed the pending counter update)."""
+        tier = self._tiers.get(tenant_id)
+        if tier is None:
+            tenant = self.s.get(Tenant, tenant_id)
+            if tenant is None:  # pragma: no cover - the key's tenant exists (foreign key)
+                raise NotFoundError(f"tenant {tenant_id} not found")
+            tier = self._tiers[tenant_id] = tenant.tier
+        return tier
 
     def _require_enabled(self, tenant_id: str, domain: str) -> None:
         """Exact (a disable applies at once), read once per group."""

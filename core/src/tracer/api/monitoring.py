@@ -52,7 +52,9 @@ def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int,
         training = compute_features(platform.host, domain, records, state)  # reference rows
         with session(settings) as s:
             save_profile(s, name, version, training)
-            features_profile = get_profile(s, name, version).features
+            profile = get_profile(s, name, version)
+            assert profile is not None  # saved in this session, just above
+            features_profile = profile.features
     out: dict[str, Any] = {"model": {"name": name, "version": version},
                            "served_by": "every version" if served_by is None
                            else f"version {served_by}",

@@ -87,7 +87,9 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
                     _success_schema(entry)
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
-    return schema
+    from tracer.api.openapi_links import add_links
+
+    return add_links(schema)
 
 
 def _success_schema(entry: dict[str, Any]) -> None:

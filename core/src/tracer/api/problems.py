@@ -16,10 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tracer.errors import AuthError, NotFoundError, TracerError, ValidationError
+from tracer.errors import (
+    AuthError,
+    NotFoundError,
+    TracerError,
+    UnavailableError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -42,6 +48,8 @@ class HTTPProblem(TracerError):
 def problem_response(request: Request, error: TracerError) -> JSONResponse:
     """The one renderer of errors: every error response of the API passes here."""
     headers = {"WWW-Authenticate": "Bearer"} if type(error) is AuthError else None
+    if isinstance(error, UnavailableError):
+        headers = {"Retry-After": "1"}
     return JSONResponse(error.problem(instance=request.url.path), status_code=error.status,
                         media_type=PROBLEM_JSON, headers=headers)
 
@@ -95,6 +103,17 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(request, ValidationError(
             "a value in this request cannot be stored or looked up (for example a NUL "
             "character in a parameter or text field); nothing was changed"))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # the database went away (restarted, failed over, out of connections): a 503 the
+        # client may retry, with its Idempotency-Key, not an internal error
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return problem_response(request, UnavailableError(
+            "the platform database is not answering; retry shortly (with the same "
+            "Idempotency-Key: this request may or may not have been stored)"))
 
     app.add_middleware(LastResort)
 

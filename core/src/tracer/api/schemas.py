@@ -8,15 +8,24 @@ count, string and list has an upper bound, so nothing a client sends can overflo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from tracer.tenancy import MAX_KEY_NAME
+from tracer.tenancy import NAME_CEILING
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 Name = Annotated[str, Field(max_length=200)]
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+#: an instant in answers: stored without an offset (SQLite keeps none; every stored time
+#: is UTC), answered with one (``…Z``), as RFC 3339 and OpenAPI's ``date-time`` ask
+Instant = Annotated[datetime, AfterValidator(_utc)]
 #: a trainer override: a bounded integer or a finite, bounded float
 Param = (Annotated[int, Field(ge=-1_000_000_000, le=1_000_000_000)]
          | Annotated[float, Field(ge=-1e9, le=1e9, allow_inf_nan=False)])
@@ -85,7 +94,8 @@ class TenantIn(BaseModel):
     model_config = _STRICT
     id: str = Field(max_length=63, description="Slug: 2–63 lower-case letters, digits, '-'.",
                     examples=["acme"])
-    name: str = Field(min_length=1, max_length=200, description="Display name.",
+    name: str = Field(min_length=1, max_length=NAME_CEILING, description="Display name "
+                      "(at most `max_name_chars`, no control characters).",
                       examples=["Acme Analytics"])
     tier: str = Field(max_length=63, description="starter, professional or enterprise.",
                       examples=["professional"])
@@ -97,16 +107,16 @@ class KeyIn(BaseModel):
         description="What the key may do.")
     tenant_id: str | None = Field(default=None, max_length=63,
                                   description="For tenant keys: the tenant.")
-    subject: str | None = Field(default=None, max_length=200,
+    subject: str | None = Field(default=None, max_length=NAME_CEILING,
                                 description="Who holds a non-tenant key.")
-    name: str = Field(default="", max_length=MAX_KEY_NAME, description="A label for the key.")
+    name: str = Field(default="", max_length=NAME_CEILING, description="A label for the key.")
 
 
 class OwnKeyIn(BaseModel):
     """A tenant issuing another key for itself: role and tenant are not the client's to say."""
 
     model_config = _STRICT
-    name: str = Field(default="", max_length=MAX_KEY_NAME, description="A label for the key "
+    name: str = Field(default="", max_length=NAME_CEILING, description="A label for the key "
                       "(no control characters).", examples=["ci"])
 
 
@@ -117,8 +127,8 @@ class KeyOut(BaseModel):
     tenant_id: str | None
     subject: str
     name: str
-    created_at: datetime
-    revoked_at: datetime | None = None
+    created_at: Instant
+    revoked_at: Instant | None = None
     key: str | None = Field(default=None, description="The key itself: shown once, at "
                             "issue; only its hash is stored.")
 

@@ -9,6 +9,7 @@ message on stderr and exit status 1.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 import typer
@@ -18,7 +19,7 @@ from tracer.errors import TracerError
 #: modules that add core commands; each exposes ``register(app)``
 CORE_COMMAND_MODULES = ("tracer.cli.lifecycle", "tracer.cli.plugins", "tracer.cli.demo",
                         "tracer.cli.serve", "tracer.cli.admin", "tracer.cli.plugin_new",
-                        "tracer.cli.usage")
+                        "tracer.cli.jobs", "tracer.cli.usage")
 
 
 def build_app(load_plugins: bool = True) -> typer.Typer:
@@ -36,7 +37,7 @@ def build_app(load_plugins: bool = True) -> typer.Typer:
     return app
 
 
-def _click_errors(name: str) -> tuple[type[BaseException], ...]:
+def _click_errors(name: str) -> tuple[type[Any], ...]:
     """click's exception ``name`` and the same one of the click copy newer typer vendors
     (``typer._click``): usage errors raised by either must end as a message, not a trace."""
     vendored = getattr(getattr(typer, "_click", None), "exceptions", None)
@@ -56,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 1
     except _click_errors("Exit") as exc:
-        return exc.exit_code
+        return int(exc.exit_code)
     except _click_errors("ClickException") as exc:
         exc.show()
-        return exc.exit_code
+        return int(exc.exit_code)
     except _click_errors("Abort"):
         err.print("aborted")
         return 130

@@ -22,7 +22,8 @@ def create_tenant(tenant_id: str = typer.Argument(..., help="Slug, e.g. acme."),
 
     h, _ = platform()
     with session(h.settings) as s:
-        tenancy.create_tenant(s, tenant_id, name or tenant_id, tier, h.settings.tiers)
+        tenancy.create_tenant(s, tenant_id, name or tenant_id, tier, h.settings.tiers,
+                              h.settings)
     console.print(f"tenant {tenant_id} created on the {tier} tier")
 
 
@@ -40,7 +41,7 @@ def issue_key(role: str = typer.Option("tenant", "--role",
     h, _ = platform()
     with session(h.settings) as s:
         key, plaintext = tenancy.issue_key(s, role, tenant_id=tenant, subject=subject,
-                                           name=name)
+                                           name=name, settings=h.settings)
         key_id = key.id
     console.print(f"key {key_id} ({role}); keep it now, it is not shown again:")
     typer.echo(plaintext)

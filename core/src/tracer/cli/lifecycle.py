@@ -250,3 +250,12 @@ def _writable(output: Path | None) -> None:
     if not output.parent.is_dir():
         raise ValidationError(f"--output {output}: no such directory {output.parent}",
                               field="output")
+    existed = output.exists()
+    try:  # permissions, a read-only or special file system: found now, not after scoring
+        with output.open("a"):
+            pass
+    except OSError as exc:
+        raise ValidationError(f"--output {output}: cannot write ({exc.strerror})",
+                              field="output") from None
+    if not existed:
+        output.unlink()

@@ -4,7 +4,8 @@ One Python process is bound by its GIL, so ``--workers N`` (default ``settings.a
 runs N independent server processes. Each binds the port itself with ``SO_REUSEPORT`` and
 the kernel spreads new connections over them; nothing is shared in memory, so each keeps its
 own champion, key and enable caches, consistent through the database within the bounds the
-settings name (``champion_refresh_seconds``, ``auth_cache_seconds``). The parent migrates
+settings name (``champion_refresh_seconds``, ``auth_cache_seconds``), and warms its
+champions (:meth:`tracer.api.champions.ChampionCache.warm`) as it starts. The parent migrates
 the database once, starts the workers, restarts one that dies and stops them all on
 SIGINT/SIGTERM. Their Prometheus samples go to one directory (``metrics_dir``, emptied
 at start, ``PROMETHEUS_MULTIPROC_DIR`` for the workers) so that a scrape of any worker
@@ -19,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -58,6 +60,9 @@ def serve_worker(host: str, port: int, *, reuse_port: bool = False, migrate: boo
         h = plugin_host()
         store = ModelStore(h.settings)
     app = create_app(h.settings, h, store, migrate=False)
+    # the champions of enabled installs load while the server starts answering
+    threading.Thread(target=app.state.platform.champions.warm, args=(h.settings,),
+                     daemon=True, name="warm-champions").start()
     config = uvicorn.Config(app, log_level="warning", access_log=False,
                             loop="auto", http="auto")  # uvloop and httptools when installed
     server = uvicorn.Server(config)

@@ -67,13 +67,13 @@ class Guard:
             frame = frame.f_back
         return None
 
-    def _refuse(self, kind: str, event: str, args: tuple) -> None:
+    def _refuse(self, kind: str, event: str, args: tuple[Any, ...]) -> None:
         self.violations.append({
             "kind": kind, "event": event, "phase": self.phase,
             "detail": repr(args)[:200], "plugin_frame": self._plugin_frame()})
         raise PermissionError(f"plugin runner: {kind} is not allowed ({event})")
 
-    def __call__(self, event: str, args: tuple) -> None:
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
         if self._inside:
             return
         self._inside = True
@@ -82,7 +82,7 @@ class Guard:
         finally:
             self._inside = False
 
-    def _check(self, event: str, args: tuple) -> None:
+    def _check(self, event: str, args: tuple[Any, ...]) -> None:
         if event in NETWORK_EVENTS:
             self._refuse("network", event, args)
         elif event in PROCESS_EVENTS:

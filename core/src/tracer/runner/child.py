@@ -18,7 +18,10 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tracer.runner.serve import Serve
 
 
 def main() -> int:
@@ -50,7 +53,7 @@ def main() -> int:
             header, buffers = protocol.receive(requests)
         except EOFError:
             return 0
-        out: list = []
+        out: list[Any] = []
         started = time.perf_counter()
         try:
             answer = serve.handle(header, buffers, out)
@@ -65,7 +68,7 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _prepare(start: dict[str, Any]):
+def _prepare(start: dict[str, Any]) -> Serve:
     import resource
 
     # platform libraries first: plugins share them, and they load shared objects

@@ -26,6 +26,7 @@ from tracer.runner import protocol, sandbox
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import IO
 
     from tracer.settings import Settings
 
@@ -47,14 +48,15 @@ class RunnerSpec:
 class Runner:
     spec: RunnerSpec
     tenant: str
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     requests: int
     replies: int
     started: float = field(default_factory=time.monotonic)
     last_used: float = field(default_factory=time.monotonic)
     calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
-    stderr_tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=40))
+    stderr_tail: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=40))
     ready: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,13 +79,13 @@ class Runner:
                 "idle_seconds": round(time.monotonic() - self.last_used, 1)}
 
 
-def _drain(stream, tail: collections.deque) -> None:
+def _drain(stream: IO[bytes], tail: collections.deque[str]) -> None:
     for line in iter(stream.readline, b""):
         tail.append(line.decode(errors="replace").rstrip())
     stream.close()
 
 
-def _receive(runner: Runner, deadline: float) -> tuple[dict[str, Any], list]:
+def _receive(runner: Runner, deadline: float) -> tuple[dict[str, Any], list[Any]]:
     if not protocol.wait_readable(runner.replies, max(deadline - time.monotonic(), 0)):
         raise TimeoutError
     # the first bytes arrived: the rest of a message follows at pipe speed, bounded again
@@ -114,13 +116,13 @@ def start(settings: Settings, spec: RunnerSpec, tenant: str) -> Runner:
                             "cpu_seconds": settings.runner_cpu_seconds,
                             "open_files": settings.runner_open_files,
                             "file_bytes": settings.runner_file_bytes}}
-    header = exchange(runner, start_msg, [], settings.runner_start_seconds, what="start")
+    header, _ = exchange(runner, start_msg, [], settings.runner_start_seconds, what="start")
     runner.ready = header
     return runner
 
 
-def exchange(runner: Runner, header: dict[str, Any], buffers: list, seconds: float,
-             what: str) -> dict[str, Any] | tuple[dict[str, Any], list]:
+def exchange(runner: Runner, header: dict[str, Any], buffers: list[Any], seconds: float,
+             what: str) -> tuple[dict[str, Any], list[Any]]:
     """Send one request and wait for its answer; kill the runner on any failure."""
     deadline = time.monotonic() + seconds
     name = runner.spec.distribution
@@ -146,14 +148,14 @@ def exchange(runner: Runner, header: dict[str, Any], buffers: list, seconds: flo
     if not reply.get("ok"):
         raise PluginError(f"plugin {name} raised {reply.get('error')} in {what}", plugin=name,
                           remote_traceback=reply.get("traceback"))
-    return reply if what == "start" else (reply, reply_buffers)
+    return reply, reply_buffers
 
 
 def _exit_reason(code: int | None) -> str:
     if code is None:
         return "broke the protocol"
     if code < 0:
-        names = {signal.SIGKILL: "was killed (memory or CPU limit, or stopped)",
+        names: dict[int, str] = {signal.SIGKILL: "was killed (memory or CPU limit, or stopped)",
                  signal.SIGXCPU: "ran out of CPU time", signal.SIGXFSZ: "wrote too large a file",
                  signal.SIGSEGV: "crashed (segmentation fault)",
                  signal.SIGSYS: "made a forbidden system call"}

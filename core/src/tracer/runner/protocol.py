@@ -18,10 +18,13 @@ import os
 import select
 import struct
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 #: a message bigger than this is refused (a runner cannot make its host allocate without end)
 MAX_MESSAGE_BYTES = 1 << 30
@@ -66,7 +69,7 @@ def wait_readable(fd: int, seconds: float | None, spin: float = SPIN_SECONDS) ->
     return bool(select.select([fd], [], [], seconds)[0])
 
 
-def send(fd: int, header: dict[str, Any], buffers: list[bytes | memoryview] = ()) -> None:
+def send(fd: int, header: dict[str, Any], buffers: Sequence[bytes | memoryview] = ()) -> None:
     head = json.dumps(header, separators=(",", ":"), allow_nan=True).encode()
     parts: list[bytes | memoryview] = [struct.pack("<I", len(head)), head,
                                        struct.pack("<I", len(buffers))]
@@ -102,11 +105,11 @@ def receive(fd: int) -> tuple[dict[str, Any], list[bytearray]]:
 
 # -- values --------------------------------------------------------------------------------
 
-def encode_array(array: np.ndarray, buffers: list) -> dict[str, Any]:
+def encode_array(array: np.ndarray, buffers: list[Any]) -> dict[str, Any]:
     array = np.ascontiguousarray(array)
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise ProtocolError(f"cannot send an array of dtype {array.dtype}")
-    buffers.append(memoryview(array).cast("B") if array.size else b"")
+    buffers.append(memoryview(array).cast("B") if array.size else b"")  # type: ignore[arg-type]  # numpy arrays are buffers; its stubs do not say so
     return {"array": len(buffers) - 1, "dtype": array.dtype.newbyteorder("<").str,
             "shape": list(array.shape)}
 
@@ -125,7 +128,7 @@ def decode_array(spec: dict[str, Any], buffers: list[bytes]) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
-def _arrays(frame: pd.DataFrame):
+def _arrays(frame: pd.DataFrame) -> Iterator[tuple[Any, Any]]:
     """Each column's values without building a Series per column (a one-row frame pays
     pandas' per-column cost twenty times over otherwise)."""
     iterate = getattr(frame, "_iter_column_arrays", None)
@@ -134,7 +137,7 @@ def _arrays(frame: pd.DataFrame):
     return ((name, frame[name].array) for name in frame.columns)
 
 
-def encode_frame(frame: pd.DataFrame, buffers: list) -> dict[str, Any]:
+def encode_frame(frame: pd.DataFrame, buffers: list[Any]) -> dict[str, Any]:
     """Numeric columns of one dtype travel as one 2-D block (decoded into one pandas block
     without a per-column cost); datetimes and anything else column by column."""
     columns: list[dict[str, Any]] = []

@@ -83,6 +83,7 @@ def record_model(schema: dict[str, Any], name: str, domain: str) -> type[BaseMod
             kwargs["title"] = str(node["title"])[:200]
         default = ... if field_name in required else node.get("default")
         fields[field_name] = (annotation, Field(default, **kwargs))
-    extra = "forbid" if schema.get("additionalProperties") is False else "ignore"
+    extra: Literal["forbid", "ignore"] = \
+        "forbid" if schema.get("additionalProperties") is False else "ignore"
     safe = name if _NAME.match(name or "") else "Record"
     return create_model(safe, __config__=ConfigDict(extra=extra), **fields)

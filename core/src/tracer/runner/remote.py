@@ -44,8 +44,8 @@ class Channel:
                  gate: Callable[[], None]) -> None:
         self.settings, self.pool, self.spec, self.gate = settings, pool, spec, gate
 
-    def call(self, header: dict[str, Any], buffers: list, *, seconds: float | None = None,
-             what: str) -> tuple[dict[str, Any], list]:
+    def call(self, header: dict[str, Any], buffers: list[Any], *, seconds: float | None = None,
+             what: str) -> tuple[dict[str, Any], list[Any]]:
         self.gate()  # revoked or quarantined: refuse before any plugin code runs
         tenant = current_tenant.get() or PLATFORM_TENANT
         for _ in range(3):  # a runner may die between the pool handing it out and our turn
@@ -57,14 +57,14 @@ class Channel:
         raise PluginError(f"plugin {self.spec.distribution}: its runner keeps dying before "
                           "it can take a call", plugin=self.spec.distribution)
 
-    def frame(self, spec: dict[str, Any], buffers: list, what: str) -> pd.DataFrame:
+    def frame(self, spec: dict[str, Any], buffers: list[Any], what: str) -> pd.DataFrame:
         try:
             return protocol.decode_frame(spec, buffers)
         except protocol.ProtocolError as exc:
             raise PluginError(f"plugin {self.spec.distribution}: {what} returned a bad frame: "
                               f"{exc}", plugin=self.spec.distribution) from None
 
-    def values(self, reply: dict[str, Any], buffers: list, rows: int, what: str) -> np.ndarray:
+    def values(self, reply: dict[str, Any], buffers: list[Any], rows: int, what: str) -> np.ndarray:
         try:
             values = protocol.decode_array(reply["values"], buffers).astype(np.float64)
         except (protocol.ProtocolError, KeyError) as exc:
@@ -75,7 +75,7 @@ class Channel:
         return values
 
 
-def _state_spec(state: FeatureState, buffers: list) -> dict[str, Any]:
+def _state_spec(state: FeatureState, buffers: list[Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {"fitting": state.fitting, "values": state.values}
     for name in ("labels", "weights"):
         value = getattr(state, name)
@@ -95,7 +95,7 @@ def build_domain(channel: Channel, d: dict[str, Any]) -> Domain:
 
     def ask(op: str) -> Callable[[pd.DataFrame], np.ndarray]:
         def rule(records: pd.DataFrame) -> np.ndarray:
-            buffers: list = []
+            buffers: list[Any] = []
             header = {"op": op, "domain": name,
                       "records": protocol.encode_frame(records.reset_index(drop=True), buffers)}
             reply, out = channel.call(header, buffers, what=op,
@@ -143,7 +143,7 @@ def remote_plugin(channel: Channel, record: dict[str, Any]) -> SimpleNamespace:
         @hookimpl
         def tracer_features(domain: Domain, records: pd.DataFrame,
                             state: FeatureState) -> pd.DataFrame | None:
-            buffers: list = []
+            buffers: list[Any] = []
             header = {"op": "hook", "hook": "tracer_features", "plugin": plugin_name,
                       "domain": domain.name, "state": _state_spec(state, buffers),
                       "records": protocol.encode_frame(records.reset_index(drop=True),
@@ -166,7 +166,7 @@ def remote_plugin(channel: Channel, record: dict[str, Any]) -> SimpleNamespace:
                          params: dict[str, Any]) -> Any:
             import xgboost as xgb
 
-            buffers: list = []
+            buffers: list[Any] = []
             header = {"op": "hook", "hook": "tracer_train", "plugin": plugin_name,
                       "domain": domain.name, "params": params,
                       "features": protocol.encode_frame(features, buffers),

@@ -22,8 +22,7 @@ from tracer.domain import Domain, FeatureState, Prediction
 from tracer.runner import protocol
 
 DOMAIN_HOOKS = ("tracer_features", "tracer_train", "tracer_explain", "tracer_candidates")
-PLATFORM_HOOKS = ("tracer_cli", "tracer_routes", "tracer_migrations", "tracer_demo",
-                  "tracer_usage")
+PLATFORM_HOOKS = ("tracer_cli", "tracer_routes", "tracer_migrations", "tracer_demo")
 
 
 def describe(domain: Domain) -> dict[str, Any]:
@@ -42,7 +41,7 @@ def _jsonable(value: Any) -> Any:
 
 
 class Serve:
-    def __init__(self, guard) -> None:
+    def __init__(self, guard: Any) -> None:  # tracer.runner.audit.Guard
         self.guard = guard
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
@@ -94,7 +93,7 @@ class Serve:
 
     # -- calls ---------------------------------------------------------------------------
 
-    def handle(self, header: dict[str, Any], buffers: list, out: list) -> dict[str, Any]:
+    def handle(self, header: dict[str, Any], buffers: list[Any], out: list[Any]) -> dict[str, Any]:
         op = header.get("op")
         if op == "ping":
             return {}
@@ -109,15 +108,19 @@ class Serve:
             return protocol.encode_frame(frame.reset_index(drop=True), out)
         if op in ("baseline", "weight"):
             records = protocol.decode_frame(header["records"], buffers)
-            rule = domain.baseline.rule if op == "baseline" else domain.weight
+            rule = domain.weight if op == "weight" else \
+                domain.baseline.rule if domain.baseline is not None else None
+            if rule is None:  # the host asks only for what the domain described
+                raise ValueError(f"domain {domain.name} has no {op}")
             values = np.asarray(rule(records), dtype=np.float64)
             return {"values": protocol.encode_array(values, out)}
         if op == "hook":
             return self._hook(header, buffers, out, domain)
         raise ValueError(f"unknown op {op!r}")
 
-    def _impl(self, plugin: str, hook: str):
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+    def _impl(self, plugin: str, hook: str) -> pluggy.HookImpl:
+        caller: pluggy.HookCaller = getattr(self.pm.hook, hook)
+        for impl in caller.get_hookimpls():
             if impl.plugin_name == plugin:
                 return impl
         raise LookupError(f"plugin {plugin!r} does not implement {hook}")
@@ -126,7 +129,7 @@ class Serve:
         impl = self._impl(plugin, hook)
         return impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
 
-    def _hook(self, header: dict[str, Any], buffers: list, out: list,
+    def _hook(self, header: dict[str, Any], buffers: list[Any], out: list[Any],
               domain: Domain) -> dict[str, Any]:
         hook, plugin = header["hook"], header["plugin"]
         if hook == "tracer_features":
@@ -203,7 +206,7 @@ def _signatures(plugin: Any) -> dict[str, Any]:
     return out
 
 
-def _maybe_array(spec: dict[str, Any] | None, buffers: list) -> np.ndarray | None:
+def _maybe_array(spec: dict[str, Any] | None, buffers: list[Any]) -> np.ndarray | None:
     return None if spec is None else protocol.decode_array(spec, buffers)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     import pandas as pd
 
@@ -325,7 +325,8 @@ def _pickled_content(path: Path) -> str | None:
         return "starts with a pickle header"
     if head.startswith(b"\x93NUMPY") and b"'descr': '|O'" in head:
         return "is a NumPy object array (stored as pickle)"
-    openers = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ": lzma.open}
+    openers: dict[bytes, Callable[..., Any]] = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open,
+                                                b"\xfd7zXZ": lzma.open}
     for magic, opener in openers.items():
         if head.startswith(magic):
             try:

@@ -13,6 +13,7 @@ import socket
 import sys
 import sysconfig
 import traceback
+from typing import Any
 
 BLOCKED = frozenset({
     "socket.__new__", "socket.connect", "socket.connect_ex", "socket.bind", "socket.sendto",
@@ -25,7 +26,7 @@ attempts: list[str] = []
 _STDLIB = sysconfig.get_paths()["stdlib"]
 
 
-def _local(event: str, args: tuple) -> bool:
+def _local(event: str, args: tuple[Any, ...]) -> bool:
     if event == "socket.__new__":
         return len(args) > 1 and args[1] == getattr(socket, "AF_UNIX", None)
     if event in ("socket.connect", "socket.bind", "socket.connect_ex"):
@@ -33,7 +34,7 @@ def _local(event: str, args: tuple) -> bool:
     return False
 
 
-def guard(event: str, args: tuple) -> None:
+def guard(event: str, args: tuple[Any, ...]) -> None:
     if event not in BLOCKED or _local(event, args):
         return
     stack = traceback.extract_stack()[:-1]

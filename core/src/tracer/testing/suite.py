@@ -28,10 +28,12 @@ def _domain_fixture(names: list[str]) -> Any:
                            marks=pytest.mark.xdist_group(f"tracer-conformance-{name}"))
               for name in names]
 
-    @pytest.fixture(scope="class", params=params)
+    # a fixture of the subclass's own (its parameters are that class's domains); mypy
+    # does not model a classmethod made outside a class body
+    @pytest.fixture(scope="class", params=params)  # type: ignore[misc]
     @classmethod
     def conformance_domain(cls: Any, request: pytest.FixtureRequest) -> str:
-        return request.param
+        return str(request.param)
 
     return conformance_domain
 
@@ -42,6 +44,7 @@ class ConformanceSuite:
     domain: ClassVar[str | list[str] | None] = None
     plugin: ClassVar[Any] = None
     sample_rows: ClassVar[int] = 2000
+    conformance_domain: ClassVar[Any]  # the fixture each subclass gets (__init_subclass__)
 
     def __init_subclass__(cls, domain: str | list[str] | None = None, plugin: Any = None,
                           sample_rows: int | None = None, **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ adds it. Tenants supply any number that grows with time (Valve match id, start t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -29,9 +29,11 @@ DotaDraft = create_model(
     cluster_id=(int, Field(ge=0, description="Valve server cluster (tied to a region)")),
     game_mode=(int, Field(ge=0, description="game mode code (2 is the most common)")),
     game_type=(int, Field(ge=0, description="lobby type code")),
-    **{column: (Pick, Field(description=f"hero id {column[5:]}: 1 = picked by Radiant, "
-                                        "-1 = picked by Dire, 0 = not picked"))
-       for column in HERO_COLUMNS},
+    # one keyword per hero column (pydantic's stubs type create_model's keywords)
+    **cast("dict[str, Any]", {
+        column: (Pick, Field(description=f"hero id {column[5:]}: 1 = picked by Radiant, "
+                                         "-1 = picked by Dire, 0 = not picked"))
+        for column in HERO_COLUMNS}),
 )
 
 

@@ -12,6 +12,8 @@ threshold that minimises the expected cost and stores it with the model.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 from pydantic import Field, create_model
@@ -32,8 +34,10 @@ CardPayment = create_model(
     "CardPayment",
     __doc__="One card payment: when, how much, and its 28 anonymised components.",
     Time=(float, Field(ge=0, description="seconds since the recording began (midnight)")),
-    **{v: (float, Field(description=f"anonymised principal component {v[1:]}"))
-       for v in COMPONENTS},
+    # one keyword per component (pydantic's stubs type create_model's keywords)
+    **cast("dict[str, Any]", {
+        v: (float, Field(description=f"anonymised principal component {v[1:]}"))
+        for v in COMPONENTS}),
     Amount=(float, Field(ge=0, description="payment amount in EUR")),
 )
 

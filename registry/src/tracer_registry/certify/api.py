@@ -57,95 +57,94 @@ def _review_out(row) -> dict[str, Any]:
             "wheel_sha256": row.wheel_sha256, "created_at": row.created_at.isoformat()}
 
 
-def router() -> APIRouter:
-    r = APIRouter(prefix="/v1/certification", tags=["certification"])
+#: mounted by certification's ``tracer_routes`` hook
+router = APIRouter(prefix="/v1/certification", tags=["certification"])
 
-    @r.get("/queue")
-    def queue(request: Request, who: Reviewer) -> list[dict[str, Any]]:
-        with session(settings_of(request)) as s:
-            return [_review_out(row) for row in service.queue(s)]
+@router.get("/queue")
+def queue(request: Request, who: Reviewer) -> list[dict[str, Any]]:
+    with session(settings_of(request)) as s:
+        return [_review_out(row) for row in service.queue(s)]
 
-    @r.post("/reviews/{review_id}/claim")
-    def claim(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
-        settings = settings_of(request)
-        with session(settings) as s:
-            row = service.claim(s, review_id, who.subject)
-            return {**_review_out(row), "report": service.report_of(s, row),
-                    "diff": service.diff_from_previous(s, settings, row)}
+@router.post("/reviews/{review_id}/claim")
+def claim(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
+    settings = settings_of(request)
+    with session(settings) as s:
+        row = service.claim(s, review_id, who.subject)
+        return {**_review_out(row), "report": service.report_of(s, row),
+                "diff": service.diff_from_previous(s, settings, row)}
 
-    @r.get("/reviews/{review_id}")
-    def show(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
-        settings = settings_of(request)
-        with session(settings) as s:
-            row = service.get_review(s, review_id)
-            return {**_review_out(row), "report": service.report_of(s, row),
-                    "diff": service.diff_from_previous(s, settings, row)}
+@router.get("/reviews/{review_id}")
+def show(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
+    settings = settings_of(request)
+    with session(settings) as s:
+        row = service.get_review(s, review_id)
+        return {**_review_out(row), "report": service.report_of(s, row),
+                "diff": service.diff_from_previous(s, settings, row)}
 
-    @r.get("/reviews/{review_id}/statement")
-    def statement(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
-        with session(settings_of(request)) as s:
-            stmt = service.statement(s, review_id)
-        payload = att.canonical(stmt)
-        return {"statement": stmt, "payload_type": att.PAYLOAD_TYPE,
-                "pae_base64": base64.b64encode(att.pae(att.PAYLOAD_TYPE, payload)).decode()}
+@router.get("/reviews/{review_id}/statement")
+def statement(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
+    with session(settings_of(request)) as s:
+        stmt = service.statement(s, review_id)
+    payload = att.canonical(stmt)
+    return {"statement": stmt, "payload_type": att.PAYLOAD_TYPE,
+            "pae_base64": base64.b64encode(att.pae(att.PAYLOAD_TYPE, payload)).decode()}
 
-    @r.post("/reviews/{review_id}/approve")
-    def approve(review_id: str, body: Approval, request: Request,
-                who: Reviewer) -> dict[str, Any]:
-        settings = settings_of(request)
-        with session(settings) as s:
-            row = service.approve(s, settings, review_id, who.subject, keyid=body.keyid,
-                                  signature=body.sig, notes=body.notes)
-            return _review_out(row)
+@router.post("/reviews/{review_id}/approve")
+def approve(review_id: str, body: Approval, request: Request,
+            who: Reviewer) -> dict[str, Any]:
+    settings = settings_of(request)
+    with session(settings) as s:
+        row = service.approve(s, settings, review_id, who.subject, keyid=body.keyid,
+                              signature=body.sig, notes=body.notes)
+        return _review_out(row)
 
-    @r.post("/reviews/{review_id}/reject")
-    def reject(review_id: str, body: Rejection, request: Request,
-               who: Reviewer) -> dict[str, Any]:
-        with session(settings_of(request)) as s:
-            return _review_out(service.reject(s, review_id, who.subject, body.notes))
+@router.post("/reviews/{review_id}/reject")
+def reject(review_id: str, body: Rejection, request: Request,
+           who: Reviewer) -> dict[str, Any]:
+    with session(settings_of(request)) as s:
+        return _review_out(service.reject(s, review_id, who.subject, body.notes))
 
-    @r.post("/allowances", status_code=201)
-    def allow(body: AllowanceIn, request: Request, who: Reviewer) -> dict[str, Any]:
-        with session(settings_of(request)) as s:
-            row = service.allow(s, plugin=body.plugin, rule=body.rule, file=body.file,
-                                symbol=body.symbol, reason=body.reason, reviewer=who.subject)
-            return {"plugin": row.plugin, "rule": row.rule, "file": row.file,
-                    "symbol": row.symbol, "reason": row.reason, "granted_by": row.granted_by}
+@router.post("/allowances", status_code=201)
+def allow(body: AllowanceIn, request: Request, who: Reviewer) -> dict[str, Any]:
+    with session(settings_of(request)) as s:
+        row = service.allow(s, plugin=body.plugin, rule=body.rule, file=body.file,
+                            symbol=body.symbol, reason=body.reason, reviewer=who.subject)
+        return {"plugin": row.plugin, "rule": row.rule, "file": row.file,
+                "symbol": row.symbol, "reason": row.reason, "granted_by": row.granted_by}
 
-    @r.post("/reviewer-keys", status_code=201)
-    def add_key(body: ReviewerKeyIn, request: Request, who: Admin) -> dict[str, Any]:
-        with session(settings_of(request)) as s:
-            row = service.register_reviewer_key(s, body.reviewer, body.public_pem)
-            return {"keyid": row.keyid, "reviewer": row.reviewer}
+@router.post("/reviewer-keys", status_code=201)
+def add_key(body: ReviewerKeyIn, request: Request, who: Admin) -> dict[str, Any]:
+    with session(settings_of(request)) as s:
+        row = service.register_reviewer_key(s, body.reviewer, body.public_pem)
+        return {"keyid": row.keyid, "reviewer": row.reviewer}
 
-    @r.get("/releases/{plugin}/{version}")
-    def release_status(plugin: str, version: str, request: Request,
-                       who: Anyone) -> dict[str, Any]:
-        with session(settings_of(request)) as s:
-            status = service.status_of(s, plugin, version)
-            if who.role not in ("reviewer", "admin") and not _owns(s, who, plugin):
-                status.pop("notes")
-            return status
+@router.get("/releases/{plugin}/{version}")
+def release_status(plugin: str, version: str, request: Request,
+                   who: Anyone) -> dict[str, Any]:
+    with session(settings_of(request)) as s:
+        status = service.status_of(s, plugin, version)
+        if who.role not in ("reviewer", "admin") and not _owns(s, who, plugin):
+            status.pop("notes")
+        return status
 
-    @r.get("/releases/{plugin}/{version}/attestation")
-    def attestation(plugin: str, version: str, request: Request,
-                    who: Anyone) -> dict[str, Any]:
-        with session(settings_of(request)) as s:
-            row = service.latest_attestation(s, plugin, version)
-            if row is None:
-                raise NotFoundError(f"{plugin} {version} has no certification attestation")
-            return row.envelope
+@router.get("/releases/{plugin}/{version}/attestation")
+def attestation(plugin: str, version: str, request: Request,
+                who: Anyone) -> dict[str, Any]:
+    with session(settings_of(request)) as s:
+        row = service.latest_attestation(s, plugin, version)
+        if row is None:
+            raise NotFoundError(f"{plugin} {version} has no certification attestation")
+        return row.envelope
 
-    @r.get("/trust")
-    def trust(request: Request, who: Anyone) -> dict[str, Any]:
-        settings = settings_of(request)
-        with session(settings) as s:
-            policy = service.trust_policy(s, settings)
-        return {"registry_keys": policy.registry_keys,
-                "reviewer_keys": {k: list(v) for k, v in policy.reviewer_keys.items()},
-                "threshold": policy.threshold}
+@router.get("/trust")
+def trust(request: Request, who: Anyone) -> dict[str, Any]:
+    settings = settings_of(request)
+    with session(settings) as s:
+        policy = service.trust_policy(s, settings)
+    return {"registry_keys": policy.registry_keys,
+            "reviewer_keys": {k: list(v) for k, v in policy.reviewer_keys.items()},
+            "threshold": policy.threshold}
 
-    return r
 
 
 def _owns(s, who: Principal, plugin: str) -> bool:

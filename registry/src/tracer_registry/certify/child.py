@@ -135,7 +135,7 @@ def _quality(host, store, name: str, job: dict[str, Any], out: dict[str, Any]) -
     from tracer.lifecycle import train
 
     domain = host.domain(name)
-    runs = []
+    runs: list[dict[str, Any]] = []
     for _ in range(2):  # twice, same seed: the numbers must be the same
         result = train(host, store, name)
         runs.append({"metrics": {k: float(v) for k, v in result.metrics.items()},

@@ -166,6 +166,7 @@ def _review_and_show(settings, console, review_id: str) -> None:
         _approve(settings, console, review_id)
     with session(settings) as s:
         found = service.latest_attestation(s, plugin, version)
+        assert found is not None  # the approval above wrote it
         envelope, trust = found.envelope, service.trust_policy(s, settings)
         status_view = service.status_of(s, plugin, version)
         try:

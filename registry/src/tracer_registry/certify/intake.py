@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 from tracer.db import session, utcnow
@@ -28,6 +28,7 @@ from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
 from tracer_registry.certify.release_review import certify_release
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
     from tracer.settings import Settings
 
 _worker_slot = threading.Semaphore(1)
@@ -44,10 +45,10 @@ def _claim_next(settings: Settings, policy: Policy) -> tuple[str, str, str] | No
             .order_by(CertificationRun.created_at)).all()
         for run in candidates:
             # the conditional update is the claim: two workers cannot both win one run
-            won = s.execute(update(CertificationRun).where(
+            won = cast("CursorResult[Any]", s.execute(update(CertificationRun).where(
                 CertificationRun.id == run.id, CertificationRun.status == run.status,
                 CertificationRun.attempts == run.attempts).values(
-                status="running", started_at=utcnow(), attempts=run.attempts + 1)).rowcount
+                status="running", started_at=utcnow(), attempts=run.attempts + 1))).rowcount
             if won:
                 return run.id, run.plugin, run.version
     return None
@@ -56,7 +57,7 @@ def _claim_next(settings: Settings, policy: Policy) -> tuple[str, str, str] | No
 def _finish(settings: Settings, run_id: str, *, review_id: str | None = None,
             error: str | None = None) -> None:
     with session(settings) as s:
-        run = s.get(CertificationRun, run_id)
+        run = s.get_one(CertificationRun, run_id)  # _claim_next found it
         run.status = "failed" if error else "done"
         run.review_id, run.error, run.finished_at = review_id, error, utcnow()
 

@@ -22,7 +22,7 @@ def sign_keyless(statement: dict[str, Any], identity_token: str | None = None) -
 
     token = identity_token or detect_credential()
     if token is None:
-        from tracer.errors import CertificationError
+        from tracer_registry.errors import CertificationError
 
         raise CertificationError("keyless signing needs an OIDC identity token (CI ambient "
                                  "credentials); none was found")

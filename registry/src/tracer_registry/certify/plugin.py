@@ -17,9 +17,9 @@ def tracer_migrations():
 
 @hookimpl
 def tracer_cli(cli):
-    from tracer_registry.certify.cli import register
+    from tracer_registry.certify.cli import app
 
-    register(cli)
+    cli.add_typer(app)  # unnamed: ``tracer certify`` and ``tracer review`` join ``tracer``
 
 
 @hookimpl
@@ -27,7 +27,7 @@ def tracer_routes(app):
     from tracer_registry.certify.api import router
     from tracer_registry.console import register_reviews
 
-    app.include_router(router())
+    app.include_router(router)
     register_reviews(app)
 
 

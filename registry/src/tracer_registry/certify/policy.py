@@ -8,6 +8,10 @@ static finding (rule, file, symbol) of one plugin, with a reason, shown in every
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tracer_registry.certify.report import Severity
 
 #: Bump when a check, bound or list changes; attestations name the version they met.
 POLICY_VERSION = "2026.11.1"
@@ -50,7 +54,7 @@ class Policy:
     def ece_limit(self, evaluation_rows: int) -> float:
         return self.ece_bound + self.ece_noise_allowance / max(evaluation_rows, 1) ** 0.5
 
-    def severity(self, check_id: str) -> str:
+    def severity(self, check_id: str) -> Severity:
         return "warning" if check_id in self.warnings else "error"
 
 

@@ -41,7 +41,7 @@ def certify_release(settings: Settings, name: str, version: str,
         published = registry_link.published_version(s, name, version)
         allowances = review.allowances_for(s, name)
         owned = registry_link.owned_domain_prefixes(s, name)
-        provided = list(s.get(Listing, release.listing_name).domains or [])
+        provided = list(s.get_one(Listing, release.listing_name).domains or [])
     data = registry_link.load_wheel(settings, digest)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / filename
@@ -60,7 +60,7 @@ def verify_for_install(s: Session, settings: Settings, name: str, version: str,
 
     found = review.latest_attestation(s, name, version)
     if found is None:
-        from tracer.errors import CertificationError
+        from tracer_registry.errors import CertificationError
 
         raise CertificationError(f"{name} {version} has no certification attestation; the "
                                  "tenant's policy requires certified plugins")

@@ -184,7 +184,7 @@ def _require_claimer(review: CertificationReview, reviewer: str, action: str) ->
 
 
 def report_of(s: Session, review: CertificationReview) -> dict[str, Any]:
-    return s.get(CertificationReport, review.report_id).report
+    return s.get_one(CertificationReport, review.report_id).report
 
 
 def previous_certified(s: Session, review: CertificationReview) -> CertificationReview | None:
@@ -215,7 +215,7 @@ def statement(s: Session, review_id: str, policy: Policy = REGISTRY_POLICY) -> d
 
 def _build_statement(s: Session, review: CertificationReview,
                      policy: Policy) -> dict[str, Any]:
-    report = s.get(CertificationReport, review.report_id)
+    report = s.get_one(CertificationReport, review.report_id)
     return att.build_statement(
         wheel=report.wheel, wheel_sha256=review.wheel_sha256, plugin=review.plugin,
         version=review.version, policy_version=report.policy_version,
@@ -275,7 +275,7 @@ def _finalize(s: Session, settings: Settings, review: CertificationReview,
     s.add(row)
     review.status, review.decided_at = "approved", utcnow()
     review.notes = "\n".join(f"{a.reviewer}: {a.notes}" for a in approvals if a.notes) or None
-    report = s.get(CertificationReport, review.report_id).report
+    report = s.get_one(CertificationReport, review.report_id).report
     registry_link.record_level(s, settings, review.plugin, review.version, level=CERTIFIED,
                                report=report, expires_at=row.expires_at)
     return row

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracer_registry.certify.report import CheckResult
+from tracer_registry.certify.report import CheckResult, Status
 
 if TYPE_CHECKING:
     from tracer_registry.certify.policy import Policy
@@ -109,7 +109,7 @@ def run_in_sandbox(wheel: Wheel, policy: Policy) -> dict[str, Any]:
 
 def _check(policy: Policy, check_id: str, ok: bool | None, message: str,
            **evidence: Any) -> CheckResult:
-    status = "skipped" if ok is None else ("passed" if ok else "failed")
+    status: Status = "skipped" if ok is None else ("passed" if ok else "failed")
     return CheckResult(check_id, status, policy.severity(check_id), message, evidence)
 
 

@@ -19,6 +19,8 @@ from packaging.utils import canonicalize_name
 from tracer_registry.certify.report import CheckResult
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tracer_registry.certify.policy import Policy
     from tracer_registry.certify.wheel import Wheel
 
@@ -83,7 +85,7 @@ class _Scanner(ast.NodeVisitor):
 
     def _add(self, rule: str, node: ast.AST, symbol: str, what: str) -> None:
         context = f"in {'.'.join(self.where)}()" if self.where else "at import time"
-        self.findings.append({"rule": rule, "file": self.file, "line": node.lineno,
+        self.findings.append({"rule": rule, "file": self.file, "line": getattr(node, "lineno", 0),
                               "symbol": symbol, "context": context, "what": what})
 
     def _classify(self, qualified: str, node: ast.AST, what: str) -> None:
@@ -210,7 +212,7 @@ def scan_source(source: str, file: str) -> list[dict[str, Any]]:
 
 
 def static_checks(wheel: Wheel, policy: Policy,
-                  allowances: list[Allowance] = ()) -> list[CheckResult]:
+                  allowances: Sequence[Allowance] = ()) -> list[CheckResult]:
     findings: list[dict[str, Any]] = []
     unparsable: list[dict[str, Any]] = []
     files = wheel.python_files

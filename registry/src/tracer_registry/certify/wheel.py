@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from tracer.errors import CertificationError
+from tracer_registry.errors import CertificationError
 
 if TYPE_CHECKING:
     from email.message import Message

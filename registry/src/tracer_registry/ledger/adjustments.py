@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from tracer.db import utcnow
-from tracer.errors import LedgerError, NotFoundError
+from tracer.errors import NotFoundError
 
 from tracer_registry.ledger.concurrency import write_lock
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import InvoiceLine, Refund
 from tracer_registry.ledger.money import (
     MICROS_PER_MAJOR,
@@ -56,7 +57,8 @@ def _legs(line: InvoiceLine, part: RefundPart, taking_back: bool) -> list[Leg]:
         legs.append(Leg(platform("tax", line.currency), back, part.tax))
     if part.fee:
         legs.append(Leg(platform("revenue", line.currency), back, part.fee))
-    if part.share:  # -1 on a rare slice: the publisher gets that unit back (money.py)
+    if part.share and line.publisher_id is not None:  # -1 on a rare slice: the publisher
+        # gets that unit back (money.py); only a plan's listing has a publisher and a share
         legs.append(Leg(publisher_payable(line.publisher_id, line.currency),
                         back if part.share > 0 else forth, abs(part.share)))
     return legs
@@ -87,7 +89,7 @@ def refund(s: Session, refund_id: str, line_id: str, amount: int, *, caused_by: 
         raise LedgerError(f"unknown refund kind {kind!r}")
     line = _locked_line(s, line_id)  # first the lock, then the replay check: no races
     if _replayed(s, refund_id, kind, line_id, amount):
-        return s.get(Refund, refund_id)
+        return s.get_one(Refund, refund_id)
     part = refund_part(_line_split(line), line.refunded, amount)
     effective_at = effective_at or utcnow()
     tx_id = f"{kind}:{refund_id}"

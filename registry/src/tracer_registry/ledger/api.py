@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from tracer.api.auth import require_roles, settings_of
 from tracer.db import session
 from tracer.errors import NotFoundError
 from tracer.tenancy import Principal
 
-from tracer_registry.ledger import exports
+from tracer_registry.ledger import billing_api, exports
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.payouts import available, run_payouts
 from tracer_registry.ledger.periods import parse_period
@@ -97,8 +97,8 @@ def run(request: Request, who: Admin) -> dict:
     return {"payouts": run_payouts(settings_of(request), caused_by=f"api:{who.key_id}")}
 
 
-def register(app: FastAPI) -> None:
-    from tracer_registry.ledger import billing_api
-
-    app.include_router(router)
-    app.include_router(billing_api.router)
+#: every ledger route, mounted by the ledger's ``tracer_routes`` hook: payouts (this
+#: module) and tenants' invoices and payments (``billing_api``)
+routes = APIRouter()
+routes.include_router(router)
+routes.include_router(billing_api.router)

@@ -11,10 +11,16 @@ from rich.table import Table
 
 from tracer_registry.ledger.cli import WHO, _console, _settings
 
+#: merged into ``tracer`` by the ledger's ``tracer_cli`` hook: ``tracer invoices`` and the
+#: ``payments`` group
+app = typer.Typer()
+
 payments = typer.Typer(name="payments", no_args_is_help=True,
                        help="Tenant payments: record one (idempotent by its id).")
+app.add_typer(payments, name="payments")
 
 
+@app.command("invoices")
 def invoices_command(tenant: Annotated[str, typer.Argument(help="tenant id")],
                      period: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
                      as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -65,33 +71,3 @@ def record(payment_id: Annotated[str, typer.Argument(help="the provider's paymen
         row = receive_payment(s, notice, caused_by=WHO)
     _console().print(f"payment {row.id}: {row.settled} {row.currency} settled, "
                      f"{row.credited} to credit")
-
-
-def admin(action: Annotated[str, typer.Argument(help="credit, apply-credit, adjust, "
-                                                    "reverse-chargeback, fx, bank-return, "
-                                                    "tax-rate, threshold")],
-          params: Annotated[list[str] | None, typer.Argument(help="key=value …")] = None,
-          operator: Annotated[str, typer.Option(help="who you are (audited)")] = "") -> None:
-    """An audited operator action on the books, e.g. ``credit id=c1 tenant=acme …``."""
-    from tracer.db import session
-    from tracer.errors import ValidationError
-
-    from tracer_registry.ledger.operator import perform
-
-    pairs = {}
-    for item in params or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValidationError(f"{item!r}: give parameters as key=value", field=item)
-        pairs[key] = value
-    with session(_settings()) as s:
-        result = perform(s, action, pairs, operator=operator)
-    _console().print(f"{action}: {result} (by {operator})")
-
-
-def register(cli: typer.Typer) -> None:
-    from tracer_registry.ledger.cli import app as payouts_app
-
-    payouts_app.command("admin")(admin)
-    cli.command("invoices")(invoices_command)
-    cli.add_typer(payments, name="payments")

@@ -10,7 +10,7 @@ for its outcome, so the comparison always sees the row that won.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracer_registry.ledger.bulk_sqlite import bound
 
@@ -23,7 +23,7 @@ STAGE = "ledger_usage_intake"
 def insert_usage_postgres(conn: Connection, columns: tuple[str, ...],
                           rows: list[tuple]) -> tuple[int, str | None]:
     """Returns (inserted, first clashing id)."""
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection  # the DBAPI connection
     names = ", ".join(columns)
     with raw.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} "

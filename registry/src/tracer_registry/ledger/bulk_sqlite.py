@@ -19,7 +19,7 @@ what a commit means.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracer.usage import UsageEvent
 
@@ -39,7 +39,7 @@ def tuned_for_bulk(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "sqlite":
         yield
         return
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection  # the DBAPI connection
     cache = raw.execute("PRAGMA cache_size").fetchone()[0]
     pages = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     raw.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
@@ -103,7 +103,7 @@ def insert_usage_sqlite(conn: Connection, columns: tuple[str, ...],
                         rows: list[tuple]) -> tuple[int, str | None]:
     """INSERT … ON CONFLICT DO NOTHING through executemany; then, if some ids were already
     there, compare their stored payload hashes. Returns (inserted, first clashing id)."""
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection  # the DBAPI connection
     cursor = raw.cursor()
     marks = ", ".join("?" for _ in columns)
     cursor.executemany(f"INSERT INTO usage_events ({', '.join(columns)}) VALUES ({marks}) "

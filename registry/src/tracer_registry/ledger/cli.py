@@ -169,8 +169,24 @@ def reconcile(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         raise typer.Exit(1)
 
 
-def register(cli: typer.Typer) -> None:
-    from tracer_registry.ledger import billing_cli
+@app.command("admin")
+def admin(action: Annotated[str, typer.Argument(help="credit, apply-credit, adjust, "
+                                                    "reverse-chargeback, fx, bank-return, "
+                                                    "tax-rate, threshold")],
+          params: Annotated[list[str] | None, typer.Argument(help="key=value …")] = None,
+          operator: Annotated[str, typer.Option(help="who you are (audited)")] = "") -> None:
+    """An audited operator action on the books, e.g. ``credit id=c1 tenant=acme …``."""
+    from tracer.db import session
+    from tracer.errors import ValidationError
 
-    cli.add_typer(app, name="payouts")
-    billing_cli.register(cli)
+    from tracer_registry.ledger.operator import perform
+
+    pairs = {}
+    for item in params or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValidationError(f"{item!r}: give parameters as key=value", field=item)
+        pairs[key] = value
+    with session(_settings()) as s:
+        result = perform(s, action, pairs, operator=operator)
+    _console().print(f"{action}: {result} (by {operator})")

@@ -10,16 +10,17 @@ period row exclusively.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from tracer.db import utcnow
-from tracer.errors import LedgerError
 from tracer.tenancy import Tenant
 from tracer.usage import UsageEvent
 
 from tracer_registry.ledger import crashpoints
 from tracer_registry.ledger.concurrency import run_in_transaction
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import Invoice, Period, UsageClaim
 from tracer_registry.ledger.periods import (
     last_closed,
@@ -83,8 +84,9 @@ def close_period(settings: Settings, period: str, *, caused_by: str,
     rated = 0
     for start in range(0, len(tenants), chunk):
         group = tenants[start:start + chunk]
-        rated += run_in_transaction(settings, lambda s, g=group: rate_tenants(
-            s, settings, g, period, caused_by=caused_by))
+        rated += run_in_transaction(settings, partial(
+            rate_tenants, settings=settings, tenant_ids=group, period=period,
+            caused_by=caused_by))
         if progress is not None:
             progress(len(group))
         crashpoints.reached("close.mid_rating")
@@ -93,7 +95,7 @@ def close_period(settings: Settings, period: str, *, caused_by: str,
     def freeze(s: Session) -> int:
         previous = lock_for_close(s, period)
         count = freeze_statements(s, period, previous)
-        row = s.get(Period, period)
+        row = s.get_one(Period, period)  # lock_for_close made sure it is there
         row.status, row.closed_at = "closed", utcnow()
         return count
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from tracer.db import session
-from tracer.errors import LedgerError
+
+from tracer_registry.ledger.errors import LedgerError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,6 +63,6 @@ def write_lock(s: Session) -> None:
     """
     if s.get_bind().dialect.name != "sqlite":
         return
-    raw = s.connection().connection.driver_connection
+    raw: Any = s.connection().connection.driver_connection  # the DBAPI connection
     if not raw.in_transaction:
         raw.execute("BEGIN IMMEDIATE")

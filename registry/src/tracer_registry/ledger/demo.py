@@ -69,7 +69,8 @@ def run(settings, console) -> None:
                               settings.tiers)
         _register_publisher(s)
         set_price_plan(s, PLAN)
-        first = next_period(last_closed(s)) if last_closed(s) else "2026-04"
+        last = last_closed(s)
+        first = next_period(last) if last else "2026-04"
     if done is None:
         console.print(f"[bold]Ledger[/bold]: {PUBLISHER} lists {PLAN.domain} at $0.004 a "
                       "prediction and $20.00 a month per install; the platform keeps 30 %")
@@ -78,7 +79,7 @@ def run(settings, console) -> None:
         _month(settings, first, 1.0, console)
         run_payouts(settings, caused_by="demo", now=during)  # pays the closed month
         with session(settings) as s:
-            line = s.get(InvoiceLine, f"demo-initech/{first}/prediction/{PLAN.domain}")
+            line = s.get_one(InvoiceLine, f"demo-initech/{first}/prediction/{PLAN.domain}")
             refund(s, f"demo-refund-{first}", line.id, line.gross // 4, caused_by="demo",
                    effective_at=during)
         _month(settings, second, 1.3, console)

@@ -8,7 +8,7 @@ balance on accounts that must never go negative (tenant prepaid credit, money in
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -28,6 +29,12 @@ from tracer.db import Base, utcnow
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for executemany inserts and updates that skip the ORM's bulk
+    path (``__table__`` is typed as any ``FromClause``)."""
+    return cast("Table", model.__table__)
 
 class PricePlanRow(Base):
     """The agreement for one third-party listing: prices and the commission rate."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracer.errors import LedgerError, ValidationError
+from tracer.errors import ValidationError
+
+from tracer_registry.ledger.errors import LedgerError
 
 MICROS_PER_MAJOR = 1_000_000
 BPS = 10_000

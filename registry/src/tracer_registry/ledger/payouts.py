@@ -19,15 +19,17 @@ after a payout leaves the payable negative and later earnings net it out.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, or_, select
 from tracer.db import utcnow
-from tracer.errors import LedgerError, NotFoundError
+from tracer.errors import NotFoundError
 
 from tracer_registry.ledger import crashpoints
 from tracer_registry.ledger.concurrency import run_in_transaction, write_lock
-from tracer_registry.ledger.models import Account, Entry, Payout, Period, Transaction
+from tracer_registry.ledger.errors import LedgerError
+from tracer_registry.ledger.models import Account, Entry, Payout, Period, Transaction, table_of
 from tracer_registry.ledger.periods import open_period
 from tracer_registry.ledger.plans import payout_thresholds
 from tracer_registry.ledger.postings import (
@@ -115,8 +117,8 @@ def _open_payouts(s: Session, account_ids: list[int], *, caused_by: str,
                      "created_at": now, "updated_at": now})
     if postings:
         post_many(s, postings)
-        s.execute(insert(Payout.__table__), rows)
-    return [r["id"] for r in rows]
+        s.execute(insert(table_of(Payout)), rows)
+    return [str(r["id"]) for r in rows]
 
 
 def _settle(settings: Settings, rail: FileRail, payout_ids: list[str], caused_by: str) -> None:
@@ -165,8 +167,8 @@ def run_payouts(settings: Settings, *, caused_by: str, rail: FileRail | None = N
     paid = []
     for start in range(0, len(accounts), batch):
         group = accounts[start:start + batch]
-        opened = run_in_transaction(settings, lambda s, g=group: _open_payouts(
-            s, g, caused_by=caused_by, now=now or utcnow()))
+        opened = run_in_transaction(settings, partial(
+            _open_payouts, account_ids=group, caused_by=caused_by, now=now or utcnow()))
         if progress is not None:
             progress(len(group))
         if not opened:

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from tracer.errors import LedgerError, ValidationError
+from tracer.errors import ValidationError
 
-from tracer_registry.ledger.models import Period
+from tracer_registry.ledger.errors import LedgerError
+from tracer_registry.ledger.models import Period, table_of
 from tracer_registry.ledger.postings import insert_ignoring_duplicates
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def open_period(s: Session, effective_at: datetime) -> str:
     if last is not None and period <= last:
         period = next_period(last)
     while True:
-        insert_ignoring_duplicates(s, Period.__table__, [{"id": period, "status": "open"}])
+        insert_ignoring_duplicates(s, table_of(Period), [{"id": period, "status": "open"}])
         status = s.scalar(select(Period.status).where(Period.id == period)
                           .with_for_update(read=True))
         if status == "open":
@@ -84,7 +85,7 @@ def lock_for_close(s: Session, period: str) -> str | None:
     Returns the last closed period before this one (None for the first close).
     """
     parse_period(period)
-    insert_ignoring_duplicates(s, Period.__table__, [{"id": period, "status": "open"}])
+    insert_ignoring_duplicates(s, table_of(Period), [{"id": period, "status": "open"}])
     s.execute(select(Period.id).where(Period.id == period).with_for_update())
     last = last_closed(s)
     if last is not None and period <= last:

@@ -22,17 +22,19 @@ def tracer_migrations() -> list[MigrationTree]:
 
 @hookimpl
 def tracer_cli(cli: typer.Typer) -> None:
-    from tracer_registry.ledger.cli import register
+    from tracer_registry.ledger import billing_cli
+    from tracer_registry.ledger.cli import app as payouts
 
-    register(cli)
+    cli.add_typer(payouts, name="payouts")
+    cli.add_typer(billing_cli.app)  # unnamed: ``tracer invoices``, ``tracer payments``
 
 
 @hookimpl
 def tracer_routes(app: FastAPI) -> None:
     from tracer_registry.console.payouts import register as register_payouts
-    from tracer_registry.ledger.api import register
+    from tracer_registry.ledger.api import routes
 
-    register(app)
+    app.include_router(routes)
     register_payouts(app)
 
 

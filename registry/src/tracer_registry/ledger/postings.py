@@ -13,19 +13,20 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from tracer.db import utcnow
-from tracer.errors import LedgerError
 
-from tracer_registry.ledger.models import Account, Entry, Transaction
+from tracer_registry.ledger.errors import LedgerError
+from tracer_registry.ledger.models import Account, Entry, Transaction, table_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import datetime
 
+    from sqlalchemy.engine import CursorResult
     from sqlalchemy.orm import Session
 
 # kind -> (normal side, may go negative)
@@ -103,7 +104,8 @@ def insert_ignoring_duplicates(s: Session, table, rows: list[dict[str, Any]]) ->
         return 0
     dialect = s.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    return s.execute(module.insert(table).on_conflict_do_nothing(), rows).rowcount
+    result = s.execute(module.insert(table).on_conflict_do_nothing(), rows)
+    return cast("CursorResult[Any]", result).rowcount  # an INSERT's result is a cursor's
 
 
 def _check(posting: Posting) -> None:
@@ -139,7 +141,7 @@ def accounts(s: Session, codes: Iterable[str]) -> dict[str, Account]:
             normal, allow_negative = ACCOUNT_KINDS[kind]
             rows.append({"code": code, "kind": kind, "owner": owner, "currency": currency,
                          "normal": normal, "allow_negative": allow_negative, "balance": 0})
-        insert_ignoring_duplicates(s, Account.__table__, rows)
+        insert_ignoring_duplicates(s, table_of(Account), rows)
         found.update(_load_accounts(s, missing))
     return found
 
@@ -197,8 +199,8 @@ def post_many(s: Session, postings: Sequence[Posting]) -> int:
             deltas[account.id] += leg.amount if leg.side == account.normal else -leg.amount
     _move_balances(s, by_code, deltas)
     # Core inserts (executemany), not the ORM's bulk path: same SQL, a third of the Python
-    s.execute(insert(Transaction.__table__), tx_rows)
-    s.execute(insert(Entry.__table__), entry_rows)
+    s.execute(insert(table_of(Transaction)), tx_rows)
+    s.execute(insert(table_of(Entry)), entry_rows)
     return len(fresh)
 
 
@@ -216,7 +218,7 @@ def _move_balances(s: Session, by_code: dict[str, Account], deltas: dict[int, in
                                   f"change {deltas[account_id]}", account=code)
     params = [{"account": i, "delta": d} for i, d in sorted(deltas.items()) if d]
     if params:
-        table = Account.__table__
+        table = table_of(Account)
         s.execute(update(table).where(table.c.id == bindparam("account"))
                   .values(balance=table.c.balance + bindparam("delta"))
                   .execution_options(synchronize_session=False), params)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -27,16 +27,17 @@ from sqlalchemy import (
     text,
 )
 from tracer.db import utcnow
-from tracer.errors import LedgerError
 from tracer.tenancy import Tenant
 from tracer.usage import UsageEvent
 
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import (
     Invoice,
     InvoiceLine,
     PricePlanRow,
     TaxRate,
     UsageClaim,
+    table_of,
 )
 from tracer_registry.ledger.money import (
     BPS,
@@ -157,7 +158,7 @@ def rate_tenants(s: Session, settings: Settings, tenant_ids: list[str], period: 
     if not todo:
         return 0
     # the invoice ids are the claim: a concurrent rater fails here and retries
-    s.execute(insert(Invoice.__table__), [{"id": f"{t}/{period}", "tenant_id": t,
+    s.execute(insert(table_of(Invoice)), [{"id": f"{t}/{period}", "tenant_id": t,
                                            "period": period, "created_at": utcnow()}
                                           for t in todo])
     usage: dict[str, dict[tuple[str, str | None], int]] = {t: defaultdict(int) for t in todo}
@@ -167,12 +168,13 @@ def rate_tenants(s: Session, settings: Settings, tenant_ids: list[str], period: 
     tiers = dict(s.execute(select(Tenant.id, Tenant.tier).where(Tenant.id.in_(todo))).all())
     taxes = dict(s.execute(select(TaxRate.tenant_id, TaxRate.tax_bps)
                            .where(TaxRate.tenant_id.in_(todo))).all())
-    line_rows, postings = [], []
+    line_rows: list[dict[str, Any]] = []
+    postings: list[Posting] = []
     for tenant_id in todo:
         _rate_one(settings, tenant_id, period, tiers[tenant_id], usage[tenant_id], plans,
                   taxes.get(tenant_id, 0), caused_by, line_rows, postings)
     if line_rows:
-        s.execute(insert(InvoiceLine.__table__), line_rows)
+        s.execute(insert(table_of(InvoiceLine)), line_rows)
     post_many(s, postings)
     return len(todo)
 
@@ -202,11 +204,12 @@ def _claim(s: Session, tenants: list[str], period: str) -> list[tuple]:
         .where(UsageEvent.tenant_id.in_(tenants), UsageEvent.occurred_at < period_end(period),
                ~claimed.exists())))
     p = _PICKED.c
-    s.execute(insert(UsageClaim.__table__).from_select(
+    s.execute(insert(table_of(UsageClaim)).from_select(
         ["event_id", "invoice_id"],
         select(p.id, p.tenant_id + literal(f"/{period}")).order_by(p.id)))
-    return s.execute(select(p.tenant_id, p.kind, p.domain, func.sum(p.quantity))
-                     .group_by(p.tenant_id, p.kind, p.domain)).all()
+    return [tuple(row) for row in s.execute(
+        select(p.tenant_id, p.kind, p.domain, func.sum(p.quantity))
+        .group_by(p.tenant_id, p.kind, p.domain))]
 
 
 def _rate_one(settings: Settings, tenant_id: str, period: str, tier: str,
@@ -241,10 +244,10 @@ def _rate_one(settings: Settings, tenant_id: str, period: str, tier: str,
             legs.append(Leg(platform("tax", item.currency), "C", cut.tax))
         if cut.fee:
             legs.append(Leg(platform("revenue", item.currency), "C", cut.fee))
-        if cut.share:
+        if cut.share and publisher is not None:  # only a plan's listing has a share
             legs.append(Leg(publisher_payable(publisher, item.currency), "C", cut.share))
         postings.append(Posting(
-            id=tx_id, kind="charge", legs=legs, effective_at=effective, period=period,
+            id=f"charge:{line_id}", kind="charge", legs=legs, effective_at=effective, period=period,
             caused_by=caused_by, source_event=line_id, rule_version=rule, tenant_id=tenant_id,
             publisher_id=publisher, domain=item.domain, line_id=line_id,
             memo={"net": cut.net, "fee": cut.fee, "commission_bps": bps, "tax_bps": tax_bps,

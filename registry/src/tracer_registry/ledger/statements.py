@@ -14,8 +14,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, func, insert, select
-from tracer.errors import LedgerError, NotFoundError
+from tracer.errors import NotFoundError
 
+from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import Account, Entry, Statement, Transaction
 from tracer_registry.ledger.money import exponent
 
@@ -61,7 +62,7 @@ def freeze_statements(s: Session, period: str, previous: str | None) -> int:
                                                Statement.body)
                                         .where(Statement.period == previous)):
             openings[(pub, cur)] = body["closing"]
-    rebuilt = dict(s.execute(
+    rebuilt: dict[int, int] = dict(s.execute(
         select(Entry.account_id, func.sum(credit_signed()))
         .join(Account, Account.id == Entry.account_id)
         .where(Account.kind == "publisher_payable", Entry.period <= period)

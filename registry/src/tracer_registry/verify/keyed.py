@@ -34,8 +34,9 @@ from tracer_registry.verify.refusal import Refusal, VerifiedIdentity
 if TYPE_CHECKING:
     from pathlib import Path
 
-_CURVE_HASH = {"secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384,
-               "secp521r1": hashes.SHA512}
+_CURVE_HASH: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "secp256r1": hashes.SHA256, "secp384r1": hashes.SHA384,
+    "secp521r1": hashes.SHA512}
 MAX_BUNDLE_BYTES = 1_000_000
 
 
@@ -89,7 +90,7 @@ def _ordered_keys(hint: str | None, keys: dict[str, str]) -> list[tuple[str, Any
 
 def _verifies(key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes,
               prehashed: bool = False) -> bool:
-    algorithm = _CURVE_HASH[key.curve.name]()
+    algorithm: hashes.HashAlgorithm | Prehashed = _CURVE_HASH[key.curve.name]()
     if prehashed:
         algorithm = Prehashed(hashes.SHA256())
     try:
@@ -195,6 +196,8 @@ def _check_tlog(bundle: dict[str, Any], key: ec.EllipticCurvePublicKey, sha256: 
             raise Refusal("trust root", f"log {log_id[:16]}… is not in the pinned trust root")
         log_key = serialization.load_der_public_key(log_keys[log_id])
         try:
+            if not isinstance(log_key, ec.EllipticCurvePublicKey):  # Rekor's keys are EC
+                raise TypeError(f"a {type(log_key).__name__}, not an EC key")
             log_key.verify(promise, signed, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, TypeError):
             raise Refusal("trust root", "the log's signed entry timestamp does not verify "

@@ -98,9 +98,9 @@ def _policy(rules: list[TrustedPublisherRule]):
                 raise PolicyRefusal("issuer", f"certificate issuer {issuer!r} is not the "
                                               f"trusted publisher's ({', '.join(wanted)})")
             if san is None or not any(r.matches_identity(san) for r in same_issuer):
-                wanted = ", ".join(r.expected_identity() + "…" for r in same_issuer)
+                identities = ", ".join(r.expected_identity() + "…" for r in same_issuer)
                 raise PolicyRefusal("identity", f"certificate identity {san!r} does not "
-                                                f"match the trusted publisher ({wanted})")
+                                                f"match the trusted publisher ({identities})")
 
     return TrustedPublisherPolicy(), PolicyRefusal
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tracer.errors import RegistryError
+from tracer_registry.errors import RegistryError
 
 #: the checks a release can fail, in the order they run
 CHECKS = ("size", "bundle", "digest", "name", "signature", "trust root", "issuer", "identity",

@@ -29,7 +29,7 @@ from tracer.whatif import training_ranges, what_would_change
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from tracer.api.app import Platform
+    from tracer.api.deps import Platform
     from tracer.tenancy import Principal
 
 
@@ -63,7 +63,7 @@ async def predict(p: Platform, who: Principal, domain: str, arguments: dict[str,
                               "batch)", field="record")
     single = args.record is not None
     committed = await p.predictions.answer(Ask(
-        tenant_id=who.tenant_id, domain=domain, items=[args.record] if single else
+        tenant_id=who.tenant, domain=domain, items=[args.record] if single else
         list(args.records or []), single=single, explain=True, top=args.top,
         key=args.idempotency_key))
     return committed.response
@@ -75,9 +75,9 @@ async def report_outcome(p: Platform, who: Principal, arguments: dict[str, Any]
 
     def work() -> dict[str, Any]:
         with session(p.settings) as s:
-            response, domains = accept_outcomes(s, who.tenant_id, [ReportedOutcome(
+            response, domains = accept_outcomes(s, who.tenant, [ReportedOutcome(
                 args.prediction_id, args.outcome, args.observed_at)])
-        return {**response, **retrain_after_outcomes(p, who.tenant_id, domains)}
+        return {**response, **retrain_after_outcomes(p, who.tenant, domains)}
 
     return await run_in_threadpool(work)
 
@@ -114,7 +114,7 @@ async def explain_prediction(p: Platform, who: Principal, arguments: dict[str, A
     args = parse(ExplainIn, arguments)
 
     def work() -> dict[str, Any]:
-        row, outcome = _stored(p, who.tenant_id, args.prediction_id)
+        row, outcome = _stored(p, who.tenant, args.prediction_id)
         answer = _answer(_scorer(p, row), row, args.top)
         return {"prediction_id": row.id, "domain": row.domain, "record": row.record,
                 "probability": row.probability, "label": row.label,
@@ -138,12 +138,12 @@ async def what_if(p: Platform, who: Principal, arguments: dict[str, Any]
             raise ValidationError("give 'prediction_id' (an earlier answer), or 'domain' "
                                   "and 'record' (a new one)", field="prediction_id")
         committed = await p.predictions.answer(Ask(
-            tenant_id=who.tenant_id, domain=args.domain, items=[args.record], single=True,
+            tenant_id=who.tenant, domain=args.domain, items=[args.record], single=True,
             key=args.idempotency_key))
         prediction_id = committed.response["predictions"][0]["prediction_id"]
 
     def work() -> dict[str, Any]:
-        row, _ = _stored(p, who.tenant_id, prediction_id)
+        row, _ = _stored(p, who.tenant, prediction_id)
         scorer = _scorer(p, row)
         top = [f["feature"] for f in _answer(scorer, row, 5)["factors"]]
         found = what_would_change(scorer, row.record, training_ranges(scorer), top,
@@ -172,14 +172,14 @@ async def list_domains(p: Platform, who: Principal, arguments: dict[str, Any]
 
     def work() -> dict[str, Any]:
         out = []
-        for domain in enabled_domains(p, who.tenant_id):
+        for domain in enabled_domains(p, who.tenant):
             item: dict[str, Any] = {
                 "domain": domain.name, "tool": predict_tool_name(domain.name),
                 "title": domain.title, "outcome": domain.outcome,
                 "description": domain.description, "primary_metric": domain.primary_metric,
                 "model": None, "metric": None, "calibration": None}
             try:
-                scorer = p.champions.scorer(domain, who.tenant_id)
+                scorer = p.champions.scorer(domain, who.tenant)
             except TracerError:  # enabled, not trained yet
                 out.append(item)
                 continue

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from mcp_types import TextContent
+from mcp_types import ContentBlock, TextContent
 
 if TYPE_CHECKING:
     from tracer.errors import TracerError
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 SHOWN = 10
 
 
-def contents(text: str, structured: dict[str, Any]) -> list[TextContent]:
+def contents(text: str, structured: dict[str, Any]) -> list[ContentBlock]:
     return [TextContent(type="text", text=text),
             TextContent(type="text", text=orjson.dumps(structured).decode())]
 

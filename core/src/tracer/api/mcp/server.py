@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from starlette.types import Receive, Scope, Send
 
-    from tracer.api.app import Platform
+    from tracer.api.deps import Platform
     from tracer.tenancy import Principal
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,8 @@ class McpEndpoint:
 
     @staticmethod
     def _principal(ctx: ServerRequestContext[Any]) -> Principal:
-        principal = ctx.request.scope.get("state", {}).get(_PRINCIPAL) if ctx.request else None
+        principal: Principal | None = \
+            ctx.request.scope.get("state", {}).get(_PRINCIPAL) if ctx.request else None
         if principal is None:  # pragma: no cover - every request passes the gate
             raise AuthError("missing or invalid API key (send 'Authorization: Bearer trk_…')")
         return principal
@@ -119,7 +120,7 @@ class McpEndpoint:
     async def _list_tools(self, ctx: ServerRequestContext[Any],
                           params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         principal = self._principal(ctx)
-        tools = await run_in_threadpool(tools_for, self.platform, principal.tenant_id)
+        tools = await run_in_threadpool(tools_for, self.platform, principal.tenant)
         return types.ListToolsResult(tools=tools)
 
     async def _call_tool(self, ctx: ServerRequestContext[Any],

@@ -34,7 +34,7 @@ from tracer.whatif import training_ranges
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from tracer.api.app import Platform
+    from tracer.api.deps import Platform
     from tracer.domain import Domain
 
 PREDICT = "predict_"

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tracer.api.auth import current_principal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.metering import tenant_tier, usage_dict
+from tracer.api.responses import KeyList, PluginList, UsageOut
 from tracer.api.schemas import KeyOut, OwnKeyIn
 from tracer.db import session, utcnow
 from tracer.quota import month_start, predictions_used
@@ -29,7 +30,8 @@ def key_out(key: ApiKey, plaintext: str | None = None) -> dict[str, Any]:
                   revoked_at=key.revoked_at, key=plaintext).model_dump(mode="json")
 
 
-@router.get("/v1/usage", summary="Your metered usage: totals this month and the events")
+@router.get("/v1/usage", response_model=UsageOut,
+            summary="Your metered usage: totals this month and the events")
 def usage(request: Request, principal: Tenant,
           since: Annotated[datetime | None, Query(description="Events from (ISO 8601); "
                                                   "default: start of this month.")] = None,
@@ -59,13 +61,14 @@ def usage(request: Request, principal: Tenant,
             "totals": totals, "events": [usage_dict(e) for e in events[-limit:]]}
 
 
-@router.get("/v1/plugins", summary="Plugins the platform loaded, and those that failed")
+@router.get("/v1/plugins", response_model=PluginList,
+            summary="Plugins the platform loaded, and those that failed")
 def plugins(request: Request, principal: Anyone) -> dict[str, Any]:
     states = platform_of(request).host.plugin_states()
     return {"plugins": sorted(states, key=lambda r: r["name"])}
 
 
-@router.get("/v1/keys", summary="Your API keys (never the secrets)")
+@router.get("/v1/keys", response_model=KeyList, summary="Your API keys (never the secrets)")
 def keys(request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:
@@ -79,11 +82,12 @@ def keys(request: Request, principal: Tenant) -> dict[str, Any]:
 def new_key(body: OwnKeyIn, request: Request, principal: Tenant) -> Any:
     p = platform_of(request)
     with session(p.settings) as s:
-        key, plaintext = issue_key(s, "tenant", tenant_id=principal.tenant_id, name=body.name)
+        key, plaintext = issue_key(s, "tenant", tenant_id=principal.tenant_id, name=body.name,
+                                   settings=p.settings)
         return key_out(key, plaintext)
 
 
-@router.delete("/v1/keys/{key_id}", summary="Revoke one of your keys")
+@router.delete("/v1/keys/{key_id}", response_model=KeyOut, summary="Revoke one of your keys")
 def drop_key(key_id: str, request: Request, principal: Tenant) -> Any:
     p = platform_of(request)
     with session(p.settings) as s:

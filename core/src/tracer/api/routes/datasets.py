@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 
 from tracer.api.auth import require_tenant
 from tracer.api.deps import platform_of
+from tracer.api.responses import DatasetList, DatasetOut
 from tracer.api.routes.domains import _jsonable
 from tracer.datasets import delete_dataset, get_dataset, list_datasets, store_dataset
 from tracer.db import session
@@ -19,7 +20,7 @@ router = APIRouter(tags=["training"])
 Tenant = Annotated[Principal, Depends(require_tenant)]
 
 
-@router.post("/v1/domains/{domain:path}/datasets", status_code=201,
+@router.post("/v1/domains/{domain:path}/datasets", status_code=201, response_model=DatasetOut,
              summary="Upload a training dataset (CSV or Parquet)",
              responses={413: {"description": "Over max_upload_bytes"},
                         422: {"description": "Rows or columns that do not fit the schema"}})
@@ -43,7 +44,7 @@ def upload_dataset(domain: str, request: Request, principal: Tenant,
     return _jsonable(row.as_dict())
 
 
-@router.get("/v1/datasets", summary="Your datasets")
+@router.get("/v1/datasets", response_model=DatasetList, summary="Your datasets")
 def datasets(request: Request, principal: Tenant, domain: str | None = None) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:
@@ -51,7 +52,8 @@ def datasets(request: Request, principal: Tenant, domain: str | None = None) -> 
                              for d in list_datasets(s, principal.tenant_id, domain)]}
 
 
-@router.get("/v1/datasets/{dataset_id}", summary="One of your datasets")
+@router.get("/v1/datasets/{dataset_id}", response_model=DatasetOut,
+            summary="One of your datasets")
 def dataset(dataset_id: str, request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:

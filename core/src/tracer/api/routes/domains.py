@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 from tracer.api.auth import current_principal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
-from tracer.api.metering import announce, usage_dict
+from tracer.api.responses import DomainInfo, DomainList, InstallOut
 from tracer.db import session
 from tracer.errors import ConflictError
 from tracer.installs import DomainInstall, install, set_enabled
 from tracer.tenancy import Principal
-from tracer.usage import UsageEvent
 
 router = APIRouter(tags=["domains"])
 describe_router = APIRouter(tags=["domains"])
@@ -26,7 +25,7 @@ Tenant = Annotated[Principal, Depends(require_tenant)]
 Anyone = Annotated[Principal, Depends(current_principal)]
 
 
-@router.get("/v1/domains", summary="Domains this platform serves")
+@router.get("/v1/domains", response_model=DomainList, summary="Domains this platform serves")
 def list_domains(request: Request, principal: Anyone) -> dict[str, Any]:
     """Every domain the loaded plugins provide; for a tenant key, whether it is installed
     and enabled for you."""
@@ -47,17 +46,15 @@ def list_domains(request: Request, principal: Anyone) -> dict[str, Any]:
     return {"domains": out}
 
 
-@router.post("/v1/domains/{domain:path}/install", status_code=201,
+@router.post("/v1/domains/{domain:path}/install", status_code=201, response_model=InstallOut,
              summary="Install a domain (billable; it stays disabled until enabled)")
 def install_domain(domain: str, request: Request, principal: Tenant,
                    idempotency_key: Annotated[str | None, Header()] = None) -> Any:
     p = platform_of(request)
     dom = p.host.domain(domain)
-    published: list[dict[str, Any]] = []
 
     def act(s: Session) -> tuple[int, dict[str, Any]]:
         row = install(s, principal.tenant_id, dom.name, dom.version)
-        published.append(usage_dict(s.get(UsageEvent, f"install:{row.id}")))
         return 201, _jsonable(row.as_dict())
 
     try:
@@ -65,8 +62,9 @@ def install_domain(domain: str, request: Request, principal: Tenant,
                       f"install {dom.name}", None, act)
     except IntegrityError:
         raise ConflictError(f"domain {dom.name} is already installed", domain=dom.name) from None
-    announce(p.host, published)  # empty for a replay: announced once, by the first
-    return JSONResponse(answer.body, status_code=answer.status_code)
+    # through the response model by hand: the console calls this function too
+    body = InstallOut.model_validate(answer.body).model_dump(mode="json")
+    return JSONResponse(body, status_code=answer.status_code)
 
 
 def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) -> Any:
@@ -79,18 +77,20 @@ def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) 
     return body
 
 
-@router.post("/v1/domains/{domain:path}/enable", summary="Enable an installed domain")
+@router.post("/v1/domains/{domain:path}/enable", response_model=InstallOut,
+             summary="Enable an installed domain")
 def enable_domain(domain: str, request: Request, principal: Tenant) -> Any:
     return _toggle(request, principal, domain, True)
 
 
-@router.post("/v1/domains/{domain:path}/disable",
+@router.post("/v1/domains/{domain:path}/disable", response_model=InstallOut,
              summary="Disable a domain (predictions and training stop; data stays)")
 def disable_domain(domain: str, request: Request, principal: Tenant) -> Any:
     return _toggle(request, principal, domain, False)
 
 
-@describe_router.get("/v1/domains/{domain:path}", summary="A domain and its record schema")
+@describe_router.get("/v1/domains/{domain:path}", response_model=DomainInfo,
+                     summary="A domain and its record schema")
 def describe_domain(domain: str, request: Request, principal: Anyone) -> dict[str, Any]:
     """Name, version, outcome, metrics and the JSON schema of one record: the fields a
     prediction request must carry."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
 from tracer.api.monitoring import drift_report
 from tracer.api.problems import from_request_validation
+from tracer.api.responses import CorrectedOutcome, DriftOut, FeedbackOut, MetricsOut, OutcomeOut
 from tracer.api.restraint import accept_outcomes, retrain_after_outcomes
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import CorrectionIn, FeedbackIn
@@ -36,8 +36,9 @@ Tenant = Annotated[Principal, Depends(require_tenant)]
 EVALUATION_KEYS = ("accuracy", "roc_auc", "log_loss", "brier")
 
 
-@router.post("/v1/feedback", summary="Report observed outcomes of earlier predictions")
-def post_feedback(body: FeedbackIn, request: Request, principal: Tenant,
+@router.post("/v1/feedback", response_model=FeedbackOut,
+             summary="Report observed outcomes of earlier predictions")
+def post_feedback(body: FeedbackIn, request: Request, response: Response, principal: Tenant,
                   idempotency_key: Annotated[str | None, Header()] = None) -> Any:
     """All or nothing: an unknown `prediction_id` (or one that is not yours) is a 404 naming
     its index, and nothing is stored. An outcome is the integer 0 or 1 (`true` is a 422).
@@ -57,8 +58,8 @@ def post_feedback(body: FeedbackIn, request: Request, principal: Tenant,
     answer = once(p.settings, principal.tenant_id, check_key(idempotency_key), "feedback",
                   body.model_dump(mode="json"), act)
     if answer.replayed:  # the first answer applied the policies; a retry applies none
-        return JSONResponse({**answer.body, "retraining_jobs": [], "retraining": []},
-                            status_code=answer.status_code)
+        response.status_code = answer.status_code
+        return {**answer.body, "retraining_jobs": [], "retraining": []}
     return {**answer.body, **retrain_after_outcomes(p, principal.tenant_id, domains)}
 
 
@@ -67,14 +68,15 @@ def _outcome_body(s: Any, row: Any) -> dict[str, Any]:
         _jsonable(c.as_dict()) for c in corrections_of(s, row.id)]})
 
 
-@router.get("/v1/outcomes/{outcome_id}", summary="One reported outcome and its corrections")
+@router.get("/v1/outcomes/{outcome_id}", response_model=OutcomeOut,
+            summary="One reported outcome and its corrections")
 def outcome(outcome_id: str, request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:
         return _outcome_body(s, get_outcome(s, principal.tenant_id, outcome_id))
 
 
-@router.post("/v1/outcomes/{outcome_id}/corrections",
+@router.post("/v1/outcomes/{outcome_id}/corrections", response_model=CorrectedOutcome,
              summary="Correct a reported outcome (its history keeps the old value)",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": CorrectionIn.model_json_schema()}}}})
@@ -104,7 +106,7 @@ def _evaluation(info: Any, primary: str) -> dict[str, Any]:
                                             f"{primary}_ci_low", f"{primary}_ci_high")}
 
 
-@router.get("/v1/domains/{domain:path}/metrics",
+@router.get("/v1/domains/{domain:path}/metrics", response_model=MetricsOut,
             summary="Live metrics per model version next to each version's evaluation")
 def metrics(domain: str, request: Request, principal: Tenant,
             window: Annotated[int, Query(ge=1, le=100_000,
@@ -136,7 +138,7 @@ def metrics(domain: str, request: Request, principal: Tenant,
             "all_versions": every}
 
 
-@router.get("/v1/domains/{domain:path}/drift",
+@router.get("/v1/domains/{domain:path}/drift", response_model=DriftOut,
             summary="Drift per feature (PSI) of recent predictions against training data")
 def drift(domain: str, request: Request, principal: Tenant,
           window: Annotated[int, Query(ge=10, le=100_000)] = 500,

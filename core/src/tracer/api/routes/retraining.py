@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import select
 
 from tracer.api.auth import require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key
+from tracer.api.responses import DecisionList, DecisionOut, JobOut, PolicyOut
 from tracer.api.routes.domains import _jsonable
 from tracer.api.routes.training import start_job
 from tracer.api.schemas import PolicyIn, PolicyPatch
@@ -50,7 +50,7 @@ def _save_policy(request: Request, principal: Principal, domain: str,
         return _jsonable(row.as_dict())
 
 
-@router.put("/v1/domains/{domain:path}/retraining-policy",
+@router.put("/v1/domains/{domain:path}/retraining-policy", response_model=PolicyOut,
             summary="Replace the retraining policy (fields left out take their defaults)")
 def put_policy(domain: str, body: PolicyIn, request: Request, principal: Tenant) -> Any:
     """A full replace: every field left out is reset to its default. To change some fields
@@ -58,7 +58,7 @@ def put_policy(domain: str, body: PolicyIn, request: Request, principal: Tenant)
     return _save_policy(request, principal, domain, body.model_dump(), replace=True)
 
 
-@router.patch("/v1/domains/{domain:path}/retraining-policy",
+@router.patch("/v1/domains/{domain:path}/retraining-policy", response_model=PolicyOut,
               summary="Change some fields of the retraining policy, keep the rest")
 def patch_policy(domain: str, body: PolicyPatch, request: Request, principal: Tenant) -> Any:
     """Only the fields sent change; `null` turns a trigger off (`min_new_outcomes`,
@@ -68,7 +68,8 @@ def patch_policy(domain: str, body: PolicyPatch, request: Request, principal: Te
                         replace=False)
 
 
-@router.get("/v1/domains/{domain:path}/retraining-policy", summary="The retraining policy")
+@router.get("/v1/domains/{domain:path}/retraining-policy", response_model=PolicyOut,
+            summary="The retraining policy")
 def get_policy(domain: str, request: Request, principal: Tenant) -> Any:
     p = platform_of(request)
     dom = p.host.domain(domain)
@@ -79,9 +80,9 @@ def get_policy(domain: str, request: Request, principal: Tenant) -> Any:
         return _jsonable(row.as_dict())
 
 
-@router.post("/v1/domains/{domain:path}/retrain", status_code=202,
+@router.post("/v1/domains/{domain:path}/retrain", status_code=202, response_model=JobOut,
              summary="Train a challenger now (on demand)")
-def retrain(domain: str, request: Request, principal: Tenant,
+def retrain(domain: str, request: Request, response: Response, principal: Tenant,
             idempotency_key: Annotated[str | None, Header()] = None) -> Any:
     p = platform_of(request)
     dom = p.host.domain(domain)
@@ -93,10 +94,11 @@ def retrain(domain: str, request: Request, principal: Tenant,
                             {"use_reference": use_reference, "include_feedback": True,
                              "tenant_weight": weight, "why": "on demand"},
                             "on_demand", check_key(idempotency_key))
-    return JSONResponse(job, status_code=status)
+    response.status_code = status
+    return job
 
 
-@router.get("/v1/domains/{domain:path}/retraining-decisions",
+@router.get("/v1/domains/{domain:path}/retraining-decisions", response_model=DecisionList,
             summary="Every retraining decision with its numbers, newest first")
 def decisions(domain: str, request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
@@ -110,7 +112,8 @@ def decisions(domain: str, request: Request, principal: Tenant) -> dict[str, Any
                 "decisions": [_jsonable(r.as_dict()) for r in rows]}
 
 
-@router.get("/v1/retraining-decisions/{decision_id}", summary="One retraining decision")
+@router.get("/v1/retraining-decisions/{decision_id}", response_model=DecisionOut,
+            summary="One retraining decision")
 def decision(decision_id: str, request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,13 +12,15 @@ from tracer.api.auth import require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
 from tracer.api.metering import tenant_tier
+from tracer.api.responses import Champion, JobList, JobOut, ModelVersions
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import JobIn
+from tracer.bounds import check_job
 from tracer.datasets import get_dataset
 from tracer.db import session
 from tracer.errors import ConflictError
 from tracer.installs import require_enabled
-from tracer.jobs import TrainingJob, active_job, create_job, get_job, launch
+from tracer.jobs import TrainingJob, active_job, cancel_job, create_job, get_job, launch
 from tracer.lifecycle import model_name_for, promote, rollback
 from tracer.quota import check_training_runs
 from tracer.tenancy import Principal
@@ -40,6 +41,7 @@ def start_job(request: Request, principal: Principal, domain: str, options: dict
         check_training_runs(s, principal.tenant_id, tenant.tier, tier)
         for dataset_id in options.get("dataset_ids") or []:
             get_dataset(s, principal.tenant_id, dataset_id)
+        check_job(s, p.settings, principal.tenant_id, dom.name, options)
         running = active_job(s, principal.tenant_id, dom.name)
         if running is not None:
             raise ConflictError(f"training job {running.id} for {dom.name} is still "
@@ -56,9 +58,9 @@ def start_job(request: Request, principal: Principal, domain: str, options: dict
     return answer.body, answer.status_code
 
 
-@router.post("/v1/domains/{domain:path}/jobs", status_code=202,
+@router.post("/v1/domains/{domain:path}/jobs", status_code=202, response_model=JobOut,
              summary="Start a training job (returns at once; poll the job)")
-def post_job(domain: str, body: JobIn, request: Request, principal: Tenant,
+def post_job(domain: str, body: JobIn, request: Request, response: Response, principal: Tenant,
              idempotency_key: Annotated[str | None, Header()] = None) -> Any:
     """Trains on reference data + your datasets + your feedback in a worker process. The
     new version becomes champion only if a paired bootstrap on the same evaluation records
@@ -66,10 +68,11 @@ def post_job(domain: str, body: JobIn, request: Request, principal: Tenant,
     champion as it was."""
     job, status = start_job(request, principal, domain, body.model_dump(), "manual",
                             check_key(idempotency_key))
-    return JSONResponse(job, status_code=status)
+    response.status_code = status
+    return job
 
 
-@router.get("/v1/jobs", summary="Your training jobs, newest first")
+@router.get("/v1/jobs", response_model=JobList, summary="Your training jobs, newest first")
 def jobs(request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:
@@ -79,14 +82,26 @@ def jobs(request: Request, principal: Tenant) -> dict[str, Any]:
         return {"jobs": [_jsonable(j.as_dict()) for j in rows]}
 
 
-@router.get("/v1/jobs/{job_id}", summary="A training job: status, stage, progress, result")
+@router.get("/v1/jobs/{job_id}", response_model=JobOut,
+            summary="A training job: status, stage, progress, result")
 def job(job_id: str, request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
     with session(p.settings) as s:
         return _jsonable(get_job(s, principal.tenant_id, job_id).as_dict())
 
 
-@router.get("/v1/domains/{domain:path}/models", summary="Your model versions of a domain")
+@router.post("/v1/jobs/{job_id}/cancel", response_model=JobOut,
+             summary="Cancel a queued or running job")
+def cancel(job_id: str, request: Request, principal: Tenant) -> dict[str, Any]:
+    """Stops the job's worker; the champion stays as it was and nothing is registered or
+    metered. Cancelling a cancelled job answers it again; a job already registering its
+    model, or finished, answers 409."""
+    p = platform_of(request)
+    return _jsonable(cancel_job(p.settings, principal.tenant_id, job_id).as_dict())
+
+
+@router.get("/v1/domains/{domain:path}/models", response_model=ModelVersions,
+            summary="Your model versions of a domain")
 def models(domain: str, request: Request, principal: Tenant) -> dict[str, Any]:
     p = platform_of(request)
     dom = p.host.domain(domain)
@@ -98,7 +113,7 @@ def models(domain: str, request: Request, principal: Tenant) -> dict[str, Any]:
          "metrics": v.metrics, "decision": v.tags.get("tracer.decision")} for v in versions]}
 
 
-@router.post("/v1/domains/{domain:path}/models/{version}/promote",
+@router.post("/v1/domains/{domain:path}/models/{version}/promote", response_model=Champion,
              summary="Make a version the champion")
 def promote_version(domain: str, version: int, request: Request, principal: Tenant) -> Any:
     p = platform_of(request)
@@ -108,7 +123,7 @@ def promote_version(domain: str, version: int, request: Request, principal: Tena
     return {"model": model_name_for(dom, principal.tenant_id), "champion": version}
 
 
-@router.post("/v1/domains/{domain:path}/rollback",
+@router.post("/v1/domains/{domain:path}/rollback", response_model=Champion,
              summary="Put the previous champion back")
 def rollback_champion(domain: str, request: Request, principal: Tenant) -> Any:
     p = platform_of(request)

@@ -1,14 +1,14 @@
 """Per-key call counts per minute window (tracer.ratelimit): rate limits across workers
 
 Revision ID: 0008
-Revises: 0006 (at the merge with the training-dispatch branch: 0007)
+Revises: 0007_training
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007_training"
 branch_labels = None
 depends_on = None
 
