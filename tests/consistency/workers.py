@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -35,17 +36,22 @@ def environment(values: dict[str, str]) -> dict[str, str]:
 def served(env: dict[str, str], workers: int = 1) -> Iterator[tuple[str, subprocess.Popen]]:
     """``tracer serve`` with ``workers`` processes on a free port until the block ends."""
     port = free_port()
+    # the server's log goes to a file, never a pipe nobody reads: a full pipe blocks it
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the server has stopped
     process = subprocess.Popen(
         [sys.executable, "-m", "tracer.cli", "serve", "--host", "127.0.0.1", "--port",
          str(port), "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, start_new_session=True)
+        stderr=log, start_new_session=True)
+
+    def tail() -> str:
+        log.seek(0)
+        return log.read().decode(errors="replace")[-4000:]
+
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(1200):  # bounded polls: start-up imports take seconds on busy cores
             if process.poll() is not None:
-                raise AssertionError("tracer serve exited: "
-                                     + (process.stderr.read().decode() if process.stderr
-                                        else ""))
+                raise AssertionError("tracer serve exited: " + tail())
             try:
                 if httpx.get(f"{url}/openapi.json", timeout=5).status_code == 200:
                     break
@@ -53,7 +59,7 @@ def served(env: dict[str, str], workers: int = 1) -> Iterator[tuple[str, subproc
                 pass
             time.sleep(0.25)
         else:
-            raise AssertionError("tracer serve did not answer")
+            raise AssertionError("tracer serve did not answer: " + tail())
         yield url, process
     finally:
         process.terminate()
@@ -62,6 +68,7 @@ def served(env: dict[str, str], workers: int = 1) -> Iterator[tuple[str, subproc
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 def eventually(check: Callable[[], object], polls: int = 600, pause: float = 0.1) -> object:

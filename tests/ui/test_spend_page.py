@@ -13,7 +13,7 @@ def test_the_dashboard_shows_spend_so_far_against_the_tier(visit, app):
 
     settings = app.state.settings
     page = visit("bravo").get("/ui/dashboard").text
-    assert 'id="spend"' in page and "<strong>499.00 USD</strong>" in page
+    assert 'id="tier-spend"' in page and "<strong>499.00 USD</strong>" in page
     with session(settings) as s:
         for n in range(3):
             record_usage(s, f"training_run:spend-{n}", tenant_id="bravo", kind="training_run")

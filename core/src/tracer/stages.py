@@ -173,7 +173,7 @@ def refit(run: Run) -> None:
 
 
 def judge_against_champion(run: Run) -> None:
-    """The promotion verdict on the evaluation part; the rows and extras the card shows."""
+    """The promotion verdict on the evaluation part; the rows and extras the model card shows."""
     settings, plan, held, hold = run.host.settings, run.plan, run.held, run.hold
     unseen = None
     if plan is not None:
@@ -195,7 +195,7 @@ def judge_against_champion(run: Run) -> None:
 
 
 def register(run: Run) -> None:
-    """Log the run to MLflow and register the model version (with its card)."""
+    """Log the run to MLflow and register the model version (with its model card)."""
     domain, model, board, rows, hold = run.domain, run.model, run.board, run.rows, run.hold
     winner = board.winner.candidate.name
     by_source = {f"rows_{part}_{src}": n for part, counts in rows.get("by_source", {}).items()

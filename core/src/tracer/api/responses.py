@@ -22,7 +22,7 @@ class Out(BaseModel):
 
 
 class DomainSummary(Out):
-    name: str = Field(description="`namespace/template`.", examples=["esports/lol-10min"])
+    name: str = Field(description="`namespace/template`.", examples=["acme/churn-30d"])
     version: str
     title: str
     description: str
