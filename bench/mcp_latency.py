@@ -30,28 +30,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from tenant_setup import enabled_tenant
+
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN, TOOL, TENANT = "esports/lol-10min", "predict_esports_lol-10min", "bench"
 
 
 def prepare(home: Path) -> tuple[str, dict]:
-    os.environ["TRACER_HOME"] = str(home)
-    from tracer import db, lifecycle, tenancy
-    from tracer.host import PluginHost
-    from tracer.installs import install, set_enabled
-    from tracer.settings import get_settings
+    from tracer import lifecycle
     from tracer.tracking import ModelStore
     from tracer_esports.lol import load_reference
 
-    settings = get_settings()
-    settings.ensure_home()
-    host = PluginHost(settings)
-    db.upgrade(settings, extra=host.migration_trees())
-    with db.session(settings) as s:
-        tenancy.create_tenant(s, TENANT, "Bench", "enterprise", settings.tiers)
-        _, key = tenancy.issue_key(s, "tenant", tenant_id=TENANT)
-        install(s, TENANT, DOMAIN, host.domain(DOMAIN).version)
-        set_enabled(s, TENANT, DOMAIN, True)
+    settings, host, key = enabled_tenant(home, TENANT, DOMAIN)
     reference = load_reference()
     lifecycle.train(host, ModelStore(settings), DOMAIN, data=reference.head(600),
                     tenant=TENANT, params={"candidates": ["domain trainer"]})

@@ -30,27 +30,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from tenant_setup import enabled_tenant
+
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN, TENANT = "esports/lol-10min", "bench"
 
 
 def prepare(home: Path) -> str:
-    os.environ["TRACER_HOME"] = str(home)
-    from tracer import db, tenancy
-    from tracer.host import PluginHost
-    from tracer.installs import install, set_enabled
-    from tracer.settings import get_settings
-
-    settings = get_settings()
-    settings.ensure_home()
-    host = PluginHost(settings)
-    db.upgrade(settings, extra=host.migration_trees())
-    with db.session(settings) as s:
-        tenancy.create_tenant(s, TENANT, "Bench", "enterprise", settings.tiers)
-        _, key = tenancy.issue_key(s, "tenant", tenant_id=TENANT)
-        install(s, TENANT, DOMAIN, host.domain(DOMAIN).version)
-        set_enabled(s, TENANT, DOMAIN, True)
-    return key
+    return enabled_tenant(home, TENANT, DOMAIN)[2]
 
 
 def largest_allowed(rows: int, expanded: int, sent: int) -> tuple[bytes, int, int]:

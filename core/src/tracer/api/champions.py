@@ -57,13 +57,21 @@ class ChampionCache:
         if entry is not None and refresh == 0:  # no caching asked: check every time
             return self._load(domain, name, entry, tenant)
         if entry is not None:
-            if now - entry.checked >= refresh and name not in self._refreshing:
-                self._refreshing.add(name)
-                entry.checked = now
+            if self._claim(name, entry, now, refresh):
                 threading.Thread(target=self._refresh, args=(domain, name, tenant),
                                  daemon=True, name=f"champion-refresh {name}").start()
             return entry.scorer
         return self._load(domain, name, None, tenant)
+
+    def _claim(self, name: str, entry: _Entry, now: float, refresh: float) -> bool:
+        """Whether ``name`` is due a re-check and nobody is re-checking it; if so, it is now
+        ours (requests and the sweeper share this, so one re-check runs at a time)."""
+        with self._lock:
+            if now - entry.checked < refresh or name in self._refreshing:
+                return False
+            self._refreshing.add(name)
+            entry.checked = now
+            return True
 
     def _refresh(self, domain: Domain, name: str, tenant: str) -> None:
         try:
@@ -107,15 +115,12 @@ class ChampionCache:
         refresh = self.store.settings.champion_refresh_seconds
         now = time.monotonic()
         for name, entry in list(self._entries.items()):
-            if now - entry.checked < refresh or name in self._refreshing:
-                continue
             domain = self.host.domains.get(entry.scorer.domain.name)
             tenant = entry.scorer.tenant
             if domain is None or tenant is None:  # unloaded (revoked) since: nothing to serve
                 continue
-            self._refreshing.add(name)
-            entry.checked = now
-            self._refresh(domain, name, tenant)
+            if self._claim(name, entry, now, refresh):
+                self._refresh(domain, name, tenant)
 
     def warm(self, settings: Settings, limit: int = WARM_LIMIT) -> int:
         """Load the champions of enabled installs (at most ``limit``) and score each
