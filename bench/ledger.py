@@ -71,7 +71,7 @@ def baseline(settings, rows: list[dict]) -> float:
 def run(label: str, settings, args) -> dict:
     from tracer import db
     from tracer.db import session
-    from tracer.tenancy import Tenant
+    from tracer.models import Tenant
     from tracer_registry.ledger import migration_tree
     from tracer_registry.ledger.closing import close_period
     from tracer_registry.ledger.intake import ingest_many

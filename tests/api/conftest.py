@@ -75,13 +75,13 @@ def client(app):
 
 @pytest.fixture
 def make_caller(store):
-    from tracer import tenancy
+    from tracer import models, tenancy
     from tracer.db import session
 
     def make(tenant: str | None = None, role: str = "tenant", tier: str = "professional"
              ) -> Caller:
         with session(store.settings) as s:
-            if tenant is not None and s.get(tenancy.Tenant, tenant) is None:
+            if tenant is not None and s.get(models.Tenant, tenant) is None:
                 tenancy.create_tenant(s, tenant, tenant.title(), tier, store.settings.tiers)
             key, plaintext = tenancy.issue_key(s, role, tenant_id=tenant,
                                                subject=tenant or f"{role}-person")

@@ -83,7 +83,8 @@ def test_a_shifted_tenant_gets_a_challenger_that_adapts_promoted_only_beyond_noi
     assert numbers["rows_by_source"] == by_source and numbers["tenant_weight"] == 4.0
     assert "automatic (drift)" in final["message"] and "feedback 1,000" in final["message"]
     from sqlalchemy import select
-    from tracer.db import TrainingRun, session
+    from tracer.db import session
+    from tracer.models import TrainingRun
 
     with session(settings) as s:
         run = s.scalars(select(TrainingRun).where(

@@ -74,7 +74,7 @@ def test_stateful_fuzzing_follows_links(app, client, make_caller, host, store,
         """A fuzzed DELETE may revoke one of the callers' own keys (the first key a list
         names is the caller's): issue the caller a new one, so later scenarios still run."""
         from tracer.db import session
-        from tracer.tenancy import ApiKey
+        from tracer.models import ApiKey
 
         with session(store.settings) as s:
             for caller in filter(None, callers):

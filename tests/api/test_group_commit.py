@@ -32,8 +32,7 @@ def served(client, make_caller, host, store, lol_reference):
 
 def _stored(settings, tenant="acme"):
     from tracer.db import session
-    from tracer.feedback import StoredPrediction
-    from tracer.usage import UsageEvent
+    from tracer.models import StoredPrediction, UsageEvent
 
     with session(settings) as s:
         ids = set(s.scalars(select(StoredPrediction.id).where(

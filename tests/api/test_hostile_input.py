@@ -221,7 +221,7 @@ def test_concurrent_feedback_retries_with_one_key(client, champion, store, lol_r
     assert len({tuple(a.json()["outcome_ids"]) for a in answers}) == 1
     from sqlalchemy import func, select
     from tracer.db import session
-    from tracer.feedback import Outcome
+    from tracer.models import Outcome
 
     with session(store.settings) as s:
         assert s.scalar(select(func.count()).select_from(Outcome)) == 4

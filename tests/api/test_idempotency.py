@@ -29,8 +29,7 @@ def count(settings, model, *where) -> int:
 
 
 def test_concurrent_install_retries_get_the_first_answer(client, make_caller, store):
-    from tracer.installs import DomainInstall
-    from tracer.usage import UsageEvent
+    from tracer.models import DomainInstall, UsageEvent
 
     caller = make_caller("acme")
     answers = race(client, f"/v1/domains/{LOL}/install",
@@ -47,7 +46,7 @@ def test_concurrent_install_retries_get_the_first_answer(client, make_caller, st
 
 def test_concurrent_feedback_retries_get_the_first_answer(client, make_caller, host, store,
                                                           lol_reference):
-    from tracer.feedback import Outcome
+    from tracer.models import Outcome
 
     caller = make_caller("acme")
     enable(client, caller)
@@ -68,8 +67,7 @@ def test_concurrent_feedback_retries_get_the_first_answer(client, make_caller, h
 
 
 def test_concurrent_training_retries_start_one_job(client, make_caller, store):
-    from tracer.jobs import TrainingJob
-    from tracer.usage import UsageEvent
+    from tracer.models import TrainingJob, UsageEvent
 
     caller = make_caller("acme")
     enable(client, caller)

@@ -40,8 +40,7 @@ def test_job_trains_in_a_worker_meters_one_run_and_serves_the_new_champion(
 def test_a_killed_worker_is_reported_failed_and_leaves_the_champion(
         client, make_caller, host, store, lol_reference):
     from tracer.db import session
-    from tracer.jobs import TrainingJob
-    from tracer.usage import UsageEvent
+    from tracer.models import TrainingJob, UsageEvent
 
     acme = make_caller("acme")
     enable(client, acme)

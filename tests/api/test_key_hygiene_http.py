@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from tracer.db import session
+from tracer.models import ApiKey
 from tracer.settings import Settings
-from tracer.tenancy import ApiKey
 
 MAX_ACTIVE_KEYS = Settings.model_fields["max_active_keys"].default
 

@@ -14,8 +14,7 @@ from tests.api.conftest import LOL, enable, records_of, train_champion
 
 def _counts(settings, tenant):
     from tracer.db import session
-    from tracer.feedback import StoredPrediction
-    from tracer.usage import UsageEvent
+    from tracer.models import StoredPrediction, UsageEvent
 
     with session(settings) as s:
         rows = s.scalar(select(func.count()).select_from(StoredPrediction).where(
@@ -66,7 +65,7 @@ def test_concurrent_retries_meter_once(client, served, store, lol_reference):
 
 def test_install_is_metered_once_under_retries(client, make_caller, store):
     from tracer.db import session
-    from tracer.usage import UsageEvent
+    from tracer.models import UsageEvent
 
     caller = make_caller("acme")
     headers = {**caller.headers, "Idempotency-Key": "install-1"}
@@ -84,7 +83,7 @@ def test_install_is_metered_once_under_retries(client, make_caller, store):
 def test_over_quota_without_overage_is_429_and_stores_nothing(client, served, store,
                                                              lol_reference):
     from tracer.db import session
-    from tracer.tenancy import Tenant
+    from tracer.models import Tenant
 
     store.settings.tiers["starter"].predictions_per_month = 3
     with session(store.settings) as s:

@@ -9,7 +9,7 @@ from tests.api.conftest import LOL
 
 
 def _policy(s, tenant: str, **fields):
-    from tracer.retraining import RetrainingPolicy
+    from tracer.models import RetrainingPolicy
 
     row = RetrainingPolicy(tenant_id=tenant, domain=LOL, enabled=True, drift_window=500,
                            use_reference=True, **fields)

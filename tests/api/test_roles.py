@@ -67,7 +67,7 @@ def test_missing_bad_and_revoked_keys_get_the_same_401(client, make_caller):
 def test_mass_assignment_of_role_tenant_or_tier_is_refused(client, make_caller, store):
     from sqlalchemy import select
     from tracer.db import session
-    from tracer.tenancy import ApiKey
+    from tracer.models import ApiKey
 
     caller = make_caller("acme")
     make_caller("other")
@@ -94,7 +94,7 @@ def test_mass_assignment_of_role_tenant_or_tier_is_refused(client, make_caller, 
 def test_admin_creates_tenant_and_issues_key_shown_once_stored_hashed(client, make_caller,
                                                                       store):
     from tracer.db import session
-    from tracer.tenancy import ApiKey
+    from tracer.models import ApiKey
 
     admin = make_caller(None, role="admin")
     created = client.post("/v1/admin/tenants", headers=admin.headers,

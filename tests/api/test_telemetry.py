@@ -112,7 +112,7 @@ def test_spend_counts_overage_only_where_the_tier_allows_it(db):
 
     from tracer import tenancy
     from tracer.db import session
-    from tracer.quota import PredictionCounter
+    from tracer.models import PredictionCounter
     from tracer.spend import spend_for
 
     when = datetime(2026, 11, 15, tzinfo=UTC)

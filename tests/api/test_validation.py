@@ -70,8 +70,8 @@ def test_unknown_domain_and_disabled_domain(client, make_caller):
 
 def test_bad_upload_is_refused_with_rows_and_columns_and_nothing_is_saved(
         client, acme, store, lol_reference):
-    from tracer.datasets import Dataset
     from tracer.db import session
+    from tracer.models import Dataset
 
     frame = lol_reference.head(80).astype(object)
     frame.loc[4, "blueKills"] = "many"

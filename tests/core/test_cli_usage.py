@@ -10,7 +10,8 @@ from tracer.cli import main
 def test_usage_shows_spend_against_the_tier(settings, capsys):
     from tracer import db, tenancy
     from tracer.db import session
-    from tracer.quota import PredictionCounter, period_of
+    from tracer.models import PredictionCounter
+    from tracer.quota import period_of
     from tracer.usage import record_usage
 
     db.upgrade(settings)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from tracer.db import session
 from tracer.errors import ConflictError, ValidationError
+from tracer.models import ApiKey
 from tracer.settings import Settings
-from tracer.tenancy import ApiKey, create_tenant, issue_key, revoke_key
+from tracer.tenancy import create_tenant, issue_key, revoke_key
 
 MAX_ACTIVE_KEYS = Settings.model_fields["max_active_keys"].default
 

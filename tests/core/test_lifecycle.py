@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 from tracer import CostModel, hookimpl, lifecycle
-from tracer.db import TrainingRun, session
+from tracer.db import session
 from tracer.errors import (
     ConflictError,
     LabelError,
@@ -19,6 +19,7 @@ from tracer.errors import (
     ValidationError,
 )
 from tracer.model import logit
+from tracer.models import TrainingRun
 from tracer.predict import scorer_for
 from tracer.tracking import CHALLENGER, CHAMPION, PREVIOUS
 

@@ -58,7 +58,7 @@ def test_every_metric_the_rules_use_is_exported(bare_host, store, settings):
     from tracer import tenancy
     from tracer.api import create_app
     from tracer.db import session
-    from tracer.jobs import TrainingJob
+    from tracer.models import TrainingJob
 
     with session(settings) as s:
         tenancy.create_tenant(s, "acme", "Acme", "starter", settings.tiers)

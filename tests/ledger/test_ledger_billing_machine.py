@@ -22,7 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import select
 from tracer.db import session
 from tracer.installs import install, uninstall
-from tracer.tenancy import Tenant, create_tenant
+from tracer.models import Tenant
+from tracer.tenancy import create_tenant
 from tracer.usage import record_usage
 from tracer_registry.ledger.adjustments import refund
 from tracer_registry.ledger.closing import close_period

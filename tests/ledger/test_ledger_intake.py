@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from tracer.db import session
 from tracer.errors import ConflictError, NotFoundError, ValidationError
-from tracer.usage import UsageEvent, payload_hash, record_usage
+from tracer.models import UsageEvent
+from tracer.usage import payload_hash, record_usage
 from tracer_registry.ledger.intake import digest, ingest, ingest_bulk, ingest_many
 
 from .bulk_driver import START, events

@@ -11,8 +11,8 @@ from tracer import clock
 from tracer.db import session
 from tracer.errors import ValidationError
 from tracer.installs import install, uninstall
-from tracer.tenancy import Tenant, create_tenant
-from tracer.usage import UsageEvent
+from tracer.models import Tenant, UsageEvent
+from tracer.tenancy import create_tenant
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import InvoiceLine

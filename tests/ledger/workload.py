@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from tracer.db import session
-from tracer.tenancy import Tenant, create_tenant
+from tracer.models import Tenant
+from tracer.tenancy import create_tenant
 from tracer_registry.ledger.adjustments import refund
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.concurrency import run_in_transaction

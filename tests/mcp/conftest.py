@@ -41,11 +41,11 @@ class Live:
 
     def key(self, tenant: str, tier: str = "professional", role: str = "tenant") -> tuple[str, str]:
         """A new key (plaintext, id) for ``tenant`` (created when new)."""
-        from tracer import tenancy
+        from tracer import models, tenancy
         from tracer.db import session
 
         with session(self.settings) as s:
-            if role == "tenant" and s.get(tenancy.Tenant, tenant) is None:
+            if role == "tenant" and s.get(models.Tenant, tenant) is None:
                 tenancy.create_tenant(s, tenant, tenant.title(), tier, self.settings.tiers)
             row, plaintext = tenancy.issue_key(s, role, tenant_id=tenant if role == "tenant"
                                                else None, subject=tenant)

@@ -62,13 +62,13 @@ def test_keys_of_other_roles_get_403(live):
 
 
 def test_an_inactive_tenant_is_refused(live):
-    from tracer import tenancy
+    from tracer import models, tenancy
     from tracer.db import session
 
     key, _ = live.key("echo")
     call(live.mcp, key, ("tools/list", {}))
     with session(live.settings) as s:
-        s.get(tenancy.Tenant, "echo").active = False
+        s.get(models.Tenant, "echo").active = False
     tenancy.forget_verified()  # what deactivating a tenant through the admin API does
     assert "401" in _refusal(live, key).message
 
@@ -82,7 +82,7 @@ def _normalise(text: str, *ids: str) -> str:
 def test_tenant_a_reaches_none_of_tenant_bs_predictions_or_outcomes(live):
     from sqlalchemy import func, select
     from tracer.db import session
-    from tracer.feedback import Outcome
+    from tracer.models import Outcome
 
     record = records_of(live.reference.tail(7))[0]
     [b_answer] = call(live.mcp, live.bravo, (TOOL, {"record": record}))

@@ -14,9 +14,8 @@ def _meter(live, tenant: str) -> tuple[int, int, int]:
     """(usage quantity, stored predictions, allowance counter) of ``tenant``."""
     from sqlalchemy import func, select
     from tracer.db import session
-    from tracer.feedback import StoredPrediction
+    from tracer.models import StoredPrediction, UsageEvent
     from tracer.quota import predictions_used
-    from tracer.usage import UsageEvent
 
     with session(live.settings) as s:
         used = s.scalar(select(func.coalesce(func.sum(UsageEvent.quantity), 0)).where(
@@ -52,7 +51,8 @@ def test_metering_equals_answered_records_exactly_once_under_retries(live):
 
 def test_over_the_monthly_allowance_is_a_tool_error_naming_the_limit_and_its_reset(live):
     from tracer.db import session, utcnow
-    from tracer.quota import PredictionCounter, period_of
+    from tracer.models import PredictionCounter
+    from tracer.quota import period_of
 
     key, _ = live.key("golf", tier="starter")  # starter: no overage
     live.enable(key)

@@ -57,7 +57,7 @@ def _publish_and_install(settings, key) -> None:
 
 
 def _usage_rows(settings) -> int:
-    from tracer.usage import UsageEvent
+    from tracer.models import UsageEvent
 
     with session(settings) as s:
         return s.scalar(select(func.count()).select_from(UsageEvent))

@@ -33,7 +33,7 @@ def wait_until(check, what: str, polls: int = 2400):  # type: ignore[no-untyped-
 
 def job_row(settings, job_id: str):  # type: ignore[no-untyped-def]
     from tracer.db import session
-    from tracer.jobs import TrainingJob
+    from tracer.models import TrainingJob
 
     with session(settings) as s:
         row = s.get(TrainingJob, job_id)

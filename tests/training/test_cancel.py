@@ -27,7 +27,7 @@ def running_in_worker(settings, job_id: str):  # type: ignore[no-untyped-def]
 
 def training_runs(settings) -> list:  # type: ignore[no-untyped-def]
     from tracer.db import session
-    from tracer.usage import UsageEvent
+    from tracer.models import UsageEvent
 
     with session(settings) as s:
         return list(s.scalars(select(UsageEvent).where(UsageEvent.kind == "training_run")))

@@ -32,7 +32,8 @@ def test_claim_fills_free_slots_fairly_and_never_more(client, acme, make_caller,
     """Claiming alone (no training): a's three queued jobs are older than b's one."""
     from tracer.db import session
     from tracer.dispatch import claim
-    from tracer.jobs import TrainingJob, create_job
+    from tracer.jobs import create_job
+    from tracer.models import TrainingJob
 
     make_caller("bravo")
     settings.training_slots = 2

@@ -14,7 +14,8 @@ from tests.training.conftest import LOL, job_row
 def test_jobs_of_a_gone_supervisor_or_a_stale_heartbeat_fail_and_queued_ones_start(
         client, acme, settings, store):
     from tracer.db import session, utcnow
-    from tracer.jobs import TrainingJob, create_job, reap_orphans
+    from tracer.jobs import create_job, reap_orphans
+    from tracer.models import TrainingJob
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from tracer.db import session
-from tracer.tenancy import ApiKey
+from tracer.models import ApiKey
 from tracer.ui import sessions
 
 from tests.ui.conftest import Visitor

@@ -154,7 +154,7 @@ def _normal(text: str, *values: str) -> str:
 def test_tenant_b_gets_404_for_every_page_of_a_object_like_for_a_missing_one(
         visit, app, people, champion):
     from tracer.jobs import create_job
-    from tracer.tenancy import ApiKey
+    from tracer.models import ApiKey
 
     with session(app.state.settings) as s:
         job_id = create_job(s, "alpha", LOL, {"use_reference": True}).id

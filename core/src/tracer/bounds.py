@@ -42,7 +42,7 @@ def check_params(settings: Settings, params: dict[str, Any] | None) -> None:
 def check_rows(s: Session, settings: Settings, tenant_id: str, domain: str,
                dataset_ids: list[str] | None) -> None:
     """Refuse a job whose datasets alone hold more rows than ``training_max_rows``."""
-    from tracer.datasets import Dataset
+    from tracer.models import Dataset
 
     query = select(func.coalesce(func.sum(Dataset.rows), 0)).where(
         Dataset.tenant_id == tenant_id, Dataset.domain == domain)

@@ -10,41 +10,23 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from sqlalchemy import ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
 
-from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
-from tracer.db import Base, session, utcnow
+from tracer.db import session
 from tracer.errors import LimitError, NotFoundError, ValidationError
+from tracer.models import Dataset
 from tracer.records import validate_records
 from tracer.uploads import read_upload
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from tracer.domain import Domain
     from tracer.settings import Settings
-
-
-class Dataset(Base):
-    __tablename__ = "datasets"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    domain: Mapped[str] = mapped_column(String(128), index=True)
-    filename: Mapped[str] = mapped_column(String(255))
-    rows: Mapped[int] = mapped_column(Integer)
-    positives: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "domain": self.domain, "filename": self.filename,
-                "rows": self.rows, "positives": self.positives, "sha256": self.sha256,
-                "created_at": self.created_at}
 
 
 def dataset_path(settings: Settings, tenant_id: str, dataset_id: str) -> Path:

@@ -1,8 +1,9 @@
 """The one database session factory, and migrations for every store that shares it.
 
-SQLite (the embedded default) and PostgreSQL run the same SQLAlchemy 2 models and the
-same Alembic migrations. Plugins (the registry) bring their own migration trees through
-``tracer_migrations``, each with its own version table, so core never imports them.
+SQLite (the embedded default) and PostgreSQL run the same SQLAlchemy 2 models (every core
+table is in ``tracer.models``) and the same Alembic migrations. Plugins (the registry) bring
+their own migration trees through ``tracer_migrations``, each with its own version table, so
+core never imports them.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
 
 from tracer.settings import Settings, get_settings
 
@@ -38,31 +39,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
-
-
-class TrainingRun(Base):
-    """One run of the model lifecycle, whatever its outcome."""
-
-    __tablename__ = "training_runs"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    tenant: Mapped[str | None] = mapped_column(String(64), index=True)
-    domain: Mapped[str] = mapped_column(String(128), index=True)
-    model_name: Mapped[str] = mapped_column(String(256))
-    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed
-    source: Mapped[str] = mapped_column(Text)
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
-    mlflow_run_id: Mapped[str | None] = mapped_column(String(64))
-    model_version: Mapped[int | None] = mapped_column(Integer)
-    decision: Mapped[str | None] = mapped_column(Text)
-    metrics: Mapped[dict[str, Any] | None]
-    rows: Mapped[dict[str, Any] | None]  # counts by part and, for tenants, by source
-    error: Mapped[str | None] = mapped_column(Text)
 
 
 @lru_cache(maxsize=8)

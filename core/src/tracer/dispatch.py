@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, text
 
 from tracer.db import session, utcnow
-from tracer.jobs import TrainingJob, fail_unfinished, here, reap_stale
+from tracer.jobs import fail_unfinished, here, reap_stale
+from tracer.models import TrainingJob
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -9,31 +9,19 @@ the population stability index of recent served records over the same bins:
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import JSON, Integer, String
-from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from tracer.db import Base, utcnow
+from tracer.models import FeatureProfile
 
 if TYPE_CHECKING:
     import pandas as pd
+    from sqlalchemy.orm import Session
 
 BINS = 10
 #: Share given to an empty bin so the logarithm stays finite (a common PSI convention).
 EMPTY_SHARE = 1e-4
-
-
-class FeatureProfile(Base):
-    __tablename__ = "feature_profiles"
-
-    model_name: Mapped[str] = mapped_column(String(256), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rows: Mapped[int] = mapped_column(Integer)
-    features: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def _shares(values: np.ndarray, cuts: list[float]) -> np.ndarray:

@@ -14,71 +14,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
 
-from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
-from tracer.db import Base, utcnow
+from tracer.db import utcnow
 from tracer.errors import ConflictError, NotFoundError, ValidationError
+from tracer.models import Outcome, OutcomeCorrection, StoredPrediction
 
+if TYPE_CHECKING:
+    from datetime import datetime
 
-class StoredPrediction(Base):
-    __tablename__ = "predictions"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    domain: Mapped[str] = mapped_column(String(128))
-    model_name: Mapped[str] = mapped_column(String(256))
-    model_version: Mapped[int] = mapped_column(Integer)
-    probability: Mapped[float] = mapped_column(Float)
-    label: Mapped[int] = mapped_column(Integer)
-    threshold: Mapped[float] = mapped_column(Float)
-    record: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-class Outcome(Base):
-    __tablename__ = "outcomes"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    prediction_id: Mapped[str] = mapped_column(ForeignKey("predictions.id"), unique=True)
-    domain: Mapped[str] = mapped_column(String(128))
-    outcome: Mapped[int] = mapped_column(Integer)
-    observed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    corrected_at: Mapped[datetime | None]
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "prediction_id": self.prediction_id, "domain": self.domain,
-                "outcome": self.outcome, "observed_at": self.observed_at,
-                "created_at": self.created_at, "corrected_at": self.corrected_at}
-
-
-class OutcomeCorrection(Base):
-    """One change of a reported outcome: nothing reported is ever lost."""
-
-    __tablename__ = "outcome_corrections"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    outcome_id: Mapped[str] = mapped_column(ForeignKey("outcomes.id"), index=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
-    old_outcome: Mapped[int] = mapped_column(Integer)
-    new_outcome: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(String(500))
-    key_id: Mapped[str | None] = mapped_column(String(36))
-    subject: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "old_outcome": self.old_outcome,
-                "new_outcome": self.new_outcome, "reason": self.reason,
-                "by": {"subject": self.subject, "key_id": self.key_id},
-                "created_at": self.created_at}
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)

@@ -8,34 +8,19 @@ in the same transaction as the install row.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
 
-from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
-from tracer.db import Base, utcnow
+from tracer.db import utcnow
 from tracer.errors import ConflictError, NotFoundError
+from tracer.models import DomainInstall
 from tracer.usage import record_usage
 
+if TYPE_CHECKING:
+    from datetime import datetime
 
-class DomainInstall(Base):
-    __tablename__ = "domain_installs"
-    __table_args__ = (UniqueConstraint("tenant_id", "domain"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    domain: Mapped[str] = mapped_column(String(128))
-    domain_version: Mapped[str] = mapped_column(String(64))
-    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    uninstalled_at: Mapped[datetime | None]  # billed up to this day, not after
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "domain": self.domain, "domain_version": self.domain_version,
-                "enabled": self.enabled, "installed_at": self.installed_at,
-                "updated_at": self.updated_at}
+    from sqlalchemy.orm import Session
 
 
 def _row(s: Session, tenant_id: str, domain: str) -> DomainInstall | None:

@@ -25,57 +25,20 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select, update
 
-from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
-from tracer.db import Base, session, utcnow
+from tracer.db import session, utcnow
 from tracer.errors import ConflictError, NotFoundError
+from tracer.models import TrainingJob
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from tracer.settings import Settings
 
 ACTIVE = ("queued", "running")
 #: stages in which the job registers its model: no cancel, no timeout from here on
 COMMITTING = ("log", "promote", "done")
-
-
-class TrainingJob(Base):
-    __tablename__ = "training_jobs"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    domain: Mapped[str] = mapped_column(String(128))
-    # queued | running | succeeded | failed | cancelled
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    stage: Mapped[str] = mapped_column(String(32), default="queued")
-    progress: Mapped[float] = mapped_column(Float, default=0.0)
-    trigger: Mapped[str] = mapped_column(String(16), default="manual")
-    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    pid: Mapped[int | None] = mapped_column(Integer)
-    run_id: Mapped[str | None] = mapped_column(String(36))
-    model_version: Mapped[int | None] = mapped_column(Integer)
-    promoted: Mapped[bool | None] = mapped_column(Boolean)
-    decision: Mapped[str | None] = mapped_column(Text)
-    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    rows: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    error: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    worker: Mapped[str | None] = mapped_column(String(200))  # where it runs
-    heartbeat_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "domain": self.domain, "status": self.status,
-                "stage": self.stage, "progress": self.progress, "trigger": self.trigger,
-                "options": self.options, "model_version": self.model_version,
-                "promoted": self.promoted, "decision": self.decision,
-                "metrics": self.metrics, "rows": self.rows, "error": self.error,
-                "attempts": self.attempts,
-                "created_at": self.created_at, "started_at": self.started_at,
-                "finished_at": self.finished_at}
 
 
 def create_job(s: Session, tenant_id: str, domain: str, options: dict[str, Any],

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from tracer import stages
-from tracer.db import TrainingRun, session, utcnow
+from tracer.db import session, utcnow
 from tracer.errors import ModelError, TracerError
+from tracer.models import TrainingRun
 from tracer.stages import MIN_ROWS, PLATFORM_PARAMS, load_training_frame
 from tracer.tracking import CHAMPION, PREVIOUS, ModelStore
 

@@ -9,26 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
 
-from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
-from tracer.db import Base, utcnow
+from tracer.db import utcnow
 from tracer.errors import QuotaError
-from tracer.usage import UsageEvent
+from tracer.models import PredictionCounter, UsageEvent
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlalchemy.orm import Session
+
     from tracer.settings import Tier
-
-
-class PredictionCounter(Base):
-    __tablename__ = "prediction_counters"
-
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    period: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
-    rows: Mapped[int] = mapped_column(Integer, default=0)
 
 
 def period_of(when: datetime) -> str:

@@ -15,23 +15,15 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Integer, String, delete, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import delete, select
 
-from tracer.db import Base, session
+from tracer.db import session
+from tracer.models import CallWindow
 
 if TYPE_CHECKING:
     from tracer.settings import Settings
 
 WINDOW_SECONDS = 60
-
-
-class CallWindow(Base):
-    __tablename__ = "call_windows"
-
-    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch // 60
-    calls: Mapped[int] = mapped_column(Integer, default=0)
 
 
 @dataclass(frozen=True)

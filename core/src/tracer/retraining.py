@@ -11,66 +11,23 @@ its numbers and, for automatic runs, why it ran.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
 
-from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
-from tracer.db import Base, utcnow
 from tracer.feedback import count_outcomes
+from tracer.models import RetrainingDecision, RetrainingPolicy
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
     from tracer.domain import Domain
 
 TRIGGERS = ("manual", "on_demand", "outcomes", "drift")
-
-
-class RetrainingPolicy(Base):
-    __tablename__ = "retraining_policies"
-
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    domain: Mapped[str] = mapped_column(String(128), primary_key=True)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    min_new_outcomes: Mapped[int | None] = mapped_column(Integer)
-    drift_threshold: Mapped[float | None] = mapped_column(Float)
-    drift_window: Mapped[int] = mapped_column(Integer, default=500)
-    use_reference: Mapped[bool] = mapped_column(Boolean, default=True)
-    cooldown_hours: Mapped[float | None] = mapped_column(Float)
-    tenant_weight: Mapped[float | None] = mapped_column(Float)
-    #: the drift episode an automatic challenger was already started for (see restraint)
-    drift_episode: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    def as_dict(self) -> dict:
-        return {"domain": self.domain, "enabled": self.enabled,
-                "min_new_outcomes": self.min_new_outcomes,
-                "drift_threshold": self.drift_threshold, "drift_window": self.drift_window,
-                "use_reference": self.use_reference, "cooldown_hours": self.cooldown_hours,
-                "tenant_weight": self.tenant_weight, "drift_episode": self.drift_episode,
-                "updated_at": self.updated_at}
-
-
-class RetrainingDecision(Base):
-    __tablename__ = "retraining_decisions"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    domain: Mapped[str] = mapped_column(String(128))
-    trigger: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(16))  # started | promoted | kept | failed
-    job_id: Mapped[str | None] = mapped_column(String(36))
-    numbers: Mapped[dict[str, Any]] = mapped_column(JSON)
-    message: Mapped[str] = mapped_column(String(1000))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "domain": self.domain, "trigger": self.trigger,
-                "action": self.action, "job_id": self.job_id, "numbers": self.numbers,
-                "message": self.message, "created_at": self.created_at}
 
 
 def record_decision(s: Session, tenant_id: str, domain: str, trigger: str, action: str,

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from tracer.db import utcnow
-from tracer.quota import PredictionCounter, month_start, period_of
-from tracer.tenancy import Tenant
-from tracer.usage import UsageEvent
+from tracer.models import PredictionCounter, Tenant, UsageEvent
+from tracer.quota import month_start, period_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -23,7 +23,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from tracer.db import session, utcnow
-from tracer.jobs import ACTIVE, COMMITTING, TrainingJob, fail_unfinished
+from tracer.jobs import ACTIVE, COMMITTING, fail_unfinished
+from tracer.models import TrainingJob
 
 if TYPE_CHECKING:
     from tracer.settings import Settings

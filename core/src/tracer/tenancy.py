@@ -16,17 +16,18 @@ import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
 
-from tracer.db import Base, utcnow
+from tracer.db import utcnow
 from tracer.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from tracer.models import ApiKey, Tenant
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from sqlalchemy.orm import Session
 
     from tracer.settings import Settings
 
@@ -35,30 +36,6 @@ _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 #: the most characters a name may ever have, whatever ``max_name_chars`` says (request
 #: schemas refuse longer ones before they reach the database)
 NAME_CEILING = 1_000
-
-
-class Tenant(Base):
-    __tablename__ = "tenants"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # slug, e.g. "acme"
-    name: Mapped[str] = mapped_column(String(200))
-    tier: Mapped[str] = mapped_column(String(32))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ApiKey(Base):
-    __tablename__ = "api_keys"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    prefix: Mapped[str] = mapped_column(String(16), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))
-    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
-    subject: Mapped[str] = mapped_column(String(200))  # tenant id, publisher id, person
-    name: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[datetime | None]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sqlalchemy import update
 
 from tracer.db import session, utcnow
 from tracer.errors import ConflictError, TracerError, ValidationError
-from tracer.jobs import TrainingJob
+from tracer.models import TrainingJob
 from tracer.settings import get_settings
 
 

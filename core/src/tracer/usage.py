@@ -12,32 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Table, insert, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Table, insert, select
 
-from tracer import tenancy  # noqa: F401 -- maps "tenants", which usage events reference
-from tracer.db import Base, utcnow
+from tracer.db import utcnow
 from tracer.errors import ConflictError, ValidationError
+from tracer.models import UsageEvent
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 KINDS = ("prediction", "training_run", "install", "custom_domain", "subscription",
          "install_period")
 MAX_QUANTITY = 2**63 - 1  # a BIGINT column
-
-
-class UsageEvent(Base):
-    __tablename__ = "usage_events"
-
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # producer-made
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    domain: Mapped[str | None] = mapped_column(String(128))
-    quantity: Mapped[int] = mapped_column(BigInteger, default=1)  # 64-bit everywhere
-    occurred_at: Mapped[datetime] = mapped_column(index=True)  # effective time
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    payload_hash: Mapped[str] = mapped_column(String(64))
-    attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 def instant(moment: datetime) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
-from tracer import tenancy  # noqa: F401 -- maps "tenants", which policies and installs reference
-from tracer.db import Base, utcnow
+from tracer.db import utcnow
+from tracer.models import Base
 
 #: release states, most to least usable
 STATUSES = ("active", "yanked", "quarantined", "revoked")

@@ -129,7 +129,7 @@ class ChampionCache:
         from sqlalchemy import select
 
         from tracer.db import session
-        from tracer.installs import DomainInstall
+        from tracer.models import DomainInstall
         from tracer.records import example_record, validate_rows
 
         with session(settings) as s:

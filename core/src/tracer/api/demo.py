@@ -24,7 +24,7 @@ def demo_domain(host: PluginHost) -> str | None:
 
 def prepare_demo_tenant(host: PluginHost, store: ModelStore, console: Any) -> str | None:
     """Create (or reuse) the demo tenant, enable a domain, train its champion; returns a key."""
-    from tracer import installs, lifecycle, tenancy
+    from tracer import installs, lifecycle, models, tenancy
 
     name = demo_domain(host)
     if name is None:
@@ -33,7 +33,7 @@ def prepare_demo_tenant(host: PluginHost, store: ModelStore, console: Any) -> st
     domain = host.domain(name)
     settings = host.settings
     with session(settings) as s:
-        if s.get(tenancy.Tenant, DEMO_TENANT) is None:
+        if s.get(models.Tenant, DEMO_TENANT) is None:
             tenancy.create_tenant(s, DEMO_TENANT, "Demo tenant", "professional", settings.tiers)
         if installs.find_install(s, DEMO_TENANT, domain.name) is None:
             installs.install(s, DEMO_TENANT, domain.name, domain.version)

@@ -27,15 +27,14 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from tracer.api.idempotency import IdempotentRequest, replay
+from tracer.api.idempotency import replay
 from tracer.api.metering import usage_dict
 from tracer.db import session
 from tracer.errors import ConflictError, NotFoundError, TracerError
-from tracer.feedback import StoredPrediction
 from tracer.installs import require_enabled
+from tracer.models import IdempotentRequest, StoredPrediction, Tenant
 from tracer.quota import Allowances
 from tracer.settings import Settings
-from tracer.tenancy import Tenant
 from tracer.usage import record_usage_rows, usage_row
 
 

@@ -17,35 +17,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
-from tracer.db import Base, session, utcnow
+from tracer.db import session
 from tracer.errors import ConflictError, ValidationError
+from tracer.models import MAX_KEY_LENGTH, IdempotentRequest
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from sqlalchemy.orm import Session
+
     from tracer.settings import Settings
-
-MAX_KEY_LENGTH = 200
-
-
-class IdempotentRequest(Base):
-    __tablename__ = "idempotency_keys"
-
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
-    route: Mapped[str] = mapped_column(String(200))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def request_hash(route: str, body: Any) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tracer.errors import NotFoundError
-from tracer.tenancy import Tenant
+from tracer.models import Tenant
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from tracer.models import UsageEvent
     from tracer.settings import Settings, Tier
-    from tracer.usage import UsageEvent
 
 
 def tenant_tier(s: Session, settings: Settings, tenant_id: str) -> tuple[Tenant, Tier]:

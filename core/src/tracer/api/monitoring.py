@@ -12,8 +12,8 @@ from tracer.db import session
 from tracer.domain import Domain, FeatureState
 from tracer.drift import get_profile, psi, save_profile
 from tracer.features import compute_features
-from tracer.feedback import StoredPrediction
 from tracer.lifecycle import model_name_for
+from tracer.models import StoredPrediction
 from tracer.records import validate_records
 from tracer.runner import tenant_scope
 

@@ -36,14 +36,9 @@ from tracer.db import session, utcnow
 from tracer.errors import QuotaError
 from tracer.feedback import ReportedOutcome, record_outcomes
 from tracer.jobs import active_job, create_job, launch
+from tracer.models import RetrainingPolicy
 from tracer.quota import check_training_runs, month_start
-from tracer.retraining import (
-    RetrainingPolicy,
-    automatic_starts,
-    last_start,
-    outcomes_trigger,
-    record_decision,
-)
+from tracer.retraining import automatic_starts, last_start, outcomes_trigger, record_decision
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

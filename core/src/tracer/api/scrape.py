@@ -37,7 +37,7 @@ class DatabaseFigures:
 
     def collect(self) -> Iterator[Metric]:
         from tracer.db import session
-        from tracer.jobs import TrainingJob
+        from tracer.models import TrainingJob
         from tracer.spend import spend_of
 
         up = GaugeMetricFamily("tracer_database_up", "1 when the scrape could read the "

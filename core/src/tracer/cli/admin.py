@@ -65,7 +65,7 @@ def list_keys(tenant: str = typer.Option(None, "--tenant")) -> None:
     from sqlalchemy import select
 
     from tracer.db import session
-    from tracer.tenancy import ApiKey
+    from tracer.models import ApiKey
 
     h, _ = platform()
     table = Table(title="API keys")
@@ -87,7 +87,7 @@ def list_tenants() -> None:
     from sqlalchemy import select
 
     from tracer.db import session
-    from tracer.tenancy import Tenant
+    from tracer.models import Tenant
 
     h, _ = platform()
     table = Table(title="Tenants")

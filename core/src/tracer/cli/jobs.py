@@ -20,7 +20,7 @@ def list_jobs(tenant: str = TENANT,
     from sqlalchemy import select
 
     from tracer.db import session
-    from tracer.jobs import TrainingJob
+    from tracer.models import TrainingJob
 
     h = migrated()
     with session(h.settings) as s:

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
-from tracer.db import Base, utcnow
+from tracer.db import utcnow
+from tracer.models import Base
 
 #: review states; ``changes-requested`` means the automated report failed
 REVIEW_STATES = ("changes-requested", "queued", "claimed", "approved", "rejected")

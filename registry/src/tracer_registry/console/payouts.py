@@ -99,8 +99,8 @@ def spend_section(request: Request, who: Principal):
     from markupsafe import Markup
     from sqlalchemy import inspect
     from tracer.db import utcnow
+    from tracer.models import Tenant
     from tracer.quota import month_start, period_of
-    from tracer.tenancy import Tenant
     from tracer.usage import usage_for
 
     from tracer_registry.ledger.rating import _plans, price

@@ -21,7 +21,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from tracer.usage import UsageEvent
+from tracer.models import UsageEvent
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from tracer.db import utcnow
-from tracer.tenancy import Tenant
-from tracer.usage import UsageEvent
+from tracer.models import Tenant, UsageEvent
 
 from tracer_registry.ledger import crashpoints
 from tracer_registry.ledger.concurrency import run_in_transaction

@@ -11,7 +11,8 @@ from datetime import timedelta
 from rich.table import Table
 from tracer import db
 from tracer.db import session
-from tracer.tenancy import Tenant, create_tenant
+from tracer.models import Tenant
+from tracer.tenancy import create_tenant
 from tracer.usage import record_usage
 
 from tracer_registry.ledger import exports, migration_tree

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from tracer.db import engine_for, utcnow
 from tracer.errors import ConflictError, NotFoundError, ValidationError
-from tracer.tenancy import Tenant
+from tracer.models import Tenant
 from tracer.usage import KINDS, MAX_QUANTITY, instant, payload_hash, record_usage
 
 from tracer_registry.ledger import crashpoints

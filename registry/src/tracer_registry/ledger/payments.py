@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from tracer.errors import ConflictError, NotFoundError, ValidationError
-from tracer.tenancy import Tenant
+from tracer.models import Tenant
 from tracer.usage import instant
 
 from tracer_registry.ledger.concurrency import write_lock

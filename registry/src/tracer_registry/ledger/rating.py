@@ -27,8 +27,7 @@ from sqlalchemy import (
     text,
 )
 from tracer.db import utcnow
-from tracer.tenancy import Tenant
-from tracer.usage import UsageEvent
+from tracer.models import Tenant, UsageEvent
 
 from tracer_registry.ledger.errors import LedgerError
 from tracer_registry.ledger.models import (

@@ -31,9 +31,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from tracer.db import utcnow
 from tracer.errors import NotFoundError, ValidationError
-from tracer.installs import DomainInstall
-from tracer.tenancy import Tenant
-from tracer.usage import UsageEvent, record_usage
+from tracer.models import DomainInstall, Tenant, UsageEvent
+from tracer.usage import record_usage
 
 from tracer_registry.ledger.models import TierChange
 from tracer_registry.ledger.periods import period_end, period_start

@@ -21,7 +21,7 @@ from tracer.api.mcp.tools import enabled_domains, predict_tool_name
 from tracer.api.restraint import accept_outcomes, retrain_after_outcomes
 from tracer.db import session
 from tracer.errors import TracerError, ValidationError
-from tracer.feedback import ReportedOutcome, StoredPrediction, get_prediction, outcome_of
+from tracer.feedback import ReportedOutcome, get_prediction, outcome_of
 from tracer.records import frame_from_rows
 from tracer.serving import Scorer
 from tracer.whatif import training_ranges, what_would_change
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from tracer.api.deps import Platform
+    from tracer.models import StoredPrediction
     from tracer.tenancy import Principal
 
 

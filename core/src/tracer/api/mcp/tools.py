@@ -28,7 +28,7 @@ from tracer.api.schemas import PredictResponse
 from tracer.db import session
 from tracer.errors import TracerError
 from tracer.explain import format_value
-from tracer.installs import DomainInstall
+from tracer.models import DomainInstall
 from tracer.whatif import training_ranges
 
 if TYPE_CHECKING:

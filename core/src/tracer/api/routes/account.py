@@ -14,9 +14,10 @@ from tracer.api.metering import tenant_tier, usage_dict
 from tracer.api.responses import KeyList, PluginList, UsageOut
 from tracer.api.schemas import KeyOut, OwnKeyIn
 from tracer.db import session, utcnow
+from tracer.models import ApiKey
 from tracer.quota import month_start, predictions_used
 from tracer.spend import spend_for
-from tracer.tenancy import ApiKey, Principal, issue_key, revoke_key
+from tracer.tenancy import Principal, issue_key, revoke_key
 from tracer.usage import usage_for
 
 router = APIRouter(tags=["account"])

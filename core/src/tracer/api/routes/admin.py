@@ -14,7 +14,8 @@ from tracer.api.routes.account import key_out
 from tracer.api.routes.domains import _jsonable
 from tracer.api.schemas import KeyIn, KeyOut, TenantIn
 from tracer.db import session
-from tracer.tenancy import ApiKey, Principal, Tenant, create_tenant, issue_key, revoke_key
+from tracer.models import ApiKey, Tenant
+from tracer.tenancy import Principal, create_tenant, issue_key, revoke_key
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 Admin = Annotated[Principal, Depends(require_roles("admin"))]

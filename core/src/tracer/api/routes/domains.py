@@ -16,7 +16,8 @@ from tracer.api.idempotency import check_key, once
 from tracer.api.responses import DomainInfo, DomainList, InstallOut
 from tracer.db import session
 from tracer.errors import ConflictError
-from tracer.installs import DomainInstall, install, set_enabled
+from tracer.installs import install, set_enabled
+from tracer.models import DomainInstall
 from tracer.tenancy import Principal
 
 router = APIRouter(tags=["domains"])

@@ -18,7 +18,7 @@ from tracer.api.schemas import PolicyIn, PolicyPatch
 from tracer.db import session, utcnow
 from tracer.errors import NotFoundError, ValidationError
 from tracer.lifecycle import model_name_for
-from tracer.retraining import RetrainingDecision, RetrainingPolicy
+from tracer.models import RetrainingDecision, RetrainingPolicy
 from tracer.tenancy import Principal
 
 router = APIRouter(tags=["feedback"])

@@ -20,8 +20,9 @@ from tracer.datasets import get_dataset
 from tracer.db import session
 from tracer.errors import ConflictError
 from tracer.installs import require_enabled
-from tracer.jobs import TrainingJob, active_job, cancel_job, create_job, get_job, launch
+from tracer.jobs import active_job, cancel_job, create_job, get_job, launch
 from tracer.lifecycle import model_name_for, promote, rollback
+from tracer.models import TrainingJob
 from tracer.quota import check_training_runs
 from tracer.tenancy import Principal
 
