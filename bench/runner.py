@@ -73,8 +73,8 @@ def main() -> None:
                        "TRACER_BOOTSTRAP_SAMPLES": "100"})
     from tracer import db, lifecycle
     from tracer.host import PluginHost
-    from tracer.predict import scorer_for
     from tracer.records import validate_records
+    from tracer.scoring import scorer_for
     from tracer.settings import Settings
     from tracer.tracking import ModelStore
 

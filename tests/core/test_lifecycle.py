@@ -20,7 +20,7 @@ from tracer.errors import (
 )
 from tracer.model import logit
 from tracer.models import TrainingRun
-from tracer.predict import scorer_for
+from tracer.scoring import scorer_for
 from tracer.tracking import CHALLENGER, CHAMPION, PREVIOUS
 
 from tests.core.toy import ToyPlugin, make_frame, toy_domain

@@ -14,8 +14,8 @@ from tracer.candidates import Candidate
 from tracer.features import compute_features
 from tracer.linear import LinearModel
 from tracer.model import fit_platt, logit
-from tracer.predict import scorer_for
 from tracer.promotion import paired_bootstrap
+from tracer.scoring import scorer_for
 from tracer.selection import Standing, choose, expanding_windows
 from tracer.tracking import CHAMPION
 

@@ -12,8 +12,8 @@ from tracer import lifecycle
 from tracer.domain import FeatureState
 from tracer.errors import ValidationError
 from tracer.model import logit
-from tracer.predict import scorer_for
 from tracer.records import validate_records
+from tracer.scoring import scorer_for
 from tracer_esports import dota2, draft
 
 DOMAIN = "esports/dota2-draft"

@@ -9,8 +9,8 @@ from tracer import lifecycle
 from tracer.domain import FeatureState
 from tracer.errors import ValidationError
 from tracer.model import logit
-from tracer.predict import scorer_for
 from tracer.records import validate_records
+from tracer.scoring import scorer_for
 from tracer_esports import lol
 
 DOMAIN = "esports/lol-10min"

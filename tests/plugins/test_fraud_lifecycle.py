@@ -15,7 +15,7 @@ from tracer import FeatureState, lifecycle
 from tracer.cli import main
 from tracer.features import compute_features
 from tracer.model import logit
-from tracer.predict import scorer_for
+from tracer.scoring import scorer_for
 from tracer_fraud.card import DOMAIN, undo_sampling
 
 if TYPE_CHECKING:

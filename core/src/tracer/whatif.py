@@ -31,7 +31,7 @@ from tracer.runner import tenant_scope
 
 if TYPE_CHECKING:
     from tracer.domain import Domain
-    from tracer.serving import Scorer
+    from tracer.scoring import Scorer
 
 #: quantiles of a field's training values that the first pass tries (0 %, 5 %, … 100 %)
 GRID_POINTS = 21

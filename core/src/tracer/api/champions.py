@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from tracer.errors import NotFoundError
 from tracer.lifecycle import model_name_for
-from tracer.serving import Scorer
+from tracer.scoring import Scorer
 from tracer.tracking import CHAMPION, ModelStore
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         """Train the loaded domains, show predictions with their reasons, then serve the API
         with a demo tenant and key."""
         from tracer.cli.lifecycle import print_result, train_with_progress
-        from tracer.predict import score_frame, scorer_for
+        from tracer.scoring import score_frame, scorer_for
 
         h, store = platform()
         names = domains or sorted(h.domains)

@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
                                                         "champion."),
                 tenant: str | None = TENANT) -> None:
         """Score every record of a file with the champion and explain each prediction."""
-        from tracer.predict import score_file
+        from tracer.scoring import score_file
 
         _writable(output)
         h, store = platform()

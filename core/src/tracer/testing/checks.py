@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from tracer.domain import Domain
     from tracer.host import PluginHost
-    from tracer.serving import Scorer
+    from tracer.scoring import Scorer
 
 
 class ConformanceError(AssertionError):

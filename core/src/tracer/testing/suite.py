@@ -104,7 +104,7 @@ class ConformanceSuite:
 
     def test_explanation_contributions_add_up_to_the_logit(
             self, conformance: Conformance) -> None:
-        from tracer.predict import scorer_for
+        from tracer.scoring import scorer_for
 
         conformance.train()
         scorer = scorer_for(conformance.host, conformance.store, conformance.domain.name)

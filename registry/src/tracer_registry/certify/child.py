@@ -161,8 +161,8 @@ def _explanations_and_speed(host, store, name: str, job: dict[str, Any],
     import numpy as np
     from tracer.features import compute_features
     from tracer.model import logit
-    from tracer.predict import scorer_for
     from tracer.records import validate_records
+    from tracer.scoring import scorer_for
 
     scorer = scorer_for(host, store, name)
     domain = scorer.domain

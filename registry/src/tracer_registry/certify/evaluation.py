@@ -66,8 +66,8 @@ def predict_in_child(host: Any, site: str) -> dict[str, Any]:
         return {}
     from tracer import db
     from tracer.lifecycle import train
-    from tracer.predict import scorer_for
     from tracer.records import validate_records
+    from tracer.scoring import scorer_for
     from tracer.tracking import ModelStore
 
     settings = host.settings

@@ -23,7 +23,7 @@ from tracer.db import session
 from tracer.errors import TracerError, ValidationError
 from tracer.feedback import ReportedOutcome, get_prediction, outcome_of
 from tracer.records import frame_from_rows
-from tracer.serving import Scorer
+from tracer.scoring import Scorer
 from tracer.whatif import training_ranges, what_would_change
 
 if TYPE_CHECKING:

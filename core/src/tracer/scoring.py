@@ -1,8 +1,11 @@
-"""Scoring records with a trained model: probability, label, reasons.
+"""Scoring records with a registered model version: probability, label, reasons.
 
 The answer for each record is shaped for people and AI agents alike: probability, label at
 the model's decision threshold, base rate, ranked factors with sentences, a summary, and
-the model name and version that answered.
+the model name and version that answered. :class:`Scorer` is one loaded version (the API
+keeps champions' scorers warm, ``tracer.api.champions``); :func:`scorer_for` loads one for a
+domain (and tenant), and :func:`score_frame` / :func:`score_file` score whole tables, for
+the CLI, the conformance kit and certification.
 """
 
 from __future__ import annotations
@@ -11,16 +14,19 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from tracer.domain import CostModel, Domain, Factor, FeatureState, Prediction
 from tracer.errors import PluginError
 from tracer.explain import TOP_FACTORS
 from tracer.features import array_features, compute_features
-from tracer.records import as_dicts
+from tracer.lifecycle import model_name_for
+from tracer.records import as_dicts, read_table, validate_records
 from tracer.runner import tenant_scope
+from tracer.tracking import CHAMPION, ModelStore
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from pathlib import Path
 
     from tracer.host import PluginHost
     from tracer.model import TracerModel
@@ -106,3 +112,44 @@ def _factor(factor: Any) -> dict[str, Any]:
                 "contribution": factor.contribution, "direction": factor.direction,
                 "sentence": factor.sentence}
     return asdict(factor)
+
+
+# -- loading a version, scoring whole tables -------------------------------------------------
+
+
+def scorer_for(host: PluginHost, store: ModelStore, domain_name: str, *,
+               tenant: str | None = None, version: int | None = None) -> Scorer:
+    domain = host.domain(domain_name)
+    name = model_name_for(domain, tenant)
+    if version is None:
+        info, model = store.load_alias(name, CHAMPION)
+        version = info.version
+    else:
+        store.version(name, version)
+        model = store.load(name, version)
+    return Scorer(host, domain, model, name, version, tenant)
+
+
+def score_frame(scorer: Scorer, frame: pd.DataFrame, source: str = "records",
+                top: int = 3) -> tuple[list[dict], pd.DataFrame]:
+    """Answers for every row (in order) and a flat table of them."""
+    records, _ = validate_records(scorer.domain, frame, source=source)
+    answers = scorer.score(records, top=top)
+    flat = pd.DataFrame({
+        "probability": [a["probability"] for a in answers],
+        "label": [a["label"] for a in answers],
+    })
+    for k in range(top):
+        flat[f"factor_{k + 1}"] = [a["factors"][k]["sentence"] if len(a["factors"]) > k
+                                   else "" for a in answers]
+    flat["summary"] = [a["summary"] for a in answers]
+    flat["model_version"] = scorer.version
+    return answers, flat
+
+
+def score_file(host: PluginHost, store: ModelStore, domain_name: str, path: str | Path, *,
+               tenant: str | None = None, version: int | None = None,
+               top: int = 3) -> tuple[list[dict], pd.DataFrame]:
+    frame = read_table(path)  # a missing or unreadable file is the first thing to say
+    scorer = scorer_for(host, store, domain_name, tenant=tenant, version=version)
+    return score_frame(scorer, frame, source=str(path), top=top)
