@@ -31,18 +31,6 @@ def month_start(when: datetime) -> datetime:
     return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def charge_predictions(s: Session, tenant_id: str, tier_name: str, tier: Tier, rows: int,
-                       when: datetime | None = None) -> int:
-    """Count ``rows`` against the month's allowance; returns how many are overage.
-
-    Raises ``QuotaError`` (429) when the tier allows no overage and the rows do not fit;
-    the caller's transaction then rolls back and nothing is counted.
-    """
-    overage = Allowances(s).charge(tenant_id, tier_name, tier, rows, when)
-    s.flush()
-    return overage
-
-
 class Allowances:
     """The month counters one transaction charges: each read once, written at its flush.
 
@@ -56,7 +44,11 @@ class Allowances:
 
     def charge(self, tenant_id: str, tier_name: str, tier: Tier, rows: int,
                when: datetime | None = None) -> int:
-        """As :func:`charge_predictions`, without the flush."""
+        """Count ``rows`` against the month's allowance; returns how many are overage.
+
+        Raises ``QuotaError`` (429) when the tier allows no overage and the rows do not fit;
+        the caller's transaction then rolls back and nothing is counted.
+        """
         period = period_of(when or utcnow())
         counter = self._counters.get((tenant_id, period))
         if counter is None:

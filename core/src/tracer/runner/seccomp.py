@@ -82,10 +82,6 @@ class SeccompUnavailable(RuntimeError):
     """This machine's kernel or architecture cannot take the filter."""
 
 
-def supported() -> bool:
-    return platform.machine() in _ARCHES
-
-
 def program(*, deny_exec: bool = True) -> bytes:
     """The filter as ``struct sock_filter[]`` bytes (what ``bwrap --seccomp`` reads too)."""
     machine = platform.machine()
