@@ -29,7 +29,7 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tracer import tenancy  # noqa: F401 -- registers the tenants table our keys name
-from tracer.db import Base, session, utcnow
+from tracer.db import Base, rows_changed, session, utcnow
 from tracer.errors import ConflictError, NotFoundError
 
 if TYPE_CHECKING:
@@ -141,10 +141,10 @@ def cancel_job(settings: Settings, tenant_id: str, job_id: str) -> TrainingJob:
     reason = "cancelled on request; champion unchanged"
     with session(settings) as s:
         get_job(s, tenant_id, job_id)  # 404 for another tenant's job
-        done = s.execute(update(TrainingJob).where(
+        done = rows_changed(s.execute(update(TrainingJob).where(
             TrainingJob.id == job_id, TrainingJob.status.in_(ACTIVE),
             TrainingJob.stage.not_in(COMMITTING)).values(
-            status="cancelled", error=reason, finished_at=utcnow())).rowcount  # type: ignore[attr-defined]
+            status="cancelled", error=reason, finished_at=utcnow())))
         s.expire_all()
         job = get_job(s, tenant_id, job_id)
         if done:
@@ -175,8 +175,8 @@ def fail_unfinished(settings: Settings, job_id: str, reason: str, *,
         where = [TrainingJob.id == job_id, TrainingJob.status.in_(ACTIVE)]
         if before_commit:
             where.append(TrainingJob.stage.not_in(COMMITTING))
-        done = s.execute(update(TrainingJob).where(*where).values(
-            status="failed", error=reason[:2000], finished_at=utcnow())).rowcount  # type: ignore[attr-defined]
+        done = rows_changed(s.execute(update(TrainingJob).where(*where).values(
+            status="failed", error=reason[:2000], finished_at=utcnow())))
         if not done:
             return False
         job = s.get(TrainingJob, job_id)
