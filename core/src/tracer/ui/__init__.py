@@ -30,13 +30,15 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from tracer.api.auth import TenantPrincipal, require_tenant
 from tracer.errors import ForbiddenError
 from tracer.tenancy import Principal
 from tracer.ui import sessions
 
 HERE = Path(__file__).parent
 PREFIX = "/ui"
-__all__ = ["Console", "NavLink", "Page", "PostForm", "mount_console", "page_for", "render"]
+__all__ = ["Console", "NavLink", "Page", "PostForm", "TenantPage", "mount_console", "page_for",
+           "render"]
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,15 @@ async def checked_form(request: Request) -> dict[str, str]:
 
 
 Page = Annotated[Principal, Depends(page_for())]
+
+
+async def _tenant_page(principal: Annotated[Principal, Depends(page_for("tenant"))]
+                       ) -> TenantPrincipal:
+    """A tenant's page: the principal the API's tenant routes take, which the pages call."""
+    return await require_tenant(principal)
+
+
+TenantPage = Annotated[TenantPrincipal, Depends(_tenant_page)]
 PostForm = Annotated[dict[str, str], Depends(checked_form)]
 
 
