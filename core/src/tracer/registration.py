@@ -20,6 +20,7 @@ from tracer.evaluation import plot_reliability
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tracer.evaluation import Labels, Scores, Weights
     from tracer.model import TracerModel
     from tracer.selection import Leaderboard
     from tracer.tracking import ModelStore
@@ -36,7 +37,7 @@ class RunRecord:
     board: Leaderboard
     evaluation: dict[str, Any]
     model_card: str
-    curves: dict[str, tuple]
+    curves: dict[str, tuple[Labels, Scores, Weights]]  # name: (y, p, w) of a reliability line
     title: str
 
 
