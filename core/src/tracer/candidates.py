@@ -23,7 +23,9 @@ from tracer.errors import ModelError, PluginError
 from tracer.linear import LinearModel
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     import pandas as pd
+    import xgboost as xgb
 
     from tracer.domain import Domain
     from tracer.host import PluginHost
@@ -157,8 +159,8 @@ def size(fitted: Any) -> str:
     return f"{fitted.num_boosted_rounds()} trees"
 
 
-def train_xgboost(features: pd.DataFrame, labels: Any, weights: Any,
-                  params: Mapping[str, Any]) -> Any:
+def train_xgboost(features: pd.DataFrame, labels: npt.ArrayLike, weights: npt.ArrayLike | None,
+                  params: Mapping[str, Any]) -> xgb.Booster:
     """Boost with early stopping on the latest rows, then refit on every row.
 
     Features arrive in time order. The last ``early_stopping_fraction`` of them picks the
