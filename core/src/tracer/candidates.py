@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 
@@ -81,9 +81,18 @@ class Candidate:
         raise PluginError(f"plugin {plugin!r}: tracer_candidates returned "
                           f"{type(value).__name__}, expected Candidate or dict", plugin=plugin)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> CandidateDict:
         return {"name": self.name, "kind": self.kind, "params": dict(self.params),
                 "complexity": self.complexity}
+
+
+class CandidateDict(TypedDict):
+    """A candidate as JSON (the leaderboard's lines, a model's ``info["candidate"]``)."""
+
+    name: str
+    kind: str
+    params: dict[str, Any]
+    complexity: int
 
 
 DOMAIN_TRAINER = Candidate("domain trainer", "trainer", {}, 30)
