@@ -24,7 +24,7 @@ from tracer.settings import Settings, get_settings
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: the thread lock alone
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None: checked before use
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     from tracer.api import mcp
 
     mcp.mount(app)  # domains as tools for agents: /mcp (Model Context Protocol)
+    # FastAPI's documented way to extend the schema: replace the app's openapi method
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

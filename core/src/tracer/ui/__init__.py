@@ -150,7 +150,8 @@ def page_for(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
 async def checked_form(request: Request) -> dict[str, str]:
     """A POSTed form whose CSRF token matched (403 otherwise); values as strings."""
     form = await request.form()
-    sessions.check_csrf(request, form.get(sessions.CSRF_FIELD))  # type: ignore[arg-type]
+    token = form.get(sessions.CSRF_FIELD)
+    sessions.check_csrf(request, token if isinstance(token, str) else None)  # a file: no token
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
