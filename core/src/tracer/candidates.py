@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 
@@ -23,7 +23,9 @@ from tracer.errors import ModelError, PluginError
 from tracer.linear import LinearModel
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     import pandas as pd
+    import xgboost as xgb
 
     from tracer.domain import Domain
     from tracer.host import PluginHost
@@ -79,9 +81,18 @@ class Candidate:
         raise PluginError(f"plugin {plugin!r}: tracer_candidates returned "
                           f"{type(value).__name__}, expected Candidate or dict", plugin=plugin)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> CandidateDict:
         return {"name": self.name, "kind": self.kind, "params": dict(self.params),
                 "complexity": self.complexity}
+
+
+class CandidateDict(TypedDict):
+    """A candidate as JSON (the leaderboard's lines, a model's ``info["candidate"]``)."""
+
+    name: str
+    kind: str
+    params: dict[str, Any]
+    complexity: int
 
 
 DOMAIN_TRAINER = Candidate("domain trainer", "trainer", {}, 30)
@@ -157,8 +168,8 @@ def size(fitted: Any) -> str:
     return f"{fitted.num_boosted_rounds()} trees"
 
 
-def train_xgboost(features: pd.DataFrame, labels: Any, weights: Any,
-                  params: Mapping[str, Any]) -> Any:
+def train_xgboost(features: pd.DataFrame, labels: npt.ArrayLike, weights: npt.ArrayLike | None,
+                  params: Mapping[str, Any]) -> xgb.Booster:
     """Boost with early stopping on the latest rows, then refit on every row.
 
     Features arrive in time order. The last ``early_stopping_fraction`` of them picks the

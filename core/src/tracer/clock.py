@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from tracer.errors import ValidationError
+
+if TYPE_CHECKING:
+    from tracer.settings import Settings
 
 _OFFSET = re.compile(r"^([+-])(\d{1,6})([dhms])$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
@@ -41,7 +45,7 @@ def parse(text: str | None) -> datetime | timedelta | None:
     return pinned.astimezone(UTC)
 
 
-def now(settings=None) -> datetime:
+def now(settings: Settings | None = None) -> datetime:
     """The platform's current time (timezone-aware UTC)."""
     setting = parse(getattr(settings, "clock", None))
     real = datetime.now(UTC)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,12 +25,15 @@ from tracer.settings import Settings, get_settings
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: the thread lock alone
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None: checked before use
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from sqlalchemy.engine import Engine
+    from sqlalchemy import Result
+    from sqlalchemy.engine import CursorResult, Engine
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
 
     from tracer.hookspecs import MigrationTree
 
@@ -50,7 +53,8 @@ def engine_for(url: str, synchronous: str = "FULL") -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection,
+                            _record: ConnectionPoolEntry) -> None:  # pragma: no cover
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -94,7 +98,7 @@ class _SqliteWriter:
             if self.fd == -1:
                 self._open()
             if self.fd >= 0:
-                fcntl.flock(self.fd, fcntl.LOCK_EX)  # type: ignore[union-attr]
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
         except BaseException:
             self.lock.release()
             raise
@@ -102,7 +106,7 @@ class _SqliteWriter:
     def __exit__(self, *_exc: object) -> None:
         try:
             if self.fd >= 0:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)  # type: ignore[union-attr]
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
             self.lock.release()
 
@@ -154,3 +158,10 @@ def upgrade(settings: Settings | None = None, extra: list[MigrationTree] | None 
             config.attributes["connection"] = connection
             config.attributes["version_table"] = tree["version_table"]
             command.upgrade(config, "head")
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE statement matched. ``Session.execute`` is typed to
+    return a plain ``Result``; for a DML statement without RETURNING it is a
+    ``CursorResult``, the class that carries ``rowcount``."""
+    return cast("CursorResult[Any]", result).rowcount

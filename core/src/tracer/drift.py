@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tracer.models import FeatureProfile
 
@@ -24,13 +25,15 @@ BINS = 10
 EMPTY_SHARE = 1e-4
 
 
-def _shares(values: np.ndarray, cuts: list[float]) -> np.ndarray:
+def _shares(values: npt.NDArray[np.floating[Any]], cuts: list[float]
+            ) -> npt.NDArray[np.float64]:
     values = values[np.isfinite(values)]
     counts = np.bincount(np.searchsorted(np.asarray(cuts), values, side="right"),
                          minlength=len(cuts) + 1).astype(np.float64)
     total = counts.sum()
     shares = counts / total if total else np.full(len(counts), 1.0 / len(counts))
-    return np.maximum(shares, EMPTY_SHARE)
+    floored: npt.NDArray[np.float64] = np.maximum(shares, EMPTY_SHARE)  # numpy's stubs: Any
+    return floored
 
 
 def profile(features: pd.DataFrame, bins: int = BINS) -> dict[str, Any]:

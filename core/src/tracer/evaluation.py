@@ -7,58 +7,71 @@ its negatives gets metrics at the real prevalence.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from tracer.domain import HIGHER_IS_BETTER, CostModel
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-Weights = np.ndarray | None
+#: Outcomes, 1 for the positive class (any numeric dtype: the label column's own).
+Labels = npt.NDArray[Any]
+#: Predicted probabilities of the positive class, one per outcome.
+Scores = npt.NDArray[np.floating[Any]]
+#: Sample weights, one per outcome; ``None`` weighs every row 1.
+Weights = npt.NDArray[np.floating[Any]] | None
 
 
-def _w(y: np.ndarray, w: Weights) -> np.ndarray:
+class Metric(Protocol):
+    """A platform metric: every one takes the decision threshold, most ignore it."""
+
+    def __call__(self, y: Labels, p: Scores, w: Weights = None, *,
+                 threshold: float = 0.5) -> float: ...
+
+
+def _w(y: Labels, w: Weights) -> npt.NDArray[np.float64]:
     return np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
 
 
-def accuracy(y, p, w=None, threshold=0.5):
+def accuracy(y: Labels, p: Scores, w: Weights = None, threshold: float = 0.5) -> float:
     w = _w(y, w)
     return float(np.sum(w * ((p >= threshold) == (y == 1))) / np.sum(w))
 
 
-def roc_auc(y, p, w=None, **_):
+def roc_auc(y: Labels, p: Scores, w: Weights = None, **_: object) -> float:
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(y, p, sample_weight=w))
 
 
-def auprc(y, p, w=None, **_):
+def auprc(y: Labels, p: Scores, w: Weights = None, **_: object) -> float:
     from sklearn.metrics import average_precision_score
 
     return float(average_precision_score(y, p, sample_weight=w))
 
 
-def log_loss(y, p, w=None, **_):
+def log_loss(y: Labels, p: Scores, w: Weights = None, **_: object) -> float:
     p = np.clip(p, 1e-15, 1 - 1e-15)
     w = _w(y, w)
     return float(-np.sum(w * (y * np.log(p) + (1 - y) * np.log(1 - p))) / np.sum(w))
 
 
-def brier(y, p, w=None, **_):
+def brier(y: Labels, p: Scores, w: Weights = None, **_: object) -> float:
     w = _w(y, w)
     return float(np.sum(w * (p - y) ** 2) / np.sum(w))
 
 
-METRICS: dict[str, Callable[..., float]] = {
+METRICS: dict[str, Metric] = {
     "accuracy": accuracy, "roc_auc": roc_auc, "auprc": auprc,
     "log_loss": log_loss, "brier": brier,
 }
 
 
-def recall_at_fpr(y, p, w=None, fpr=0.01):
+def recall_at_fpr(y: Labels, p: Scores, w: Weights = None, fpr: float = 0.01) -> float:
     """Share of (weighted) positives caught when at most ``fpr`` of negatives are flagged."""
     w = _w(y, w)
     order = np.argsort(p[y == 0])[::-1]
@@ -69,13 +82,13 @@ def recall_at_fpr(y, p, w=None, fpr=0.01):
     return float(np.sum(w[(y == 1) & (p > cut)]) / np.sum(w[y == 1]))
 
 
-def precision_at_k(y, p, w=None, k=100):
+def precision_at_k(y: Labels, p: Scores, w: Weights = None, k: int = 100) -> float:
     """Precision among the ``k`` highest-scored records (unweighted: k is a count of alerts)."""
     top = np.argsort(-p, kind="stable")[:k]
     return float(np.mean(y[top] == 1))
 
 
-def extra_metric(name: str, y, p, w=None) -> float:
+def extra_metric(name: str, y: Labels, p: Scores, w: Weights = None) -> float:
     """Evaluate a parametrised platform metric such as ``recall_at_fpr:0.001``."""
     base, _, arg = name.partition(":")
     if base == "recall_at_fpr":
@@ -85,7 +98,8 @@ def extra_metric(name: str, y, p, w=None) -> float:
     raise ValueError(f"unknown metric {name!r} (known: recall_at_fpr:<rate>, precision_at_k:<n>)")
 
 
-def evaluate(y, p, w=None, threshold=0.5, extra=()) -> dict[str, float]:
+def evaluate(y: Labels, p: Scores, w: Weights = None, threshold: float = 0.5,
+             extra: Iterable[str] = ()) -> dict[str, float]:
     out = {name: fn(y, p, w, threshold=threshold) for name, fn in METRICS.items()}
     for name in extra:
         out[name] = extra_metric(name, y, p, w)
@@ -96,7 +110,7 @@ def better(metric: str, new: float, old: float) -> bool:
     return new > old if HIGHER_IS_BETTER[metric] else new < old
 
 
-def resamples(y: np.ndarray, samples: int, seed: int):
+def resamples(y: Labels, samples: int, seed: int) -> Iterator[npt.NDArray[np.int64]]:
     """Bootstrap row indices (with replacement) of ``y``, skipping draws with one class."""
     rng = np.random.default_rng(seed)
     n = len(y)
@@ -106,8 +120,9 @@ def resamples(y: np.ndarray, samples: int, seed: int):
             yield idx
 
 
-def bootstrap_ci(metric: str, y, p, w=None, threshold=0.5, samples=500, seed=0,
-                 level=0.95) -> tuple[float, float]:
+def bootstrap_ci(metric: str, y: Labels, p: Scores, w: Weights = None,
+                 threshold: float = 0.5, samples: int = 500, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of a metric over resampled evaluation rows."""
     fn = METRICS[metric]
     values = [fn(y[idx], p[idx], None if w is None else w[idx], threshold=threshold)
@@ -128,12 +143,12 @@ class ReliabilityBin:
     weight: float
 
 
-def reliability(y, p, w=None, bins=10) -> list[ReliabilityBin]:
+def reliability(y: Labels, p: Scores, w: Weights = None, bins: int = 10) -> list[ReliabilityBin]:
     """Equal-mass bins of predicted probability against the observed positive rate."""
     w = _w(y, w)
     order = np.argsort(p, kind="stable")
     chunks = np.array_split(order, min(bins, len(p)))
-    out = []
+    out: list[ReliabilityBin] = []
     for idx in chunks:
         if len(idx) == 0:
             continue
@@ -144,13 +159,15 @@ def reliability(y, p, w=None, bins=10) -> list[ReliabilityBin]:
     return out
 
 
-def expected_calibration_error(y, p, w=None, bins=10) -> float:
+def expected_calibration_error(y: Labels, p: Scores, w: Weights = None,
+                               bins: int = 10) -> float:
     table = reliability(y, p, w, bins)
     total = sum(b.weight for b in table)
     return float(sum(b.weight * abs(b.mean_predicted - b.observed_rate) for b in table) / total)
 
 
-def plot_reliability(curves: dict[str, tuple], path: Path, title: str) -> Path:
+def plot_reliability(curves: dict[str, tuple[Labels, Scores, Weights]], path: Path,
+                     title: str) -> Path:
     """Save a reliability diagram (one line per model) as PNG."""
     import matplotlib
 
@@ -182,14 +199,16 @@ def plot_reliability(curves: dict[str, tuple], path: Path, title: str) -> Path:
 # -- decisions -----------------------------------------------------------------------------
 
 
-def record_costs(cost: CostModel, n: int, amounts: np.ndarray | None) -> np.ndarray:
+def record_costs(cost: CostModel, n: int,
+                 amounts: npt.ArrayLike | None) -> npt.NDArray[np.float64]:
     """Per-record cost of a missed positive."""
     if cost.false_negative_column is not None and amounts is not None:
         return np.asarray(amounts, dtype=np.float64)
     return np.full(n, float(cost.false_negative))
 
 
-def expected_cost(y, p, w, threshold, cost: CostModel, amounts=None) -> float:
+def expected_cost(y: Labels, p: Scores, w: Weights, threshold: float, cost: CostModel,
+                  amounts: npt.ArrayLike | None = None) -> float:
     """Total (weighted) cost of acting on records with ``p >= threshold``."""
     w = _w(y, w)
     fn_cost = record_costs(cost, len(y), amounts)
@@ -200,7 +219,8 @@ def expected_cost(y, p, w, threshold, cost: CostModel, amounts=None) -> float:
     return float(total)
 
 
-def min_cost_threshold(y, p, w, cost: CostModel, amounts=None) -> tuple[float, float]:
+def min_cost_threshold(y: Labels, p: Scores, w: Weights, cost: CostModel,
+                       amounts: npt.ArrayLike | None = None) -> tuple[float, float]:
     """The threshold on ``p`` that minimises total expected cost, and that cost.
 
     Acting on the top-k scored records for every k is evaluated at once with cumulative

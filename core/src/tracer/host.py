@@ -250,5 +250,6 @@ def _bind(impl: Any) -> Any:
 
     def call(**kwargs: Any) -> Any:
         return function(**{k: v for k, v in kwargs.items() if k in names})
+    # a batch form of the implementation, kept on the wrapper (read by explain_all)
     call.many = getattr(function, "many", None)  # type: ignore[attr-defined]
     return call

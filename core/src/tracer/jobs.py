@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from tracer.db import session, utcnow
+from tracer.db import rows_changed, session, utcnow
 from tracer.errors import ConflictError, NotFoundError
 from tracer.models import TrainingJob
 
@@ -104,10 +104,10 @@ def cancel_job(settings: Settings, tenant_id: str, job_id: str) -> TrainingJob:
     reason = "cancelled on request; champion unchanged"
     with session(settings) as s:
         get_job(s, tenant_id, job_id)  # 404 for another tenant's job
-        done = s.execute(update(TrainingJob).where(
+        done = rows_changed(s.execute(update(TrainingJob).where(
             TrainingJob.id == job_id, TrainingJob.status.in_(ACTIVE),
             TrainingJob.stage.not_in(COMMITTING)).values(
-            status="cancelled", error=reason, finished_at=utcnow())).rowcount  # type: ignore[attr-defined]
+            status="cancelled", error=reason, finished_at=utcnow())))
         s.expire_all()
         job = get_job(s, tenant_id, job_id)
         if done:
@@ -138,8 +138,8 @@ def fail_unfinished(settings: Settings, job_id: str, reason: str, *,
         where = [TrainingJob.id == job_id, TrainingJob.status.in_(ACTIVE)]
         if before_commit:
             where.append(TrainingJob.stage.not_in(COMMITTING))
-        done = s.execute(update(TrainingJob).where(*where).values(
-            status="failed", error=reason[:2000], finished_at=utcnow())).rowcount  # type: ignore[attr-defined]
+        done = rows_changed(s.execute(update(TrainingJob).where(*where).values(
+            status="failed", error=reason[:2000], finished_at=utcnow())))
         if not done:
             return False
         job = s.get(TrainingJob, job_id)

@@ -93,7 +93,7 @@ def train(host: PluginHost, store: ModelStore, domain_name: str, *,
                         plan)
     except Exception as exc:
         with session(settings) as s:
-            run = s.get(TrainingRun, run_id)
+            run = s.get_one(TrainingRun, run_id)  # added above, never deleted
             run.status, run.finished_at = "failed", utcnow()
             run.error = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, TracerError):
@@ -101,7 +101,7 @@ def train(host: PluginHost, store: ModelStore, domain_name: str, *,
         raise ModelError(f"training {domain.name} failed: {type(exc).__name__}: {exc}",
                          domain=domain.name) from exc
     with session(settings) as s:
-        run = s.get(TrainingRun, run_id)
+        run = s.get_one(TrainingRun, run_id)  # added above, never deleted
         run.status, run.finished_at = "succeeded", utcnow()
         run.mlflow_run_id, run.model_version = result.mlflow_run_id, result.version
         run.decision, run.rows = result.decision, result.rows

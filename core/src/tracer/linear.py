@@ -13,19 +13,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     import pandas as pd
 
 KIND = "linear"
+#: one float per feature (means, spreads, coefficients) or per row and feature
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass
 class LinearModel:
     feature_names: list[str]
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
+    mean: Floats
+    scale: Floats
+    coef: Floats
     intercept: float
     C: float = 1.0
 
@@ -57,15 +60,15 @@ class LinearModel:
         model.coef, model.intercept = lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
         return model
 
-    def standardise(self, x: np.ndarray) -> np.ndarray:
+    def standardise(self, x: npt.ArrayLike) -> Floats:
         z = (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
         return np.where(np.isnan(z), 0.0, z)
 
-    def margin(self, x: np.ndarray) -> np.ndarray:
+    def margin(self, x: npt.ArrayLike) -> Floats:
         """Log-odds of each row (before the platform's calibration)."""
         return self.standardise(x) @ self.coef + self.intercept
 
-    def contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def contributions(self, x: npt.ArrayLike) -> tuple[Floats, Floats]:
         """Exact per-feature contributions (n, f) and the bias (n,): they add up to the margin."""
         z = self.standardise(x)
         return z * self.coef, np.full(len(z), self.intercept)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from tracer.domain import FeatureState
 from tracer.errors import ModelError
@@ -29,13 +30,15 @@ STATE_FILE = "state.json"
 FORMAT_VERSION = 2
 #: versions this code still loads (1: booster only, before linear models could serve)
 READABLE_FORMATS = (1, 2)
+#: feature matrices (float32), margins and probabilities (float64)
+Floats = npt.NDArray[np.floating[Any]]
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: Floats) -> Floats:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def logit(p: np.ndarray) -> np.ndarray:
+def logit(p: Floats) -> Floats:
     p = np.clip(p, 1e-12, 1 - 1e-12)
     return np.log(p / (1 - p))
 
@@ -59,7 +62,7 @@ class TracerModel:
 
     # -- scoring -------------------------------------------------------------------------
 
-    def matrix(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+    def matrix(self, features: pd.DataFrame | Floats) -> Floats:
         """The model's feature columns, in training order, as float32 (passed through if
         already a matrix, so a caller converting once can score and explain from it)."""
         if isinstance(features, np.ndarray):
@@ -67,26 +70,27 @@ class TracerModel:
         missing = [c for c in self.feature_names if c not in features.columns]
         if missing:
             raise ModelError(f"features {missing[:5]} that the model was trained on are missing")
-        return features[self.feature_names].to_numpy(dtype=np.float32)
+        matrix: Floats = features[self.feature_names].to_numpy(dtype=np.float32)
+        return matrix
 
-    def raw_margin(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+    def raw_margin(self, features: pd.DataFrame | Floats) -> Floats:
         """The model's own log-odds, before calibration."""
         if self.linear is not None:
             return self.linear.margin(self.matrix(features))
         raw = self.booster.inplace_predict(self.matrix(features), predict_type="margin")
         return np.asarray(raw, dtype=np.float64)
 
-    def calibrate(self, raw_margin: np.ndarray) -> np.ndarray:
+    def calibrate(self, raw_margin: Floats) -> Floats:
         return self.calibration["a"] * raw_margin + self.calibration["b"]
 
-    def margin(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+    def margin(self, features: pd.DataFrame | Floats) -> Floats:
         return self.calibrate(self.raw_margin(features))
 
-    def predict_proba(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+    def predict_proba(self, features: pd.DataFrame | Floats) -> Floats:
         return sigmoid(self.margin(features))
 
-    def contributions(self, features: pd.DataFrame | np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+    def contributions(self, features: pd.DataFrame | Floats
+                      ) -> tuple[Floats, Floats]:
         """Contributions (n, f) and bias (n,) in calibrated log-odds: exact linear terms for
         a linear model, TreeSHAP for a booster."""
         values = self.matrix(features)

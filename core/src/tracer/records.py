@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from annotated_types import Ge, Gt, Le, Lt
 
@@ -205,7 +206,7 @@ def validate_records(domain: Domain, frame: pd.DataFrame, *, source: str = "reco
 
 
 def _labels(domain: Domain, raw: pd.Series, source: str,
-            problems: list[Problem]) -> np.ndarray:
+            problems: list[Problem]) -> npt.NDArray[np.int8]:
     missing = raw.isna()
     for row in np.flatnonzero(missing.to_numpy())[:MAX_REPORTED]:
         problems.append(Problem(int(row) + 1, domain.label, "missing label"))
@@ -216,6 +217,7 @@ def _labels(domain: Domain, raw: pd.Series, source: str,
                          f"values ({shown}); a binary domain needs two", source=source,
                          column=domain.label)
     positive = domain.positive_label
+    labels: npt.NDArray[np.int8]  # pandas' to_numpy is untyped: the astype makes int8
     if pd.api.types.is_numeric_dtype(raw) and isinstance(positive, int | float):
         labels = (raw.to_numpy() == positive).astype(np.int8)
     else:
@@ -270,7 +272,7 @@ def _layout(model: type[Any]) -> tuple[pd.Index, bool]:
     Built once per model: a one-row frame spent more on a fresh (pyarrow string) column
     index and on re-reading the field types than on its numbers.
     """
-    fields = model.model_fields  # type: ignore[attr-defined]
+    fields = model.model_fields
     return (pd.Index(list(fields), dtype=object),
             all(_numeric_field(field) for field in fields.values()))
 

@@ -20,6 +20,7 @@ from tracer.evaluation import plot_reliability
 if TYPE_CHECKING:
     import pandas as pd
 
+    from tracer.evaluation import Labels, Scores, Weights
     from tracer.model import TracerModel
     from tracer.selection import Leaderboard
     from tracer.tracking import ModelStore
@@ -36,7 +37,7 @@ class RunRecord:
     board: Leaderboard
     evaluation: dict[str, Any]
     model_card: str
-    curves: dict[str, tuple]
+    curves: dict[str, tuple[Labels, Scores, Weights]]  # name: (y, p, w) of a reliability line
     title: str
 
 
@@ -74,7 +75,8 @@ def log_and_register(store: ModelStore, record: RunRecord, model: TracerModel,
             values.update({f"{key}.{p}_window{k + 1}": fold[p]
                            for k, fold in enumerate(standing.folds)})
         mlflow.log_metrics(_finite(values))
-        mlflow.log_dict(board.as_dict(), "leaderboard.json")
+        # mlflow types its argument dict[str, Any], which a TypedDict is not (it is closed)
+        mlflow.log_dict(dict[str, Any](board.as_dict()), "leaderboard.json")
         plot_reliability(record.curves, tmp_path / "reliability.png",
                          f"{model.domain}: reliability")
         mlflow.log_artifact(str(tmp_path / "reliability.png"))

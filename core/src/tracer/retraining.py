@@ -14,6 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import select
 
@@ -75,18 +76,22 @@ def outcomes_trigger(s: Session, policy: RetrainingPolicy) -> dict[str, Any] | N
 
 # -- the training data of a tenant's model ------------------------------------------------
 
-def labels01(domain: Domain, raw: pd.Series) -> np.ndarray:
+def labels01(domain: Domain, raw: pd.Series) -> npt.NDArray[np.int8]:
     positive = domain.positive_label
+    labels: npt.NDArray[np.int8]  # pandas' to_numpy is untyped: the astype makes int8
     if pd.api.types.is_numeric_dtype(raw) and isinstance(positive, int | float):
-        return (raw.to_numpy() == positive).astype(np.int8)
-    return (raw.astype(str).to_numpy() == str(positive)).astype(np.int8)
+        labels = (raw.to_numpy() == positive).astype(np.int8)
+    else:
+        labels = (raw.astype(str).to_numpy() == str(positive)).astype(np.int8)
+    return labels
 
 
-def raw_labels(domain: Domain, y: np.ndarray) -> np.ndarray:
+def raw_labels(domain: Domain, y: npt.ArrayLike) -> npt.NDArray[Any]:
     """0/1 back to the domain's raw label values (the lifecycle validates raw labels)."""
     positive = domain.positive_label
     if isinstance(positive, int | float) and not isinstance(positive, bool):
         negative: Any = positive - 1
     else:
         negative = f"not {positive}"
-    return np.where(np.asarray(y) == 1, positive, negative)
+    raw: npt.NDArray[Any] = np.where(np.asarray(y) == 1, positive, negative)  # stubs: Any
+    return raw

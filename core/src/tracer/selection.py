@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
-from tracer.candidates import Candidate, fit, margin, size
+from tracer.candidates import Candidate, CandidateDict, fit, margin, size
 from tracer.domain import HIGHER_IS_BETTER, Domain, FeatureState
 from tracer.evaluation import METRICS
 from tracer.features import compute_features
@@ -74,6 +74,33 @@ class Standing:
         return np.concatenate(self.margins)
 
 
+class WindowDict(TypedDict):
+    fit_rows: int
+    validate_rows: int
+
+
+class StandingDict(CandidateDict):
+    """One leaderboard line: the candidate, its primary metric and log-loss over the
+    windows (mean and sample spread), each window's metrics and the fitted sizes."""
+
+    mean: float
+    spread: float
+    log_loss: float
+    log_loss_spread: float
+    folds: list[dict[str, float]]
+    sizes: list[str]
+
+
+class LeaderboardDict(TypedDict):
+    """``Leaderboard.as_dict``: what a run logs as ``leaderboard.json`` and the CLI prints."""
+
+    primary_metric: str
+    winner: str
+    reason: str
+    windows: list[WindowDict]
+    candidates: list[StandingDict]
+
+
 @dataclass
 class Leaderboard:
     primary: str
@@ -87,7 +114,7 @@ class Leaderboard:
         return np.concatenate([np.arange(w.validate.start, w.validate.stop)
                                for w in self.windows])
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> LeaderboardDict:
         p = self.primary
         return {
             "primary_metric": p, "winner": self.winner.candidate.name, "reason": self.reason,

@@ -34,14 +34,22 @@ from tracer.whatif import record_ranges
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tracer.domain import Domain
+    from tracer.domain import CostModel, Domain
+    from tracer.holdout import Holdout
     from tracer.host import PluginHost
+    from tracer.promotion import Verdict
+    from tracer.selection import Leaderboard
     from tracer.tenant_data import TrainingPlan
     from tracer.tracking import ModelStore
 
 MIN_ROWS = 40
 #: ``params`` keys the platform reads itself; the rest go to ``tracer_train``
 PLATFORM_PARAMS = ("costs", "weights", "candidates")
+
+
+def _later() -> Any:
+    """A ``Run`` field its stage sets: not an ``__init__`` argument, no default."""
+    return field(init=False, repr=False)
 
 
 @dataclass
@@ -59,20 +67,21 @@ class Run:
     # load
     source: str = ""
     records: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # split
+    # split (a field without a default is set by its stage: reading it earlier is a bug, and
+    # raises AttributeError rather than handing a later stage a None)
     weights: np.ndarray | None = None
-    every: Any = None  # Part: every row, in training order
-    train_part: Any = None
-    held: Any = None
+    every: Part = _later()  # every row, in training order
+    train_part: Part = _later()
+    held: Part = _later()
     n_eval: int = 0
     train_params: dict[str, Any] = field(default_factory=dict)
-    costs: Any = None
+    costs: CostModel | None = None
     # fit candidates, evaluate, refit, judge
-    board: Any = None
-    hold: Any = None
-    model: Any = None
-    oof: Any = None
-    verdict: Any = None
+    board: Leaderboard = _later()
+    hold: Holdout = _later()
+    model: TracerModel = _later()
+    oof: OutOfFold = _later()
+    verdict: Verdict = _later()
     rows: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     # register
@@ -256,8 +265,9 @@ class OutOfFold:
     weights: np.ndarray | None
 
 
-def _refit(host: PluginHost, domain: Domain, board: Any, every: Part, train_part: Part,
-           held: Part, hold: Any, params: dict[str, Any], costs: Any
+def _refit(host: PluginHost, domain: Domain, board: Leaderboard, every: Part,
+           train_part: Part, held: Part, hold: Holdout, params: dict[str, Any],
+           costs: CostModel | None
            ) -> tuple[TracerModel, OutOfFold]:
     """The winner refit on every row; calibrated, and its threshold chosen, on out-of-fold
     margins only (the leaderboard's windows, then the evaluation part)."""

@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tracer.db import session, utcnow
@@ -107,7 +107,7 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _aware(moment):  # type: ignore[no-untyped-def]
+def _aware(moment: datetime) -> datetime:
     from datetime import UTC
 
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

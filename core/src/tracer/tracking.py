@@ -17,12 +17,13 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tracer.errors import NotFoundError
 from tracer.model import BOOSTER_FILE, STATE_FILE, TracerModel
 
 if TYPE_CHECKING:
+    from tracer.selection import LeaderboardDict
     from tracer.settings import Settings
 
 CHAMPION = "champion"
@@ -135,7 +136,7 @@ class ModelStore:
                                         "aliases": sorted(by_version.get(info.version, []))}))
         return sorted(infos, key=lambda v: v.version)
 
-    def leaderboard(self, name: str, version: int) -> dict[str, Any] | None:
+    def leaderboard(self, name: str, version: int) -> LeaderboardDict | None:
         """The candidate leaderboard the run behind ``version`` logged (None before there
         was one)."""
         import mlflow
@@ -143,9 +144,10 @@ class ModelStore:
 
         info = self.version(name, version)
         try:
-            return mlflow.artifacts.load_dict(f"runs:/{info.run_id}/leaderboard.json")
+            board = mlflow.artifacts.load_dict(f"runs:/{info.run_id}/leaderboard.json")
         except (MlflowException, OSError):
             return None
+        return cast("LeaderboardDict", board)  # the JSON Leaderboard.as_dict wrote
 
     def model_names(self, prefix: str = "") -> list[str]:
         names = [m.name for m in self.client.search_registered_models()]

@@ -18,10 +18,10 @@ import traceback
 import numpy as np
 from sqlalchemy import update
 
-from tracer.db import session, utcnow
+from tracer.db import rows_changed, session, utcnow
 from tracer.errors import ConflictError, TracerError, ValidationError
 from tracer.models import TrainingJob
-from tracer.settings import get_settings
+from tracer.settings import Settings, get_settings
 
 
 def die_with_parent(parent: int | None) -> None:
@@ -39,12 +39,11 @@ def die_with_parent(parent: int | None) -> None:
         os._exit(3)
 
 
-def _report(settings, job_id: str, **values) -> None:  # type: ignore[no-untyped-def]
+def _report(settings: Settings, job_id: str, **values: object) -> None:
     """Write stage/progress only while the job is running; else stop this worker's run."""
     with session(settings) as s:
-        done = s.execute(update(TrainingJob).where(
-            TrainingJob.id == job_id, TrainingJob.status == "running").values(
-            **values)).rowcount
+        done = rows_changed(s.execute(update(TrainingJob).where(
+            TrainingJob.id == job_id, TrainingJob.status == "running").values(**values)))
     if not done:
         raise ConflictError(f"job {job_id} was stopped (cancelled or timed out)")
 
@@ -131,7 +130,7 @@ def main(job_id: str, parent: int | None = None) -> int:
     why = options.get("why") or f"{trigger} run"
     sources = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     with session(settings) as s:
-        row = s.get(TrainingJob, job_id)
+        row = s.get_one(TrainingJob, job_id)  # still running: its last report just held
         row.status, row.stage, row.progress, row.finished_at = "succeeded", "done", 1.0, utcnow()
         row.run_id, row.model_version, row.promoted = result.run_id, result.version, \
             result.promoted

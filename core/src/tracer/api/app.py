@@ -17,6 +17,8 @@ from tracer.settings import Settings, get_settings
 from tracer.tracking import ModelStore
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from fastapi import FastAPI
 
 DESCRIPTION = """\
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     store = store or ModelStore(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         reap_orphans(settings)
         stop = host.watch()  # revocations written by any process reach this server
         dispatching = keep_dispatching(settings)  # queued jobs start, orphans fail
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, host: PluginHost | None = None,
     from tracer.api import mcp
 
     mcp.mount(app)  # domains as tools for agents: /mcp (Model Context Protocol)
+    # FastAPI's documented way to extend the schema: replace the app's openapi method
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -18,6 +18,7 @@ Plugins that add routes through ``tracer_routes(app)`` use the same dependencies
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,8 +29,8 @@ from tracer.errors import ForbiddenError, ValidationError
 from tracer.settings import Settings, get_settings
 from tracer.tenancy import ROLES, Principal, authenticate, recall_verified, remember_verified
 
-__all__ = ["Principal", "current_principal", "require_roles", "require_tenant",
-           "settings_of", "verify_key"]
+__all__ = ["Principal", "TenantPrincipal", "current_principal", "require_roles",
+           "require_tenant", "settings_of", "verify_key"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
                      description="An API key: `Authorization: Bearer trk_<prefix>_<secret>`. "
@@ -94,9 +95,18 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
 _tenant_role = require_roles("tenant")
 
 
+@dataclass(frozen=True)
+class TenantPrincipal(Principal):
+    """A principal whose ``tenant_id`` is known to be set: what ``require_tenant`` hands a
+    route, so the type checker proves every tenant-scoped query gets a tenant id."""
+
+    tenant_id: str
+
+
 async def require_tenant(principal: Annotated[Principal, Depends(_tenant_role)]
-                         ) -> Principal:
+                         ) -> TenantPrincipal:
     """A tenant key (bound to one tenant): every tenant-scoped route uses this."""
     if principal.tenant_id is None:  # pragma: no cover - issue_key binds tenant keys
         raise ValidationError("this tenant key is not bound to a tenant")
-    return principal
+    return TenantPrincipal(key_id=principal.key_id, role=principal.role,
+                           subject=principal.subject, tenant_id=principal.tenant_id)

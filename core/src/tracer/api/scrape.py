@@ -97,6 +97,6 @@ def exposition(settings: Settings) -> tuple[bytes, str]:
 
         multiprocess.MultiProcessCollector(registry, path=path)
     else:
-        registry.register(_ThisProcess())  # type: ignore[arg-type]
-    registry.register(DatabaseFigures(settings))  # type: ignore[arg-type]
+        registry.register(_ThisProcess())
+    registry.register(DatabaseFigures(settings))
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tracer.domain import Explanation
+from tracer.domain import Domain, Explanation, Prediction
 from tracer.explain import format_value, rank_factors
 from tracer.hookspecs import hookimpl
 
 
 @hookimpl(trylast=True)
-def tracer_explain(domain, prediction):
+def tracer_explain(domain: Domain, prediction: Prediction) -> Explanation:
     def sentence(feature: str, value: object, contribution: float) -> str:
         verb = "raises" if contribution > 0 else "lowers"
         return f"{feature} = {format_value(value)} {verb} the chance that {domain.outcome}"

@@ -7,9 +7,16 @@ rows with that many rounds, so no training row is wasted (``tracer.candidates``)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import xgboost as xgb
+
+    from tracer.domain import Domain
 
 DEFAULTS: dict[str, Any] = {
     "objective": "binary:logistic",
@@ -29,7 +36,8 @@ DEFAULTS: dict[str, Any] = {
 
 
 @hookimpl(trylast=True)
-def tracer_train(domain, features, labels, weights, params):
+def tracer_train(domain: Domain, features: pd.DataFrame, labels: np.ndarray,
+                 weights: np.ndarray | None, params: dict[str, Any]) -> xgb.Booster:
     from tracer.candidates import train_xgboost
 
     merged = {**DEFAULTS, **dict(domain.train_params), **dict(params or {})}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,11 +13,15 @@ from rich.table import Table
 from tracer.cli.context import console, platform
 from tracer.errors import ValidationError
 
+if TYPE_CHECKING:
+    from tracer.lifecycle import TrainingResult
+    from tracer.selection import LeaderboardDict
+
 TENANT = typer.Option(None, "--tenant", help="Work on this tenant's models.")
 
 
 def train_with_progress(domain: str, data: Path | None = None, tenant: str | None = None,
-                        params: dict | None = None):
+                        params: dict[str, Any] | None = None) -> TrainingResult:
     from tracer import lifecycle
     from tracer.runner import tenant_scope
 
@@ -37,7 +42,7 @@ def train_with_progress(domain: str, data: Path | None = None, tenant: str | Non
     return result
 
 
-def leaderboard_table(board: dict, title: str) -> Table:
+def leaderboard_table(board: LeaderboardDict, title: str) -> Table:
     """The candidate leaderboard (``leaderboard.json``) as a rich table, winner first."""
     primary = board["primary_metric"]
     windows = len(board["windows"])
@@ -57,7 +62,7 @@ def leaderboard_table(board: dict, title: str) -> Table:
     return table
 
 
-def print_result(result) -> None:
+def print_result(result: TrainingResult) -> None:
     primary = result.primary_metric
     board = result.extras.get("leaderboard")
     if board:
@@ -128,7 +133,7 @@ def register(app: typer.Typer) -> None:
               as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
         """Compare candidates, evaluate the winner, refit it on all rows and register it;
         promote it only if it beats the champion beyond noise."""
-        params: dict = {"weights": weights}
+        params: dict[str, Any] = {"weights": weights}
         if candidate:
             params["candidates"] = list(candidate)
         if cost:

@@ -55,7 +55,8 @@ def questions(template: Path) -> dict[str, Any]:
 
 
 def template_version(template: Path) -> str:
-    return json.loads((template / "cookiecutter.json").read_text()).get("_template_version", "")
+    config = json.loads((template / "cookiecutter.json").read_text())
+    return str(config.get("_template_version", ""))
 
 
 def problems(template: Path, answers: dict[str, Any]) -> list[str]:
@@ -63,7 +64,8 @@ def problems(template: Path, answers: dict[str, Any]) -> list[str]:
     hook = template / "hooks" / "pre_gen_project.py"
     if not hook.is_file():
         return []
-    return runpy.run_path(str(hook), run_name="tracer_template_hook")["problems"](answers)
+    check = runpy.run_path(str(hook), run_name="tracer_template_hook")["problems"]
+    return [str(problem) for problem in check(answers)]
 
 
 def resolve_answers(template: Path, given: dict[str, Any], *, no_input: bool,
@@ -116,9 +118,9 @@ def render(template: Path, answers: dict[str, Any], output_dir: Path,
 def ask_with_typer(key: str, default: str, choices: list[str] | None) -> str:
     label = key.replace("_", " ")
     if not choices:
-        return typer.prompt(label, default=default)
+        return str(typer.prompt(label, default=default))
     while True:
-        answer = typer.prompt(f"{label} ({', '.join(choices)})", default=default)
+        answer = str(typer.prompt(f"{label} ({', '.join(choices)})", default=default))
         if answer in choices:
             return answer
         typer.echo(f"choose one of: {', '.join(choices)}", err=True)

@@ -210,6 +210,7 @@ def remote_plugin(channel: Channel, record: dict[str, Any]) -> SimpleNamespace:
         def tracer_explain(domain: Domain, prediction: Any) -> Explanation | None:
             return explain_many(domain, [prediction])[0]
 
+        # one round trip for a batch: PluginHost.explain_all calls ``many`` when it is set
         tracer_explain.many = explain_many  # type: ignore[attr-defined]
         hooks["tracer_explain"] = tracer_explain
 

@@ -30,13 +30,15 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from tracer.api.auth import TenantPrincipal, require_tenant
 from tracer.errors import ForbiddenError
 from tracer.tenancy import Principal
 from tracer.ui import sessions
 
 HERE = Path(__file__).parent
 PREFIX = "/ui"
-__all__ = ["Console", "NavLink", "Page", "PostForm", "mount_console", "page_for", "render"]
+__all__ = ["Console", "NavLink", "Page", "PostForm", "TenantPage", "mount_console", "page_for",
+           "render"]
 
 
 @dataclass(frozen=True)
@@ -148,11 +150,21 @@ def page_for(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
 async def checked_form(request: Request) -> dict[str, str]:
     """A POSTed form whose CSRF token matched (403 otherwise); values as strings."""
     form = await request.form()
-    sessions.check_csrf(request, form.get(sessions.CSRF_FIELD))  # type: ignore[arg-type]
+    token = form.get(sessions.CSRF_FIELD)
+    sessions.check_csrf(request, token if isinstance(token, str) else None)  # a file: no token
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 Page = Annotated[Principal, Depends(page_for())]
+
+
+async def _tenant_page(principal: Annotated[Principal, Depends(page_for("tenant"))]
+                       ) -> TenantPrincipal:
+    """A tenant's page: the principal the API's tenant routes take, which the pages call."""
+    return await require_tenant(principal)
+
+
+TenantPage = Annotated[TenantPrincipal, Depends(_tenant_page)]
 PostForm = Annotated[dict[str, str], Depends(checked_form)]
 
 

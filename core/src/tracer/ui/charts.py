@@ -7,7 +7,7 @@ attributes, not ``style``: the console's Content-Security-Policy allows no inlin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 from markupsafe import Markup
@@ -21,7 +21,7 @@ def _fmt(value: float) -> str:
 
 def hbars(title: str, items: Sequence[tuple[str, float]], *,
           marks: Sequence[tuple[str, float]] = (), limit: float | None = None,
-          width: int = 560, fmt=_fmt) -> Markup:
+          width: int = 560, fmt: Callable[[float], str] = _fmt) -> Markup:
     """Horizontal bars, one per ``(label, value)``; ``marks`` are dashed reference lines
     (e.g. PSI 0.1 and 0.25, or an allowance)."""
     label_w, row_h, top = 180, 22, 8
@@ -53,7 +53,8 @@ def hbars(title: str, items: Sequence[tuple[str, float]], *,
 
 
 def grouped_columns(title: str, groups: Sequence[tuple[str, dict[str, float]]], *,
-                    width: int = 640, height: int = 240, fmt=_fmt) -> Markup:
+                    width: int = 640, height: int = 240,
+                    fmt: Callable[[float], str] = _fmt) -> Markup:
     """Columns per group (e.g. per period: earnings, refunds, fees, payouts), with a legend.
     Negative values are drawn below the zero line."""
     series = list(dict.fromkeys(name for _, values in groups for name in values))

@@ -8,24 +8,26 @@ principal: what a page shows is what ``/v1/...`` answers that tenant, no more.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
+from tracer.api.auth import TenantPrincipal
 from tracer.api.routes import account, domains, feedback, retraining, training
 from tracer.api.schemas import JobIn, OwnKeyIn, PolicyIn
 from tracer.errors import NotFoundError, TracerError, ValidationError
-from tracer.tenancy import Principal
-from tracer.ui import PostForm, page_for, render, see_other
+from tracer.ui import PostForm, TenantPage, render, see_other
 from tracer.ui.charts import hbars
 from tracer.ui.evidence import model_card, reliability_png
 
 router = APIRouter()
-TenantPage = Annotated[Principal, Depends(page_for("tenant"))]
+_Number = TypeVar("_Number", int, float)
 
 
-def _usage_chart(usage: dict[str, Any]):
+def _usage_chart(usage: dict[str, Any]) -> tuple[Markup, Markup]:
     allowance = usage["allowance"]
     runs = usage["totals"].get("training_run", 0)
     items = [("predictions", float(usage["predictions_this_month"]))]
@@ -39,7 +41,7 @@ def _usage_chart(usage: dict[str, Any]):
     return chart, runs_chart
 
 
-def _dashboard(request: Request, who: Principal, new_key: dict[str, Any] | None = None,
+def _dashboard(request: Request, who: TenantPrincipal, new_key: dict[str, Any] | None = None,
                status_code: int = 200) -> Response:
     p = request.app.state.platform
     listed = [d for d in domains.list_domains(request, who)["domains"] if d["installed"]]
@@ -83,7 +85,8 @@ def job_progress(job_id: str, request: Request, who: TenantPage) -> Response:
     return render(request, "job_progress.html", job=training.job(job_id, request, who))
 
 
-def _optional(call, *args) -> tuple[dict[str, Any] | None, str | None]:
+def _optional(call: Callable[..., dict[str, Any]], *args: object
+              ) -> tuple[dict[str, Any] | None, str | None]:
     """A section that needs a champion (metrics, drift): its data, or why there is none."""
     try:
         return call(*args), None
@@ -111,7 +114,7 @@ def train(domain: str, request: Request, who: TenantPage, form: PostForm) -> Res
 
 @router.post("/dashboard/{domain:path}/policy")
 def policy(domain: str, request: Request, who: TenantPage, form: PostForm) -> Response:
-    def number(name: str, kind):
+    def number(name: str, kind: Callable[[str], _Number]) -> _Number | None:
         raw = form.get(name, "").strip()
         try:
             return kind(raw) if raw else None

@@ -3,23 +3,20 @@ serves (public), each with its reference model's model card and calibration plot
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tracer.api.routes.domains import enable_domain, install_domain, list_domains
 from tracer.db import session
 from tracer.errors import AuthError, NotFoundError
 from tracer.tenancy import Principal, authenticate
-from tracer.ui import NavLink, PostForm, page_for, render, see_other, sessions
+from tracer.ui import NavLink, PostForm, TenantPage, render, see_other, sessions
 from tracer.ui.evidence import champion_of, model_card, reliability_png
 
 router = APIRouter()
 NAV = [NavLink("Domains", "/ui/domains"), NavLink("Dashboard", "/ui/dashboard", ("tenant",))]
 #: where each role lands after signing in; plugins may add theirs (``console.homes``)
 HOMES = {"tenant": "/ui/dashboard", "admin": "/ui/admin"}
-TenantPage = Annotated[Principal, Depends(page_for("tenant"))]
 #: an anonymous visitor of the public catalog: no tenant, so no installs to show
 _PUBLIC = Principal(key_id="", role="public", subject="", tenant_id=None)
 

@@ -88,7 +88,8 @@ def decode_session(secret: bytes, value: str | None, now: float | None = None
 
 
 def _secret(request: Request) -> bytes:
-    return request.app.state.console.secret
+    secret: bytes = request.app.state.console.secret  # tracer.ui.Console, set by mount_console
+    return secret
 
 
 def current_session(request: Request) -> ConsoleSession | None:
@@ -98,7 +99,8 @@ def current_session(request: Request) -> ConsoleSession | None:
 def principal_or_none(request: Request) -> Principal | None:
     """Who is signed in (re-checked against the key row on every request), or None."""
     if "console_principal" in request.scope:
-        return request.scope["console_principal"]
+        cached: Principal | None = request.scope["console_principal"]  # stored below
+        return cached
     sess = current_session(request)
     principal = None
     if sess is not None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from tracer.api.auth import current_principal, require_tenant
+from tracer.api.auth import TenantPrincipal, current_principal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.metering import tenant_tier, usage_dict
 from tracer.api.responses import KeyList, PluginList, UsageOut
@@ -21,7 +21,7 @@ from tracer.tenancy import Principal, issue_key, revoke_key
 from tracer.usage import usage_for
 
 router = APIRouter(tags=["account"])
-Tenant = Annotated[Principal, Depends(require_tenant)]
+Tenant = Annotated[TenantPrincipal, Depends(require_tenant)]
 Anyone = Annotated[Principal, Depends(current_principal)]
 
 

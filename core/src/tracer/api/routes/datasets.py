@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 
-from tracer.api.auth import require_tenant
+from tracer.api.auth import TenantPrincipal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.responses import DatasetList, DatasetOut
 from tracer.api.routes.domains import _jsonable
@@ -14,10 +14,9 @@ from tracer.datasets import delete_dataset, get_dataset, list_datasets, store_da
 from tracer.db import session
 from tracer.errors import LimitError
 from tracer.installs import require_enabled
-from tracer.tenancy import Principal
 
 router = APIRouter(tags=["training"])
-Tenant = Annotated[Principal, Depends(require_tenant)]
+Tenant = Annotated[TenantPrincipal, Depends(require_tenant)]
 
 
 @router.post("/v1/domains/{domain:path}/datasets", status_code=201, response_model=DatasetOut,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tracer.api.auth import current_principal, require_tenant
+from tracer.api.auth import TenantPrincipal, current_principal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
 from tracer.api.responses import DomainInfo, DomainList, InstallOut
@@ -22,7 +22,7 @@ from tracer.tenancy import Principal
 
 router = APIRouter(tags=["domains"])
 describe_router = APIRouter(tags=["domains"])
-Tenant = Annotated[Principal, Depends(require_tenant)]
+Tenant = Annotated[TenantPrincipal, Depends(require_tenant)]
 Anyone = Annotated[Principal, Depends(current_principal)]
 
 
@@ -68,7 +68,7 @@ def install_domain(domain: str, request: Request, principal: Tenant,
     return JSONResponse(body, status_code=answer.status_code)
 
 
-def _toggle(request: Request, principal: Principal, domain: str, enabled: bool) -> Any:
+def _toggle(request: Request, principal: TenantPrincipal, domain: str, enabled: bool) -> Any:
     p = platform_of(request)
     dom = p.host.domain(domain)
     with session(p.settings) as s:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
-from tracer.api.auth import require_tenant
+from tracer.api.auth import TenantPrincipal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
 from tracer.api.monitoring import drift_report
@@ -29,10 +29,9 @@ from tracer.feedback import (
     versions_with_outcomes,
 )
 from tracer.lifecycle import model_name_for
-from tracer.tenancy import Principal
 
 router = APIRouter(tags=["feedback"])
-Tenant = Annotated[Principal, Depends(require_tenant)]
+Tenant = Annotated[TenantPrincipal, Depends(require_tenant)]
 EVALUATION_KEYS = ("accuracy", "roc_auc", "log_loss", "brier")
 
 

@@ -12,17 +12,16 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from tracer.api.answering import Ask
-from tracer.api.auth import require_tenant
+from tracer.api.auth import TenantPrincipal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.responses import StoredPredictionOut
 from tracer.api.schemas import PredictRequest, PredictResponse
 from tracer.db import session
 from tracer.errors import ValidationError
 from tracer.feedback import get_prediction, outcome_of
-from tracer.tenancy import Principal
 
 router = APIRouter(tags=["predictions"])
-Tenant = Annotated[Principal, Depends(require_tenant)]
+Tenant = Annotated[TenantPrincipal, Depends(require_tenant)]
 IdempotencyKey = Annotated[str | None, Header(
     description="Any unique string per logical request; retries with the same key return "
     "the first answer and are metered once.")]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import select
 
-from tracer.api.auth import require_tenant
+from tracer.api.auth import TenantPrincipal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key
 from tracer.api.responses import DecisionList, DecisionOut, JobOut, PolicyOut
@@ -19,15 +19,14 @@ from tracer.db import session, utcnow
 from tracer.errors import NotFoundError, ValidationError
 from tracer.lifecycle import model_name_for
 from tracer.models import RetrainingDecision, RetrainingPolicy
-from tracer.tenancy import Principal
 
 router = APIRouter(tags=["feedback"])
-Tenant = Annotated[Principal, Depends(require_tenant)]
+Tenant = Annotated[TenantPrincipal, Depends(require_tenant)]
 #: fields a policy cannot be without (PATCH may not set them to null)
 REQUIRED = ("enabled", "drift_window", "use_reference")
 
 
-def _save_policy(request: Request, principal: Principal, domain: str,
+def _save_policy(request: Request, principal: TenantPrincipal, domain: str,
                  fields: dict[str, Any], replace: bool) -> dict[str, Any]:
     p = platform_of(request)
     dom = p.host.domain(domain)

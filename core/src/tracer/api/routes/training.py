@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracer.api.auth import require_tenant
+from tracer.api.auth import TenantPrincipal, require_tenant
 from tracer.api.deps import platform_of
 from tracer.api.idempotency import check_key, once
 from tracer.api.metering import tenant_tier
@@ -24,13 +24,12 @@ from tracer.jobs import active_job, cancel_job, create_job, get_job, launch
 from tracer.lifecycle import model_name_for, promote, rollback
 from tracer.models import TrainingJob
 from tracer.quota import check_training_runs
-from tracer.tenancy import Principal
 
 router = APIRouter(tags=["training"])
-Tenant = Annotated[Principal, Depends(require_tenant)]
+Tenant = Annotated[TenantPrincipal, Depends(require_tenant)]
 
 
-def start_job(request: Request, principal: Principal, domain: str, options: dict[str, Any],
+def start_job(request: Request, principal: TenantPrincipal, domain: str, options: dict[str, Any],
               trigger: str, key: str | None = None) -> tuple[dict[str, Any], int]:
     """Create a queued job (quota-checked, one active per domain) and launch its worker."""
     p = platform_of(request)

@@ -9,6 +9,7 @@ Revises: 0004
 
 import hashlib
 import json
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,7 +20,7 @@ branch_labels = None
 depends_on = None
 
 
-def _instant(moment) -> str:
+def _instant(moment: datetime) -> str:
     # tracer.usage.instant, frozen here: a migration must not change when the code does
     from datetime import UTC
 
