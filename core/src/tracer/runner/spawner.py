@@ -54,7 +54,7 @@ def _serve(jobs: queue.SimpleQueue[_Job]) -> None:
     while True:  # never returns: this thread's exit would kill every runner it started
         command, kwargs, slot, done = jobs.get()
         try:
-            slot["process"] = subprocess.Popen(command, **kwargs)  # noqa: S603
+            slot["process"] = subprocess.Popen(command, **kwargs)
             started += 1
         except BaseException as exc:  # noqa: BLE001 -- handed to the caller, raised there
             slot["error"] = exc
