@@ -145,3 +145,26 @@ def test_a_killed_runner_keeps_its_pipes_until_the_call_holding_them_ends(served
     assert runner.closed
     with runner.session() as usable:
         assert not usable  # a stopped runner takes no call
+
+
+def test_a_runner_near_its_cpu_limit_is_replaced_once_the_call_on_it_ends(served):
+    """RLIMIT_CPU is a budget over the runner's life: a runner serving a busy tenant for
+    hours would reach it and be killed by the kernel mid-call; the pool replaces it first."""
+    host, _, _ = served
+    records = pd.DataFrame({"signal": [0.1], "count": [1], "noise": [0.0]})
+    with tenant_scope("t1"):
+        compute_features(host, host.domain(DOMAIN), records, FeatureState())
+    worn = next(r for r in host.pool.runners() if r.tenant == "t1")
+    limit = host.settings.runner_cpu_seconds
+    assert 0 < worn.cpu_seconds < 0.9 * limit  # each answer says what the runner has used
+    with worn.session() as usable:  # a call is on it
+        assert usable
+        worn.cpu_seconds = 0.95 * limit  # as a runner busy for hours would report
+        fresh = host.pool.get(worn.spec, "t1")
+        assert fresh is not worn and fresh.alive
+        assert worn.process.poll() is None  # the call holding it still gets its answer
+    assert not worn.alive and worn.closed
+    with tenant_scope("t1"):
+        compute_features(host, host.domain(DOMAIN), records, FeatureState())
+    assert [r.process.pid for r in host.pool.runners() if r.tenant == "t1"] == \
+        [fresh.process.pid]

@@ -5,7 +5,9 @@ can carry one tenant's records into another tenant's answers. The pool keeps at 
 ``settings.runner_max`` of them alive (the least recently used is stopped to start
 another) and stops any idle for ``runner_idle_seconds``. A runner that crashes, breaks
 the protocol or misses a deadline is killed — its threads die with it — and the call
-fails with a ``PluginError`` saying so; the next call starts a fresh one.
+fails with a ``PluginError`` saying so; the next call starts a fresh one. A runner near
+its life's CPU limit (``runner_cpu_seconds``, as it reports with each answer) is replaced
+before the kernel would kill it mid-call: the call on it finishes, the next goes to a new one.
 
 Runner processes are forked by one long-lived thread (``spawner``: the box's parent-death
 signal follows the forking thread), and a runner's pipes are closed only when no call is
@@ -69,6 +71,8 @@ class Runner:
     stopped: bool = False  # killed: takes no more calls
     busy: bool = False  # a call is on the pipes (inside ``session``)
     closed: bool = False  # the pipes are closed
+    retiring: bool = False  # out of the pool: stopped as soon as no call holds it
+    cpu_seconds: float = 0.0  # CPU the runner reported using so far (its RLIMIT_CPU budget)
 
     @property
     def alive(self) -> bool:
@@ -88,9 +92,24 @@ class Runner:
             finally:
                 with self._state:
                     self.busy = False
-                    close = self.stopped
+                    close, retire = self.stopped, self.retiring
                 if close:
                     self._close()
+                elif retire:
+                    self.kill()
+
+    def worn(self, settings: Settings) -> bool:
+        """Near its life's CPU limit: replaced before the kernel kills it mid-call (a
+        runner serving one busy tenant for hours reaches ``runner_cpu_seconds``)."""
+        return self.cpu_seconds >= 0.9 * settings.runner_cpu_seconds
+
+    def retire(self) -> None:
+        """Stop now if no call holds the runner, else as that call ends."""
+        with self._state:
+            self.retiring = True
+            later = self.busy
+        if not later:
+            self.kill()
 
     def kill(self) -> None:
         """Stop the process now; close its pipes now or when the call using them ends."""
@@ -190,6 +209,9 @@ def exchange(runner: Runner, header: dict[str, Any], buffers: list[Any], seconds
     finally:
         runner.last_used = time.monotonic()
         runner.calls += 1
+    cpu = reply.get("cpu_seconds")
+    if isinstance(cpu, int | float) and cpu >= 0:
+        runner.cpu_seconds = float(cpu)
     if not reply.get("ok"):
         raise PluginError(f"plugin {name} raised {reply.get('error')} in {what}", plugin=name,
                           remote_traceback=reply.get("traceback"))
@@ -224,10 +246,11 @@ class Pool:
         with starting:  # one start per key: concurrent first calls share one runner
             with self._lock:
                 runner = self._runners.get(key)
-                if runner is not None and runner.alive and runner.spec == spec:
+                if runner is not None and runner.alive and runner.spec == spec \
+                        and not runner.worn(self.settings):
                     return runner
-                if runner is not None:  # dead, or loaded from files since replaced
-                    self._runners.pop(key).kill()
+                if runner is not None:  # dead, loaded from files since replaced, or worn
+                    self._runners.pop(key).retire()  # a call on it still gets its answer
                 self._evict_locked(keep=self.settings.runner_max - 1)
             runner = start(self.settings, spec, tenant)
             with self._lock:
