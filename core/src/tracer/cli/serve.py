@@ -73,7 +73,9 @@ def supervise(host: str, port: int, workers: int) -> None:
     """Start ``workers`` server processes on one port and keep them running."""
     from tracer.cli.context import migrated
 
-    settings = migrated().settings  # once, before any worker serves
+    migrating = migrated()  # once, before any worker serves
+    settings = migrating.settings
+    migrating.close()  # this process serves nothing: no idle runners of its own meanwhile
     _socket(host, port, reuse_port=True).close()  # a busy port fails here, once, clearly
     metrics = _metrics_dir(settings)
     command = [sys.executable, "-m", "tracer.cli", "serve", "--host", host, "--port",

@@ -58,10 +58,13 @@ def main() -> int:
         try:
             answer = serve.handle(header, buffers, out)
             answer["runner_ms"] = (time.perf_counter() - started) * 1e3  # for diagnostics
+            # the host replaces a runner near its RLIMIT_CPU before the kernel kills it
+            answer["cpu_seconds"] = time.process_time()
             protocol.send(replies, {"ok": True, **answer}, out)
         except BaseException as exc:  # noqa: BLE001 -- a plugin error is the call's answer
             protocol.send(replies, {"ok": False, "error": _error(exc),
-                                    "traceback": traceback.format_exc()[-2000:]})
+                                    "traceback": traceback.format_exc()[-2000:],
+                                    "cpu_seconds": time.process_time()})
 
 
 def _error(exc: BaseException) -> str:

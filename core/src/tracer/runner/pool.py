@@ -5,7 +5,14 @@ can carry one tenant's records into another tenant's answers. The pool keeps at 
 ``settings.runner_max`` of them alive (the least recently used is stopped to start
 another) and stops any idle for ``runner_idle_seconds``. A runner that crashes, breaks
 the protocol or misses a deadline is killed — its threads die with it — and the call
-fails with a ``PluginError`` saying so; the next call starts a fresh one.
+fails with a ``PluginError`` saying so; the next call starts a fresh one. A runner near
+its life's CPU limit (``runner_cpu_seconds``, as it reports with each answer) is replaced
+before the kernel would kill it mid-call: the call on it finishes, the next goes to a new one.
+
+Runner processes are forked by one long-lived thread (``spawner``: the box's parent-death
+signal follows the forking thread), and a runner's pipes are closed only when no call is
+using them (``Runner.session``): a pipe closed under a waiting call would let the next
+runner's pipe take the same descriptor number, and that call would read its answers.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tracer.errors import PluginError
-from tracer.runner import protocol, sandbox
+from tracer.runner import protocol, sandbox, spawner
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
     from typing import IO
 
@@ -58,20 +66,72 @@ class Runner:
     stderr_tail: collections.deque[str] = field(
         default_factory=lambda: collections.deque(maxlen=40))
     ready: dict[str, Any] = field(default_factory=dict)
+    # guards the three flags below; never held across a call
+    _state: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    stopped: bool = False  # killed: takes no more calls
+    busy: bool = False  # a call is on the pipes (inside ``session``)
+    closed: bool = False  # the pipes are closed
+    retiring: bool = False  # out of the pool: stopped as soon as no call holds it
+    cpu_seconds: float = 0.0  # CPU the runner reported using so far (its RLIMIT_CPU budget)
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return not self.stopped and self.process.poll() is None
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[bool]:
+        """Hold the pipes for one call; yields False when the runner is dead or stopped.
+
+        Its pipes stay open until the session ends, even if another thread kills the
+        runner meanwhile (the call then fails on the dead process, not on a reused fd)."""
+        with self.lock:
+            with self._state:
+                self.busy = usable = self.alive
+            try:
+                yield usable
+            finally:
+                with self._state:
+                    self.busy = False
+                    close, retire = self.stopped, self.retiring
+                if close:
+                    self._close()
+                elif retire:
+                    self.kill()
+
+    def worn(self, settings: Settings) -> bool:
+        """Near its life's CPU limit: replaced before the kernel kills it mid-call (a
+        runner serving one busy tenant for hours reaches ``runner_cpu_seconds``)."""
+        return self.cpu_seconds >= 0.9 * settings.runner_cpu_seconds
+
+    def retire(self) -> None:
+        """Stop now if no call holds the runner, else as that call ends."""
+        with self._state:
+            self.retiring = True
+            later = self.busy
+        if not later:
+            self.kill()
 
     def kill(self) -> None:
-        if self.alive:
+        """Stop the process now; close its pipes now or when the call using them ends."""
+        if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        with self._state:
+            self.stopped = True
+            close = not self.busy
+        if close:
+            self._close()
+
+    def _close(self) -> None:
+        with self._state:
+            if self.closed:
+                return
+            self.closed = True
         for fd in (self.requests, self.replies):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
 
     def state(self) -> dict[str, Any]:
         return {"tenant": self.tenant, "pid": self.process.pid, "alive": self.alive,
@@ -100,9 +160,9 @@ def start(settings: Settings, spec: RunnerSpec, tenant: str) -> Runner:
     try:
         # bwrap itself stays PID 1 of the box, and /proc/1/environ is readable from
         # inside: it gets no environment of the host's at all
-        process = subprocess.Popen(command, stdin=to_child_r, stdout=from_child_w,
-                                   stderr=subprocess.PIPE, start_new_session=True,
-                                   close_fds=True, env={"PATH": "/usr/bin:/bin"})
+        process = spawner.popen(command, stdin=to_child_r, stdout=from_child_w,
+                                stderr=subprocess.PIPE, start_new_session=True,
+                                close_fds=True, env={"PATH": "/usr/bin:/bin"})
     finally:
         os.close(to_child_r)
         os.close(from_child_w)
@@ -116,14 +176,18 @@ def start(settings: Settings, spec: RunnerSpec, tenant: str) -> Runner:
                             "cpu_seconds": settings.runner_cpu_seconds,
                             "open_files": settings.runner_open_files,
                             "file_bytes": settings.runner_file_bytes}}
-    header, _ = exchange(runner, start_msg, [], settings.runner_start_seconds, what="start")
+    with runner.session():
+        header, _ = exchange(runner, start_msg, [], settings.runner_start_seconds,
+                             what="start")
     runner.ready = header
     return runner
 
 
 def exchange(runner: Runner, header: dict[str, Any], buffers: list[Any], seconds: float,
              what: str) -> tuple[dict[str, Any], list[Any]]:
-    """Send one request and wait for its answer; kill the runner on any failure."""
+    """Send one request and wait for its answer; kill the runner on any failure.
+
+    The caller holds ``runner.session()`` (one call at a time on a runner's pipes)."""
     deadline = time.monotonic() + seconds
     name = runner.spec.distribution
     try:
@@ -145,6 +209,9 @@ def exchange(runner: Runner, header: dict[str, Any], buffers: list[Any], seconds
     finally:
         runner.last_used = time.monotonic()
         runner.calls += 1
+    cpu = reply.get("cpu_seconds")
+    if isinstance(cpu, int | float) and cpu >= 0:
+        runner.cpu_seconds = float(cpu)
     if not reply.get("ok"):
         raise PluginError(f"plugin {name} raised {reply.get('error')} in {what}", plugin=name,
                           remote_traceback=reply.get("traceback"))
@@ -179,10 +246,11 @@ class Pool:
         with starting:  # one start per key: concurrent first calls share one runner
             with self._lock:
                 runner = self._runners.get(key)
-                if runner is not None and runner.alive and runner.spec == spec:
+                if runner is not None and runner.alive and runner.spec == spec \
+                        and not runner.worn(self.settings):
                     return runner
-                if runner is not None:  # dead, or loaded from files since replaced
-                    self._runners.pop(key).kill()
+                if runner is not None:  # dead, loaded from files since replaced, or worn
+                    self._runners.pop(key).retire()  # a call on it still gets its answer
                 self._evict_locked(keep=self.settings.runner_max - 1)
             runner = start(self.settings, spec, tenant)
             with self._lock:

@@ -50,8 +50,8 @@ class Channel:
         tenant = current_tenant.get() or PLATFORM_TENANT
         for _ in range(3):  # a runner may die between the pool handing it out and our turn
             runner = self.pool.get(self.spec, tenant)
-            with runner.lock:  # one call at a time on a runner's pipe
-                if runner.alive:
+            with runner.session() as usable:  # one call at a time on a runner's pipes
+                if usable:
                     return exchange(runner, header, buffers,
                                     seconds or self.settings.runner_call_seconds, what)
         raise PluginError(f"plugin {self.spec.distribution}: its runner keeps dying before "

@@ -63,14 +63,14 @@ def _reports(host) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     violations, runners = [], []
     for runner in host.pool.runners():
         state = runner.state()
-        if runner.alive:
-            try:
-                with runner.lock:
-                    reply, _ = exchange(runner, {"op": "report"}, [], 30, what="report")
-                for v in reply.get("violations") or []:
-                    violations.append({**v, "tenant": runner.tenant})
-            except Exception as exc:  # noqa: BLE001 -- a runner that died reports nothing
-                state["report_error"] = _error(exc)
+        try:
+            with runner.session() as usable:
+                reply = exchange(runner, {"op": "report"}, [], 30, what="report")[0] \
+                    if usable else {}
+            for v in reply.get("violations") or []:
+                violations.append({**v, "tenant": runner.tenant})
+        except Exception as exc:  # noqa: BLE001 -- a runner that died reports nothing
+            state["report_error"] = _error(exc)
         state["exit"] = runner.process.returncode
         runners.append(state)
     return violations, runners
