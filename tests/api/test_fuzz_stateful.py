@@ -87,7 +87,7 @@ def test_stateful_fuzzing_follows_links(app, client, make_caller, host, store,
     other = {acme.key: globex, globex.key: acme}
     checks = _checks()
     seen = {"requests": 0, "scenarios": 0, "restarts": 0, "operations": set(), "links followed": 0,
-            "statuses": Counter(),
+            "statuses": Counter(), "transitions": defaultdict(Counter),
             "answered": defaultdict(list)}
     failures: list[tuple[str, str, int, str]] = []
     leaks: list[tuple[str, int]] = []
@@ -103,8 +103,10 @@ def test_stateful_fuzzing_follows_links(app, client, make_caller, host, store,
                 seen["scenarios"] += 1
 
             def step(self, input):
+                self.link = None
                 if input.transition is not None and input.is_applied:
                     seen["links followed"] += 1
+                    self.link = input.transition.id
                 return super().step(input)
 
             def call(self, case, **kwargs):
@@ -118,6 +120,10 @@ def test_stateful_fuzzing_follows_links(app, client, make_caller, host, store,
                 seen["operations"].add(case.operation.label)
                 seen["statuses"][response.status_code] += 1
                 seen["answered"][case.operation.label].append(response.status_code)
+                if getattr(self, "link", None):  # the request a followed link made
+                    seen["transitions"][self.link][
+                        "2xx" if response.status_code < 300 else "other"] += 1
+                    self.link = None
                 self._cross_tenant(case, response)
                 if case.method.upper() == "DELETE" and response.status_code == 200:
                     revive()
@@ -171,17 +177,33 @@ def test_stateful_fuzzing_follows_links(app, client, make_caller, host, store,
                                        if any(200 <= c < 300 for c in codes)),
         "scenarios": seen["scenarios"],
         "restarts": seen["restarts"],
-        "requests": seen["requests"], "links followed": seen["links followed"],
+        "requests": seen["requests"],
+        "links in the document": sum(
+            len(r.get("links", {})) for item in document["paths"].values()
+            for op in item.values() if isinstance(op, dict)
+            for r in op.get("responses", {}).values()),
+        "links followed": seen["links followed"],
+        "transitions exercised": len(seen["transitions"]),
+        "transitions answered 2xx": sum(1 for c in seen["transitions"].values() if c["2xx"]),
         "5xx": kinds["5xx"], "schema violations": kinds["schema violation"],
         "undocumented statuses": kinds["undocumented status"],
         "other failures": sum(kinds.values()) - kinds["5xx"] - kinds["schema violation"]
         - kinds["undocumented status"], "cross-tenant reads": len(leaks),
         "statuses": dict(sorted(seen["statuses"].items()))}
     record_property("stateful_fuzz", figures)
-    print(f"stateful fuzzing: {figures}\nreached: {sorted(seen['operations'])}")
+    chain = {link: dict(counts) for link, counts in sorted(seen["transitions"].items())}
+    record_property("stateful_fuzz_transitions", chain)
+    print(f"stateful fuzzing: {figures}\nreached: {sorted(seen['operations'])}\n"
+          "transitions (requests each made, by answer):\n"
+          + "\n".join(f"  {link}: {counts}" for link, counts in chain.items()))
     shown = sorted(set(failures))
     assert not failures, f"{len(failures)} failures, e.g.:\n" + "\n".join(map(str, shown[:40]))
     assert not leaks, leaks
     assert seen["statuses"].get(200, 0) + seen["statuses"].get(201, 0) > 0
+    # the feedback loop is walked: predict → report the outcome → correct it, each answered
+    for link in ("-> [200] ReportOutcome -> POST /v1/feedback",
+                 "-> [200] CorrectOutcome -> POST /v1/outcomes/{outcome_id}/corrections"):
+        assert any(link in t and c["2xx"] for t, c in seen["transitions"].items()), (
+            link, chain)
     assert LOL in {d["name"] for d in client.get("/v1/domains", headers=acme.headers
                                                  ).json()["domains"]}
