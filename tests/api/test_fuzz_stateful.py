@@ -11,6 +11,10 @@ body its schema describes; an object created in a scenario must be readable thro
 link and gone once deleted (schemathesis' ``ensure_resource_availability`` and
 ``use_after_free``). Every object a tenant reads by id is asked for again with the other
 tenant's key: it must be a 404.
+Then ``TRACER_FUZZ_LOOP_SCENARIOS`` more (default 20), the tenants', over the feedback loop's
+operations only: among the document's many operations its entries are rarely drawn. The
+figures count the requests each followed link made, by answer (2xx or other), and the test
+requires predict → report the outcome and report → correct it to have been answered 2xx.
 Bounded and deterministic: ``TRACER_FUZZ_SCENARIOS`` scenarios (default 80) of at most
 ``TRACER_FUZZ_STEPS`` steps (default 15), drawn from fixed seeds.
 """
@@ -27,6 +31,10 @@ from tests.api.conftest import LOL, enable, train_champion
 pytestmark = pytest.mark.fuzz
 SCENARIOS = int(os.environ.get("TRACER_FUZZ_SCENARIOS", "80"))
 STEPS = int(os.environ.get("TRACER_FUZZ_STEPS", "15"))
+LOOP_SCENARIOS = int(os.environ.get("TRACER_FUZZ_LOOP_SCENARIOS", "20"))
+#: the feedback loop's operations
+LOOP = (r"^/v1/(domains|domains/\{domain\}/predict|predictions/\{prediction_id\}|feedback"
+        r"|outcomes/\{outcome_id\}|outcomes/\{outcome_id\}/corrections)$")
 DOTA = "esports/dota2-draft"
 
 
@@ -87,7 +95,7 @@ def test_stateful_fuzzing_follows_links(app, client, make_caller, host, store,
     other = {acme.key: globex, globex.key: acme}
     checks = _checks()
     seen = {"requests": 0, "scenarios": 0, "restarts": 0, "operations": set(), "links followed": 0,
-            "statuses": Counter(),
+            "statuses": Counter(), "transitions": defaultdict(Counter),
             "answered": defaultdict(list)}
     failures: list[tuple[str, str, int, str]] = []
     leaks: list[tuple[str, int]] = []
@@ -95,73 +103,92 @@ def test_stateful_fuzzing_follows_links(app, client, make_caller, host, store,
     with serving(app) as url, requests.Session() as http:
         document = http.get(f"{url}/openapi.json").json()
         schema = schemathesis.openapi.from_dict(document)
-        Base = schema.as_state_machine()
 
-        class Workflow(Base):  # type: ignore[misc, valid-type]
-            def setup(self) -> None:
-                self.who = callers[seen["scenarios"] % len(callers)]
-                seen["scenarios"] += 1
+        def machine(schema):
+            Base = schema.as_state_machine()
 
-            def step(self, input):
-                if input.transition is not None and input.is_applied:
-                    seen["links followed"] += 1
-                return super().step(input)
+            class Workflow(Base):  # type: ignore[misc, valid-type]
+                def setup(self) -> None:
+                    self.who = pool[seen["scenarios"] % len(pool)]
+                    seen["scenarios"] += 1
 
-            def call(self, case, **kwargs):
-                headers = {k: v for k, v in (case.headers or {}).items()
-                           if k.lower() != "authorization"}
-                if self.who is not None:
-                    headers["Authorization"] = f"Bearer {self.who.key}"
-                case.headers = headers
-                response = case.call(base_url=url, session=http)
-                seen["requests"] += 1
-                seen["operations"].add(case.operation.label)
-                seen["statuses"][response.status_code] += 1
-                seen["answered"][case.operation.label].append(response.status_code)
-                self._cross_tenant(case, response)
-                if case.method.upper() == "DELETE" and response.status_code == 200:
-                    revive()
-                return response
+                def step(self, input):
+                    self.link = None
+                    if input.transition is not None and input.is_applied:
+                        seen["links followed"] += 1
+                        self.link = input.transition.id
+                    return super().step(input)
 
-            def _cross_tenant(self, case, response) -> None:
-                ids = [p for p in (case.path_parameters or {}) if p.endswith("_id")]
-                if (case.method.upper() != "GET" or not ids or response.status_code != 200
-                        or self.who is None or self.who.key not in other):
-                    return
-                thief = other[self.who.key]
-                stolen = http.get(response.request.url,
-                                  headers={"Authorization": f"Bearer {thief.key}"})
-                seen["requests"] += 1
-                if stolen.status_code != 404:
-                    leaks.append((case.operation.label, stolen.status_code))
+                def call(self, case, **kwargs):
+                    headers = {k: v for k, v in (case.headers or {}).items()
+                               if k.lower() != "authorization"}
+                    if self.who is not None:
+                        headers["Authorization"] = f"Bearer {self.who.key}"
+                    case.headers = headers
+                    response = case.call(base_url=url, session=http)
+                    seen["requests"] += 1
+                    seen["operations"].add(case.operation.label)
+                    seen["statuses"][response.status_code] += 1
+                    seen["answered"][case.operation.label].append(response.status_code)
+                    if getattr(self, "link", None):  # the request a followed link made
+                        seen["transitions"][self.link][
+                            "2xx" if response.status_code < 300 else "other"] += 1
+                        self.link = None
+                    self._cross_tenant(case, response)
+                    if case.method.upper() == "DELETE" and response.status_code == 200:
+                        revive()
+                    return response
 
-            def validate_response(self, response, case, additional_checks=None, **kwargs):
-                for what, check in checks.items():
-                    try:
-                        case.validate_response(response, checks=[check],
-                                               recorder=self.recorder)
-                    except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 -- counted
-                        # a check's failures come as a group (not an Exception): the first
-                        # line names the failure, the indented ones say where
-                        lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
-                        failures.append((what, case.operation.label, response.status_code,
-                                         " | ".join(lines[:4])[:300]))
+                def _cross_tenant(self, case, response) -> None:
+                    ids = [p for p in (case.path_parameters or {}) if p.endswith("_id")]
+                    if (case.method.upper() != "GET" or not ids or response.status_code != 200
+                            or self.who is None or self.who.key not in other):
+                        return
+                    thief = other[self.who.key]
+                    stolen = http.get(response.request.url,
+                                      headers={"Authorization": f"Bearer {thief.key}"})
+                    seen["requests"] += 1
+                    if stolen.status_code != 404:
+                        leaks.append((case.operation.label, stolen.status_code))
+
+                def validate_response(self, response, case, additional_checks=None, **kwargs):
+                    for what, check in checks.items():
+                        try:
+                            case.validate_response(response, checks=[check],
+                                                   recorder=self.recorder)
+                        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 -- counted
+                            # a check's failures come as a group (not an Exception): the first
+                            # line names the failure, the indented ones say where
+                            lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+                            failures.append((what, case.operation.label, response.status_code,
+                                             " | ".join(lines[:4])[:300]))
+            return Workflow
 
         # A live server is state Hypothesis cannot replay: when a scenario draws
         # differently the second time (``Flaky``), go on with the next seed, as the
         # schemathesis runner does, until the scenarios are spent. Seeds 0, 1, ...: the
         # same requests on every run with the same code.
-        for attempt in range(SCENARIOS):
-            left = SCENARIOS - seen["scenarios"]
-            if left <= 0:
-                break
-            try:
-                hypothesis.seed(attempt)(Workflow).run(settings=settings(
-                    max_examples=left, stateful_step_count=STEPS, deadline=None,
-                    database=None, phases=[Phase.generate],
-                    suppress_health_check=list(HealthCheck)))
-            except (Flaky, Unsatisfiable):
-                seen["restarts"] += 1
+        def run(workflow, scenarios: int, first_seed: int) -> None:
+            target = seen["scenarios"] + scenarios
+            for attempt in range(scenarios):
+                left = target - seen["scenarios"]
+                if left <= 0:
+                    break
+                try:
+                    hypothesis.seed(first_seed + attempt)(workflow).run(settings=settings(
+                        max_examples=left, stateful_step_count=STEPS, deadline=None,
+                        database=None, phases=[Phase.generate],
+                        suppress_health_check=list(HealthCheck)))
+                except (Flaky, Unsatisfiable):
+                    seen["restarts"] += 1
+
+        pool = callers
+        run(machine(schema), SCENARIOS, 0)
+        # the feedback loop has few entries among the document's many operations: its own
+        # scenarios, the two tenants', over its operations only (list the domains →
+        # predict → read the prediction → report the outcome → read and correct it)
+        pool = [acme, globex]
+        run(machine(schema.include(path_regex=LOOP)), LOOP_SCENARIOS, SCENARIOS)
     kinds = Counter(what for what, *_ in failures)
     figures = {"operations in the document": sum(
         1 for item in document["paths"].values() for m in item if m in (
@@ -171,17 +198,33 @@ def test_stateful_fuzzing_follows_links(app, client, make_caller, host, store,
                                        if any(200 <= c < 300 for c in codes)),
         "scenarios": seen["scenarios"],
         "restarts": seen["restarts"],
-        "requests": seen["requests"], "links followed": seen["links followed"],
+        "requests": seen["requests"],
+        "links in the document": sum(
+            len(r.get("links", {})) for item in document["paths"].values()
+            for op in item.values() if isinstance(op, dict)
+            for r in op.get("responses", {}).values()),
+        "links followed": seen["links followed"],
+        "transitions exercised": len(seen["transitions"]),
+        "transitions answered 2xx": sum(1 for c in seen["transitions"].values() if c["2xx"]),
         "5xx": kinds["5xx"], "schema violations": kinds["schema violation"],
         "undocumented statuses": kinds["undocumented status"],
         "other failures": sum(kinds.values()) - kinds["5xx"] - kinds["schema violation"]
         - kinds["undocumented status"], "cross-tenant reads": len(leaks),
         "statuses": dict(sorted(seen["statuses"].items()))}
     record_property("stateful_fuzz", figures)
-    print(f"stateful fuzzing: {figures}\nreached: {sorted(seen['operations'])}")
+    chain = {link: dict(counts) for link, counts in sorted(seen["transitions"].items())}
+    record_property("stateful_fuzz_transitions", chain)
+    print(f"stateful fuzzing: {figures}\nreached: {sorted(seen['operations'])}\n"
+          "transitions (requests each made, by answer):\n"
+          + "\n".join(f"  {link}: {counts}" for link, counts in chain.items()))
     shown = sorted(set(failures))
     assert not failures, f"{len(failures)} failures, e.g.:\n" + "\n".join(map(str, shown[:40]))
     assert not leaks, leaks
     assert seen["statuses"].get(200, 0) + seen["statuses"].get(201, 0) > 0
+    # the feedback loop is walked: predict → report the outcome → correct it, each answered
+    for link in ("-> [200] ReportOutcome -> POST /v1/feedback",
+                 "-> [200] CorrectOutcome -> POST /v1/outcomes/{outcome_id}/corrections"):
+        assert any(link in t and c["2xx"] for t, c in seen["transitions"].items()), (
+            link, chain)
     assert LOL in {d["name"] for d in client.get("/v1/domains", headers=acme.headers
                                                  ).json()["domains"]}

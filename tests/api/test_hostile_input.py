@@ -303,3 +303,10 @@ def test_an_unexpected_error_is_a_problem_and_the_connection_stays_usable(app, m
             assert headers.get("connection") != "close"
             status, _, body = ask("/v1/domains")  # the same connection, still open
             assert status == 200 and b"esports/lol-10min" in body
+
+
+def test_drift_of_a_version_never_registered_is_a_404(client, champion, store):
+    # the stateful fuzzer found it: MLflow's "not found" answered 500
+    answer = client.get(f"/v1/domains/{LOL}/drift", headers=champion.headers,
+                        params={"version": 725})
+    assert_problem(answer, 404, "725")

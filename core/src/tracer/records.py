@@ -161,12 +161,17 @@ def _check_column(name: str, field: Any, column: pd.Series,
 
 def validate_records(domain: Domain, frame: pd.DataFrame, *, source: str = "records",
                      require_label: bool = False, require_order: bool = False,
+                     first_row: int = 1, part: bool = False,
                      ) -> tuple[pd.DataFrame, np.ndarray | None]:
     """Check ``frame`` against the domain's record schema.
 
     Returns the records (schema columns, plus the ordering column when present) with
     numeric columns as float64, and the 0/1 labels when ``require_label``. Raises one
     ``ValidationError`` listing up to 20 problems with their rows and columns.
+
+    An upload is checked in chunks (``part``: one chunk of a file, whose rows are numbered
+    from ``first_row``): a chunk may hold one class only; the caller checks the classes
+    of the whole file (:func:`tracer.datasets.store_dataset`).
     """
     if frame is None or len(frame) == 0:
         raise ValidationError(f"{source}: no records", source=source)
@@ -196,8 +201,10 @@ def validate_records(domain: Domain, frame: pd.DataFrame, *, source: str = "reco
         out[domain.order_by] = order
     labels = None
     if require_label:
-        labels = _labels(domain, frame[domain.label], source, problems)
+        labels = _labels(domain, frame[domain.label], source, problems, whole=not part)
     if problems:
+        problems = [Problem(p.row + first_row - 1, p.column, p.message)
+                    if p.row is not None else p for p in problems]
         shown = "; ".join(str(p) for p in problems[:3])
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise ValidationError(f"{source}: {shown}{more}", source=source,
@@ -206,7 +213,7 @@ def validate_records(domain: Domain, frame: pd.DataFrame, *, source: str = "reco
 
 
 def _labels(domain: Domain, raw: pd.Series, source: str,
-            problems: list[Problem]) -> npt.NDArray[np.int8]:
+            problems: list[Problem], whole: bool = True) -> npt.NDArray[np.int8]:
     missing = raw.isna()
     for row in np.flatnonzero(missing.to_numpy())[:MAX_REPORTED]:
         problems.append(Problem(int(row) + 1, domain.label, "missing label"))
@@ -222,12 +229,17 @@ def _labels(domain: Domain, raw: pd.Series, source: str,
         labels = (raw.to_numpy() == positive).astype(np.int8)
     else:
         labels = (raw.astype(str).to_numpy() == str(positive)).astype(np.int8)
-    if not problems and len(np.unique(labels)) < 2:
-        only = "positive" if labels[0] == 1 else "negative"
-        raise LabelError(f"{source}: label column {domain.label!r} has only one class "
-                         f"(all {only}); training needs both outcomes", source=source,
-                         column=domain.label)
+    if whole and not problems and len(np.unique(labels)) < 2:
+        raise one_class(domain, source, positive=bool(labels[0] == 1))
     return labels
+
+
+def one_class(domain: Domain, source: str, *, positive: bool) -> LabelError:
+    """The refusal of training data whose labels are all one class."""
+    only = "positive" if positive else "negative"
+    return LabelError(f"{source}: label column {domain.label!r} has only one class "
+                      f"(all {only}); training needs both outcomes", source=source,
+                      column=domain.label)
 
 
 def as_dicts(records: pd.DataFrame) -> list[dict[str, Any]]:

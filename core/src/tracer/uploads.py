@@ -6,6 +6,10 @@ refused (413, naming ``max_upload_expanded_bytes``) the moment its output passes
 limit: the inflated file is never held whole; a Parquet file is refused from its footer
 (rows and uncompressed size) before any column is read; a CSV is parsed in chunks of
 rows and refused once it passes ``max_upload_rows``.
+
+:func:`iter_upload` yields the file chunk by chunk (CSV chunks of ``CHUNK_ROWS`` rows,
+Parquet batches of as many), so a caller that validates and writes each chunk as it comes
+(:func:`tracer.datasets.store_dataset`) holds one chunk at a time, never the whole table.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import pandas as pd
 from tracer.errors import LimitError, ValidationError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tracer.settings import Settings
 
 CHUNK = 1 << 20
@@ -56,18 +62,32 @@ class Inflating(io.RawIOBase):
 
 
 def read_upload(name: str, content: bytes, settings: Settings) -> pd.DataFrame:
-    """CSV (optionally gzip) or Parquet bytes to a frame within the upload limits."""
+    """CSV (optionally gzip) or Parquet bytes to one frame within the upload limits."""
+    chunks = list(iter_upload(name, content, settings))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def iter_upload(name: str, content: bytes, settings: Settings) -> Iterator[pd.DataFrame]:
+    """CSV (optionally gzip) or Parquet bytes as frames of at most ``CHUNK_ROWS`` rows,
+    within the upload limits (refused as the chunks come); at least one frame, or
+    ``EmptyDataError``."""
     rows, expanded = settings.max_upload_rows, settings.max_upload_expanded_bytes
     if name.endswith(".parquet") or content[:4] == b"PAR1":
         import pyarrow.parquet as pq
 
-        meta = pq.ParquetFile(io.BytesIO(content)).metadata
+        file = pq.ParquetFile(io.BytesIO(content))
+        meta = file.metadata
         if meta.num_rows > rows:
             raise _over(name, "rows", rows, "max_upload_rows")
         size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if size > expanded:
             raise _over(name, "bytes decompressed", expanded, "max_upload_expanded_bytes")
-        return pd.read_parquet(io.BytesIO(content))
+        if meta.num_rows == 0:
+            yield file.schema_arrow.empty_table().to_pandas()
+            return
+        for batch in file.iter_batches(batch_size=CHUNK_ROWS):
+            yield batch.to_pandas()
+        return
     source: io.BufferedIOBase | io.BytesIO
     if content[:2] == b"\x1f\x8b":
         source = io.BufferedReader(Inflating(name, content, expanded), CHUNK)
@@ -77,13 +97,12 @@ def read_upload(name: str, content: bytes, settings: Settings) -> pd.DataFrame:
         source = io.BytesIO(content)
     # in chunks of rows: the parser's working memory is one chunk's, not the file's, and
     # the row limit is checked as the chunks come
-    chunks, count = [], 0
+    count = 0
     with pd.read_csv(source, low_memory=False, chunksize=CHUNK_ROWS) as reader:
         for chunk in reader:
             count += len(chunk)
             if count > rows:
                 raise _over(name, "rows", rows, "max_upload_rows")
-            chunks.append(chunk)
-    if not chunks:
+            yield chunk
+    if not count:
         raise pd.errors.EmptyDataError("no rows")
-    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)

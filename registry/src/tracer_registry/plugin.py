@@ -30,12 +30,16 @@ def tracer_cli(cli: typer.Typer) -> None:
 
 @hookimpl
 def tracer_routes(app: FastAPI) -> None:
+    from tracer.api.openapi_links import register
+
     from tracer_registry.console import register as register_pages
+    from tracer_registry.links import REGISTRY
     from tracer_registry.routes import RELEASES, router
 
     # wheels are uploads: they get max_upload_bytes, not the small JSON body limit
     app.state.upload_paths = {*getattr(app.state, "upload_paths", ()), RELEASES}
     app.include_router(router)
+    register(app, REGISTRY)
     register_pages(app)  # catalog, releases: console pages when the console is mounted
 
 

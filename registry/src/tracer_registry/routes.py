@@ -23,6 +23,8 @@ from tracer.db import session
 from tracer.errors import ForbiddenError, LimitError
 from tracer.host import PluginHost
 
+from tracer_registry import responses as R
+
 RELEASES = "/v1/releases"
 BUNDLE_LIMIT = 1_000_000
 
@@ -92,7 +94,7 @@ def _host(request: Request) -> PluginHost | None:
 #: mounted by the registry's ``tracer_routes`` hook (which also marks RELEASES an upload path)
 router = APIRouter(tags=["registry"])
 
-@router.get("/v1/catalog")
+@router.get("/v1/catalog", response_model=list[R.CatalogEntry])
 def catalog_search(request: Request, _: Anyone, q: str | None = None,
                    domain: str | None = None, level: str | None = None,
                    publisher: str | None = None,
@@ -106,11 +108,11 @@ def catalog_search(request: Request, _: Anyone, q: str | None = None,
                       max_monthly_fee_minor=max_monthly_fee_minor,
                       max_per_prediction_micros=max_per_prediction_micros)
 
-@router.get("/v1/catalog/{name:path}")
+@router.get("/v1/catalog/{name:path}", response_model=R.Listing)
 def catalog_show(name: str, request: Request, _: Anyone) -> dict[str, Any]:
     return listing_view(request, name)
 
-@router.post("/v1/publishers", status_code=201)
+@router.post("/v1/publishers", status_code=201, response_model=R.PublisherOut)
 def create_publisher(body: PublisherIn, request: Request, _: Admin) -> dict[str, Any]:
     from tracer_registry.publishers import create_publisher
 
@@ -118,7 +120,8 @@ def create_publisher(body: PublisherIn, request: Request, _: Admin) -> dict[str,
         row = create_publisher(s, body.id, body.name, first_party=body.first_party)
         return {"id": row.id, "name": row.name, "first_party": row.first_party}
 
-@router.post("/v1/publishers/{publisher_id}/keys", status_code=201)
+@router.post("/v1/publishers/{publisher_id}/keys", status_code=201,
+             response_model=R.PublisherKeyOut)
 def add_key(publisher_id: str, body: KeyIn, request: Request,
             who: PublisherOrAdmin) -> dict[str, Any]:
     from tracer_registry.publishers import register_key
@@ -129,7 +132,8 @@ def add_key(publisher_id: str, body: KeyIn, request: Request,
         return {"key_id": row.key_id, "publisher": row.publisher_id,
                 "namespace": row.namespace}
 
-@router.post("/v1/publishers/{publisher_id}/domains", status_code=201)
+@router.post("/v1/publishers/{publisher_id}/domains", status_code=201,
+             response_model=R.DomainClaimOut)
 def claim_domain(publisher_id: str, body: DomainClaimIn, request: Request,
                  who: PublisherOrAdmin) -> dict[str, Any]:
     from tracer_registry.domains import claim_domain
@@ -139,7 +143,8 @@ def claim_domain(publisher_id: str, body: DomainClaimIn, request: Request,
         row = claim_domain(s, publisher_id, body.prefix)
         return {"publisher": row.publisher_id, "prefix": row.prefix}
 
-@router.post("/v1/publishers/{publisher_id}/trusted-publishers", status_code=201)
+@router.post("/v1/publishers/{publisher_id}/trusted-publishers", status_code=201,
+             response_model=R.TrustedPublisherOut)
 def add_trusted(publisher_id: str, body: TrustedPublisherIn, request: Request,
                 who: PublisherOrAdmin) -> dict[str, Any]:
     from tracer_registry.publishers import add_trusted_publisher
@@ -153,7 +158,7 @@ def add_trusted(publisher_id: str, body: TrustedPublisherIn, request: Request,
                 "issuer": row.issuer, "repository": row.repository,
                 "workflow": row.workflow, "environment": row.environment}
 
-@router.post(RELEASES, status_code=201)
+@router.post(RELEASES, status_code=201, response_model=R.PublishedRelease)
 async def publish_release(request: Request, who: Publisher,
                           wheel: Annotated[UploadFile, File()],
                           bundle: Annotated[UploadFile, File()],
@@ -179,12 +184,12 @@ async def publish_release(request: Request, who: Publisher,
         intake.launch(settings)
     return answer
 
-@router.post("/v1/installs", status_code=201)
+@router.post("/v1/installs", status_code=201, response_model=R.InstalledOut)
 def install_release(body: InstallRequest, request: Request, who: Tenant
                     ) -> dict[str, Any]:
     return install_for(request, who, body.spec)
 
-@router.get("/v1/installs/policy")
+@router.get("/v1/installs/policy", response_model=R.TenantPolicyOut)
 def get_policy(request: Request, who: Tenant) -> dict[str, Any]:
     from tracer_registry.models import TenantPolicy
 
@@ -193,7 +198,7 @@ def get_policy(request: Request, who: Tenant) -> dict[str, Any]:
         return {"tenant": who.tenant_id,
                 "min_level": policy.min_level if policy else "community"}
 
-@router.put("/v1/installs/policy")
+@router.put("/v1/installs/policy", response_model=R.TenantPolicyOut)
 def put_policy(body: PolicyIn, request: Request, who: Tenant) -> dict[str, Any]:
     from tracer_registry.install import set_policy
 
@@ -201,7 +206,8 @@ def put_policy(body: PolicyIn, request: Request, who: Tenant) -> dict[str, Any]:
         policy = set_policy(s, who.tenant, body.min_level)
         return {"tenant": who.tenant_id, "min_level": policy.min_level}
 
-@router.post(RELEASES + "/{name}/{version}/{action}")
+@router.post(RELEASES + "/{name}/{version}/{action}", response_model=R.ReleaseStatusOut,
+             response_model_exclude_unset=True)
 def change_release(name: str, version: str, action: str, body: StatusChange,
                    request: Request, who: PublisherOrAdmin) -> dict[str, Any]:
     return change_release_status(request, who, name, version, action, body.reason)

@@ -142,5 +142,5 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                                       for n, e in examples.items()))
     from tracer.api.openapi_errors import document_errors
 
-    app.openapi_schema = document_errors(schema)
+    app.openapi_schema = document_errors(schema, getattr(app.state, "openapi_links", None))
     return schema

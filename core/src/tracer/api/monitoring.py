@@ -31,6 +31,7 @@ def drift_report(platform: Any, domain: Domain, tenant_id: str, window: int,
         name, version, model, served_by = scorer.name, scorer.version, scorer.model, None
     else:
         name = model_name_for(domain, tenant_id)
+        platform.store.version(name, version)  # a version never registered: 404, not 500
         model, served_by = platform.store.load(name, version), version
     settings = platform.settings
     with session(settings) as s:

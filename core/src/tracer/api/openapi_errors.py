@@ -67,7 +67,8 @@ def statuses_of(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     return statuses
 
 
-def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+def document_errors(schema: dict[str, Any], links: dict[Any, Any] | None = None
+                    ) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -89,7 +90,7 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
         components.pop(unused, None)
     from tracer.api.openapi_links import add_links
 
-    return add_links(schema)
+    return add_links(schema, links)
 
 
 def _success_schema(entry: dict[str, Any]) -> None:

@@ -4,6 +4,10 @@ follows them: list the domains → install one → enable it → upload a datase
 train → read the job → predict → read the prediction → report its outcome → read and
 correct the outcome; issue a key → revoke it.
 
+Plugins add their own (the registry: catalog → listing → install; certification queue →
+review → statement): their ``tracer_routes`` hook calls :func:`register` with a table of
+the same shape, kept on ``app.state`` like the upload paths.
+
 Each link names its target by ``operationId``, looked up here from the target's method and
 path, so the table stays readable and survives FastAPI renaming its generated ids.
 Links whose source or target is not in the document (a plugin not loaded) are left out.
@@ -56,6 +60,12 @@ LINKS: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, str], Any]
     ],
     ("post", "/v1/domains/{domain}/jobs", "202"): [
         ("ReadJob", "get", "/v1/jobs/{job_id}", {"job_id": "$response.body#/id"}, None),
+        ("CancelJob", "post", "/v1/jobs/{job_id}/cancel", {"job_id": "$response.body#/id"},
+         None),
+    ],
+    ("get", "/v1/jobs/{job_id}", "200"): [
+        ("CancelJob", "post", "/v1/jobs/{job_id}/cancel", {"job_id": "$request.path.job_id"},
+         None),
     ],
     ("post", "/v1/domains/{domain}/retrain", "202"): [
         ("ReadJob", "get", "/v1/jobs/{job_id}", {"job_id": "$response.body#/id"}, None),
@@ -79,7 +89,18 @@ LINKS: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, str], Any]
         ("ReadOutcome", "get", "/v1/outcomes/{outcome_id}",
          {"outcome_id": "$response.body#/outcome_ids/0"}, None),
         ("CorrectOutcome", "post", "/v1/outcomes/{outcome_id}/corrections",
-         {"outcome_id": "$response.body#/outcome_ids/0"}, None),
+         {"outcome_id": "$response.body#/outcome_ids/0"},
+         {"outcome": 0, "reason": "overturned (linked)"}),
+    ],
+    ("get", "/v1/outcomes/{outcome_id}", "200"): [
+        ("CorrectOutcome", "post", "/v1/outcomes/{outcome_id}/corrections",
+         {"outcome_id": "$request.path.outcome_id"}, None),
+        ("ReadPrediction", "get", "/v1/predictions/{prediction_id}",
+         {"prediction_id": "$response.body#/prediction_id"}, None),
+    ],
+    ("get", "/v1/predictions/{prediction_id}", "200"): [
+        ("ReportOutcome", "post", "/v1/feedback", {}, {"outcomes": [
+            {"prediction_id": "$request.path.prediction_id", "outcome": 0}]}),
     ],
     ("put", "/v1/domains/{domain}/retraining-policy", "200"): [
         ("ReadPolicy", "get", "/v1/domains/{domain}/retraining-policy", DOMAIN, None),
@@ -87,12 +108,20 @@ LINKS: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, str], Any]
         ("Retrain", "post", "/v1/domains/{domain}/retrain", DOMAIN, None),
         ("Decisions", "get", "/v1/domains/{domain}/retraining-decisions", DOMAIN, None),
     ],
+    ("get", "/v1/domains/{domain}/retraining-decisions", "200"): [
+        ("ReadDecision", "get", "/v1/retraining-decisions/{decision_id}",
+         {"decision_id": "$response.body#/decisions/0/id"}, None),
+    ],
     ("post", "/v1/keys", "201"): [
         ("RevokeKey", "delete", "/v1/keys/{key_id}", {"key_id": "$response.body#/id"}, None),
     ],
     ("post", "/v1/admin/keys", "201"): [
         ("RevokeKey", "delete", "/v1/admin/keys/{key_id}", {"key_id": "$response.body#/id"},
          None),
+    ],
+    ("get", "/v1/admin/tenants", "200"): [
+        ("TenantKeys", "get", "/v1/admin/keys",
+         {"query.tenant_id": "$response.body#/tenants/0/id"}, None),
     ],
     ("post", "/v1/admin/tenants", "201"): [
         ("TenantKeys", "get", "/v1/admin/keys", {"query.tenant_id": "$response.body#/id"},
@@ -103,7 +132,18 @@ LINKS: dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, str], Any]
 }
 
 
-def add_links(schema: dict[str, Any]) -> dict[str, Any]:
+Table = dict[tuple[str, str, str], list[tuple[str, str, str, dict[str, str], Any]]]
+
+
+def register(app: Any, table: Table) -> None:
+    """Add a plugin's links (same shape as :data:`LINKS`) to those the document gets."""
+    extra: Table = getattr(app.state, "openapi_links", None) or {}
+    for source, links in table.items():
+        extra[source] = [*extra.get(source, []), *links]
+    app.state.openapi_links = extra
+
+
+def add_links(schema: dict[str, Any], extra: Table | None = None) -> dict[str, Any]:
     paths = schema.get("paths", {})
     predict = paths.get("/v1/domains/{domain}/predict", {}).get("post", {})
     examples = (predict.get("requestBody", {}).get("content", {}).get("application/json", {})
@@ -115,7 +155,10 @@ def add_links(schema: dict[str, Any]) -> dict[str, Any]:
         found = paths.get(path, {}).get(method)
         return found.get("operationId") if isinstance(found, dict) else None
 
-    for (method, path, status), links in LINKS.items():
+    table: Table = {key: list(value) for key, value in LINKS.items()}
+    for key, value in (extra or {}).items():
+        table[key] = [*table.get(key, []), *value]
+    for (method, path, status), links in table.items():
         source = paths.get(path, {}).get(method)
         response = source and source.get("responses", {}).get(status)
         if not response:

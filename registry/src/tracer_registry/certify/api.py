@@ -18,6 +18,7 @@ from tracer.errors import NotFoundError
 from tracer.tenancy import Principal
 
 from tracer_registry.certify import attestation as att
+from tracer_registry.certify import responses as R
 from tracer_registry.certify import review as service
 
 Reviewer = Annotated[Principal, Depends(require_roles("reviewer"))]
@@ -60,12 +61,12 @@ def _review_out(row) -> dict[str, Any]:
 #: mounted by certification's ``tracer_routes`` hook
 router = APIRouter(prefix="/v1/certification", tags=["certification"])
 
-@router.get("/queue")
+@router.get("/queue", response_model=list[R.ReviewOut])
 def queue(request: Request, who: Reviewer) -> list[dict[str, Any]]:
     with session(settings_of(request)) as s:
         return [_review_out(row) for row in service.queue(s)]
 
-@router.post("/reviews/{review_id}/claim")
+@router.post("/reviews/{review_id}/claim", response_model=R.ReviewDetail)
 def claim(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
     settings = settings_of(request)
     with session(settings) as s:
@@ -73,7 +74,7 @@ def claim(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
         return {**_review_out(row), "report": service.report_of(s, row),
                 "diff": service.diff_from_previous(s, settings, row)}
 
-@router.get("/reviews/{review_id}")
+@router.get("/reviews/{review_id}", response_model=R.ReviewDetail)
 def show(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
     settings = settings_of(request)
     with session(settings) as s:
@@ -81,7 +82,7 @@ def show(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
         return {**_review_out(row), "report": service.report_of(s, row),
                 "diff": service.diff_from_previous(s, settings, row)}
 
-@router.get("/reviews/{review_id}/statement")
+@router.get("/reviews/{review_id}/statement", response_model=R.StatementOut)
 def statement(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]:
     with session(settings_of(request)) as s:
         stmt = service.statement(s, review_id)
@@ -89,7 +90,7 @@ def statement(review_id: str, request: Request, who: Reviewer) -> dict[str, Any]
     return {"statement": stmt, "payload_type": att.PAYLOAD_TYPE,
             "pae_base64": base64.b64encode(att.pae(att.PAYLOAD_TYPE, payload)).decode()}
 
-@router.post("/reviews/{review_id}/approve")
+@router.post("/reviews/{review_id}/approve", response_model=R.ReviewOut)
 def approve(review_id: str, body: Approval, request: Request,
             who: Reviewer) -> dict[str, Any]:
     settings = settings_of(request)
@@ -98,13 +99,13 @@ def approve(review_id: str, body: Approval, request: Request,
                               signature=body.sig, notes=body.notes)
         return _review_out(row)
 
-@router.post("/reviews/{review_id}/reject")
+@router.post("/reviews/{review_id}/reject", response_model=R.ReviewOut)
 def reject(review_id: str, body: Rejection, request: Request,
            who: Reviewer) -> dict[str, Any]:
     with session(settings_of(request)) as s:
         return _review_out(service.reject(s, review_id, who.subject, body.notes))
 
-@router.post("/allowances", status_code=201)
+@router.post("/allowances", status_code=201, response_model=R.AllowanceOut)
 def allow(body: AllowanceIn, request: Request, who: Reviewer) -> dict[str, Any]:
     with session(settings_of(request)) as s:
         row = service.allow(s, plugin=body.plugin, rule=body.rule, file=body.file,
@@ -112,13 +113,14 @@ def allow(body: AllowanceIn, request: Request, who: Reviewer) -> dict[str, Any]:
         return {"plugin": row.plugin, "rule": row.rule, "file": row.file,
                 "symbol": row.symbol, "reason": row.reason, "granted_by": row.granted_by}
 
-@router.post("/reviewer-keys", status_code=201)
+@router.post("/reviewer-keys", status_code=201, response_model=R.ReviewerKeyOut)
 def add_key(body: ReviewerKeyIn, request: Request, who: Admin) -> dict[str, Any]:
     with session(settings_of(request)) as s:
         row = service.register_reviewer_key(s, body.reviewer, body.public_pem)
         return {"keyid": row.keyid, "reviewer": row.reviewer}
 
-@router.get("/releases/{plugin}/{version}")
+@router.get("/releases/{plugin}/{version}", response_model=R.CertificationStatus,
+            response_model_exclude_unset=True)
 def release_status(plugin: str, version: str, request: Request,
                    who: Anyone) -> dict[str, Any]:
     with session(settings_of(request)) as s:
@@ -127,7 +129,7 @@ def release_status(plugin: str, version: str, request: Request,
             status.pop("notes")
         return status
 
-@router.get("/releases/{plugin}/{version}/attestation")
+@router.get("/releases/{plugin}/{version}/attestation", response_model=R.Envelope)
 def attestation(plugin: str, version: str, request: Request,
                 who: Anyone) -> dict[str, Any]:
     with session(settings_of(request)) as s:
@@ -136,7 +138,7 @@ def attestation(plugin: str, version: str, request: Request,
             raise NotFoundError(f"{plugin} {version} has no certification attestation")
         return row.envelope
 
-@router.get("/trust")
+@router.get("/trust", response_model=R.TrustOut)
 def trust(request: Request, who: Anyone) -> dict[str, Any]:
     settings = settings_of(request)
     with session(settings) as s:

@@ -24,10 +24,14 @@ def tracer_cli(cli):
 
 @hookimpl
 def tracer_routes(app):
+    from tracer.api.openapi_links import register
+
     from tracer_registry.certify.api import router
+    from tracer_registry.certify.links import CERTIFY
     from tracer_registry.console import register_reviews
 
     app.include_router(router)
+    register(app, CERTIFY)
     register_reviews(app)
 
 

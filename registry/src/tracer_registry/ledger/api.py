@@ -16,6 +16,7 @@ from tracer.errors import NotFoundError
 from tracer.tenancy import Principal
 
 from tracer_registry.ledger import billing_api, exports
+from tracer_registry.ledger import responses as R
 from tracer_registry.ledger.closing import close_period
 from tracer_registry.ledger.payouts import available, run_payouts
 from tracer_registry.ledger.periods import parse_period
@@ -32,7 +33,7 @@ def _publisher_in_scope(who: Principal, publisher: str) -> None:
         raise NotFoundError(f"no statement for publisher {publisher!r}")
 
 
-@router.get("/statements")
+@router.get("/statements", response_model=list[R.StatementSummary])
 def list_statements(request: Request, who: Reader,
                     publisher: str | None = None) -> list[dict]:
     if who.role == "publisher":
@@ -43,7 +44,10 @@ def list_statements(request: Request, who: Reader,
                 for r in statements_of(s, publisher)]
 
 
-@router.get("/statements/{publisher}/{period}/{currency}")
+@router.get("/statements/{publisher}/{period}/{currency}", responses={200: {
+    "model": R.StatementOut, "description": "The statement (JSON, or CSV or HTML by format)",
+    "content": {"text/csv": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}}}}})
 def get_statement(request: Request, who: Reader, publisher: str, period: str, currency: str,
                   format: Annotated[str, Query(pattern="^(json|csv|html)$")] = "json",
                   ) -> Response:
@@ -58,7 +62,7 @@ def get_statement(request: Request, who: Reader, publisher: str, period: str, cu
         return Response(exports.as_json(row), media_type="application/json")
 
 
-@router.get("/balances/{publisher}/{currency}")
+@router.get("/balances/{publisher}/{currency}", response_model=R.BalanceOut)
 def balance(request: Request, who: Reader, publisher: str, currency: str) -> dict:
     _publisher_in_scope(who, publisher)
     from tracer_registry.ledger.models import Account
@@ -72,19 +76,19 @@ def balance(request: Request, who: Reader, publisher: str, currency: str) -> dic
                 "available": available(s, publisher, currency)}
 
 
-@router.get("/report")
+@router.get("/report", response_model=list[R.ReportRow])
 def report(request: Request, who: Admin) -> list[dict]:
     with session(settings_of(request)) as s:
         return platform_report(s)
 
 
-@router.get("/reconciliation")
+@router.get("/reconciliation", response_model=R.Reconciliation)
 def reconcile(request: Request, who: Admin) -> dict:
     with session(settings_of(request)) as s:
         return reconciliation(s)
 
 
-@router.post("/periods/{period}/close")
+@router.post("/periods/{period}/close", response_model=R.ClosedPeriod)
 def close(request: Request, who: Admin, period: str) -> dict:
     result = close_period(settings_of(request), parse_period(period),
                           caused_by=f"api:{who.key_id}")
@@ -92,7 +96,7 @@ def close(request: Request, who: Admin, period: str) -> dict:
             "statements": result.statements}
 
 
-@router.post("/run")
+@router.post("/run", response_model=R.PayoutRun)
 def run(request: Request, who: Admin) -> dict:
     return {"payouts": run_payouts(settings_of(request), caused_by=f"api:{who.key_id}")}
 

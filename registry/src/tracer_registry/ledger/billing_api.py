@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from tracer.api.auth import require_roles, settings_of
 from tracer.db import session
 from tracer.errors import ValidationError
 from tracer.tenancy import Principal
 
+from tracer_registry.ledger import responses as R
 from tracer_registry.ledger.invoices import invoices
 from tracer_registry.ledger.payments import notice_from_json, receive_payment
 
@@ -34,13 +34,15 @@ def _tenant(who: Principal, tenant: str | None) -> str:
     return tenant
 
 
-@router.get("/v1/invoices", summary="A tenant's invoices with lines, tax and totals")
+@router.get("/v1/invoices", summary="A tenant's invoices with lines, tax and totals",
+            response_model=R.Invoices)
 def list_invoices(request: Request, who: Reader, tenant: str | None = None) -> dict:
     with session(settings_of(request)) as s:
         return invoices(s, _tenant(who, tenant))
 
 
-@router.get("/v1/invoices/{period}", summary="A tenant's invoice for one period")
+@router.get("/v1/invoices/{period}", summary="A tenant's invoice for one period",
+            response_model=R.Invoices)
 def get_invoice(request: Request, who: Reader, period: str,
                 tenant: str | None = None) -> dict:
     with session(settings_of(request)) as s:
@@ -48,8 +50,8 @@ def get_invoice(request: Request, who: Reader, period: str,
 
 
 @router.post("/v1/payments", summary="Record a tenant's payment (idempotent by its id)",
-             status_code=201)
-async def post_payment(request: Request, who: Admin) -> JSONResponse:
+             status_code=201, response_model=R.PaymentOut)
+async def post_payment(request: Request, who: Admin) -> dict:
     try:
         body = await request.json()
     except ValueError:
@@ -64,10 +66,11 @@ async def post_payment(request: Request, who: Admin) -> JSONResponse:
 
     from starlette.concurrency import run_in_threadpool
 
-    return JSONResponse(await run_in_threadpool(work), status_code=201)
+    return await run_in_threadpool(work)
 
 
-@router.post("/v1/admin/ledger/{action}", summary="An audited operator action on the books")
+@router.post("/v1/admin/ledger/{action}", summary="An audited operator action on the books",
+             response_model=R.OperatorResult)
 async def operator_action(request: Request, who: Admin, action: str) -> dict:
     from starlette.concurrency import run_in_threadpool
 
@@ -88,7 +91,8 @@ async def operator_action(request: Request, who: Admin, action: str) -> dict:
     return {"action": action, "result": await run_in_threadpool(work)}
 
 
-@router.get("/v1/admin/ledger/audit", summary="Who did what to the books")
+@router.get("/v1/admin/ledger/audit", summary="Who did what to the books",
+            response_model=list[R.AuditEntry])
 def operator_audit(request: Request, who: Admin) -> list[dict]:
     from tracer_registry.ledger.operator import audit_log
 

@@ -31,10 +31,14 @@ def tracer_cli(cli: typer.Typer) -> None:
 
 @hookimpl
 def tracer_routes(app: FastAPI) -> None:
+    from tracer.api.openapi_links import register
+
     from tracer_registry.console.payouts import register as register_payouts
     from tracer_registry.ledger.api import routes
+    from tracer_registry.ledger.links import LEDGER
 
     app.include_router(routes)
+    register(app, LEDGER)
     register_payouts(app)
 
 
