@@ -131,7 +131,7 @@ def scorer_for(host: PluginHost, store: ModelStore, domain_name: str, *,
 
 
 def score_frame(scorer: Scorer, frame: pd.DataFrame, source: str = "records",
-                top: int = 3) -> tuple[list[dict], pd.DataFrame]:
+                top: int = 3) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """Answers for every row (in order) and a flat table of them."""
     records, _ = validate_records(scorer.domain, frame, source=source)
     answers = scorer.score(records, top=top)
@@ -149,7 +149,7 @@ def score_frame(scorer: Scorer, frame: pd.DataFrame, source: str = "records",
 
 def score_file(host: PluginHost, store: ModelStore, domain_name: str, path: str | Path, *,
                tenant: str | None = None, version: int | None = None,
-               top: int = 3) -> tuple[list[dict], pd.DataFrame]:
+               top: int = 3) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     frame = read_table(path)  # a missing or unreadable file is the first thing to say
     scorer = scorer_for(host, store, domain_name, tenant=tenant, version=version)
     return score_frame(scorer, frame, source=str(path), top=top)
