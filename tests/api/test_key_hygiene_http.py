@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from tracer.db import session
-from tracer.settings import Settings
+from tracer.settings import ApiSettings, Settings
 from tracer.tenancy import ApiKey
 
-MAX_ACTIVE_KEYS = Settings.model_fields["max_active_keys"].default
+MAX_ACTIVE_KEYS = ApiSettings.model_fields["max_active_keys"].default
 
 
 def _keys(store) -> int:

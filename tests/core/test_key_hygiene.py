@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from tracer.db import session
 from tracer.errors import ConflictError, ValidationError
-from tracer.settings import Settings
+from tracer.settings import ApiSettings, Settings
 from tracer.tenancy import ApiKey, create_tenant, issue_key, revoke_key
 
-MAX_ACTIVE_KEYS = Settings.model_fields["max_active_keys"].default
+MAX_ACTIVE_KEYS = ApiSettings.model_fields["max_active_keys"].default
 
 
 @pytest.fixture

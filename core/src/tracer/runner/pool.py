@@ -2,8 +2,8 @@
 
 A runner serves one (distribution, tenant) pair, one call at a time, so no plugin memory
 can carry one tenant's records into another tenant's answers. The pool keeps at most
-``settings.runner_max`` of them alive (the least recently used is stopped to start
-another) and stops any idle for ``runner_idle_seconds``. A runner that crashes, breaks
+``settings.runner.max`` of them alive (the least recently used is stopped to start
+another) and stops any idle for ``runner.idle_seconds``. A runner that crashes, breaks
 the protocol or misses a deadline is killed — its threads die with it — and the call
 fails with a ``PluginError`` saying so; the next call starts a fresh one.
 """
@@ -112,11 +112,11 @@ def start(settings: Settings, spec: RunnerSpec, tenant: str) -> Runner:
     start_msg = {"op": "start", "paths": [sandbox.PLUGIN_ROOT, *sandbox.import_path(settings)],
                  "plugin_roots": [sandbox.PLUGIN_ROOT, *spec.roots],
                  "entry_points": [{"name": n, "value": v} for n, v in spec.entry_points],
-                 "limits": {"memory_bytes": settings.runner_memory_bytes,
-                            "cpu_seconds": settings.runner_cpu_seconds,
-                            "open_files": settings.runner_open_files,
-                            "file_bytes": settings.runner_file_bytes}}
-    header, _ = exchange(runner, start_msg, [], settings.runner_start_seconds, what="start")
+                 "limits": {"memory_bytes": settings.runner.memory_bytes,
+                            "cpu_seconds": settings.runner.cpu_seconds,
+                            "open_files": settings.runner.open_files,
+                            "file_bytes": settings.runner.file_bytes}}
+    header, _ = exchange(runner, start_msg, [], settings.runner.start_seconds, what="start")
     runner.ready = header
     return runner
 
@@ -183,7 +183,7 @@ class Pool:
                     return runner
                 if runner is not None:  # dead, or loaded from files since replaced
                     self._runners.pop(key).kill()
-                self._evict_locked(keep=self.settings.runner_max - 1)
+                self._evict_locked(keep=self.settings.runner.max - 1)
             runner = start(self.settings, spec, tenant)
             with self._lock:
                 self._runners[key] = runner
@@ -192,7 +192,7 @@ class Pool:
     def _evict_locked(self, keep: int) -> None:
         now = time.monotonic()
         for key, runner in list(self._runners.items()):
-            idle = now - runner.last_used > self.settings.runner_idle_seconds
+            idle = now - runner.last_used > self.settings.runner.idle_seconds
             if not runner.alive or (idle and not runner.lock.locked()):
                 self._runners.pop(key).kill()
         while len(self._runners) > max(keep, 0):
@@ -204,7 +204,7 @@ class Pool:
 
     def evict_idle(self) -> None:
         with self._lock:
-            self._evict_locked(keep=self.settings.runner_max)
+            self._evict_locked(keep=self.settings.runner.max)
 
     def kill(self, distribution: str | None = None) -> int:
         """Stop every runner of ``distribution`` (all when None); return how many."""
