@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 class RegistryConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRACER_REGISTRY__", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="TRACER_REGISTRY__", extra="ignore")
 
     name_policy: Literal["refuse", "hold"] = "refuse"
     timestamp_lifetime_seconds: int = Field(default=6 * 3600, ge=60)
@@ -41,7 +41,7 @@ class RegistryConfig(BaseSettings):
         warn_renamed(os.environ, REGISTRY_RENAMED)
 
 
-#: the flat names before sections (``TRACER_REGISTRY_NAME_POLICY``) -> the field now
+#: the flat names before sections (``TRACER_REGISTRY_<FIELD>``) -> the field now
 REGISTRY_RENAMED = {f"registry_{name}": f"registry.{name}" for name in RegistryConfig.model_fields}
 
 
