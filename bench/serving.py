@@ -240,7 +240,8 @@ def main() -> None:
     wrk_binary = ensure_wrk()
     home = Path(tempfile.mkdtemp(prefix="tracer-bench-"))
     os.environ.update({"TRACER_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true",
-                       "TRACER_API__MAX_BATCH_ROWS": "1000", "TRACER_TRAINING__BOOTSTRAP_SAMPLES": "100"})
+                       "TRACER_API__MAX_BATCH_ROWS": "1000",
+                       "TRACER_TRAINING__BOOTSTRAP_SAMPLES": "100"})
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # FACTS.md trap
     cores = os.cpu_count() or 1
     print(f"training {DOMAIN} for tenant {TENANT} in {home} …", flush=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from tracer.db import session
-from tracer.settings import ApiSettings, Settings
+from tracer.settings import ApiSettings
 from tracer.tenancy import ApiKey
 
 MAX_ACTIVE_KEYS = ApiSettings.model_fields["max_active_keys"].default

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from tracer.db import session
 from tracer.errors import ConflictError, ValidationError
-from tracer.settings import ApiSettings, Settings
+from tracer.settings import ApiSettings
 from tracer.tenancy import ApiKey, create_tenant, issue_key, revoke_key
 
 MAX_ACTIVE_KEYS = ApiSettings.model_fields["max_active_keys"].default

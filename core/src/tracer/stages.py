@@ -153,7 +153,8 @@ def evaluate(run: Run) -> None:
     """The winner and the baselines fitted on the training part, scored on the held part."""
     settings = run.host.settings
     run.hold = assess(run.host, run.domain, run.board, run.train_part, run.held,
-                      run.train_params, run.costs, settings.training.bootstrap_samples, settings.seed)
+                      run.train_params, run.costs, settings.training.bootstrap_samples,
+                      settings.seed)
 
 
 def refit(run: Run) -> None:
@@ -180,8 +181,8 @@ def judge_against_champion(run: Run) -> None:
         run.model.info["trained_on"] = plan.trained_on()
         unseen = plan.tail(run.n_eval).unseen_by
     run.verdict = judge(run.host, run.store, run.domain, run.name, held.records, held.labels,
-                        held.weights, hold.p_eval, hold.threshold, settings.training.bootstrap_samples,
-                        settings.seed, unseen)
+                        held.weights, hold.p_eval, hold.threshold,
+                        settings.training.bootstrap_samples, settings.seed, unseen)
     run.rows = {"training": len(run.train_part), "evaluation": len(held),
                 "served": len(run.every)}
     if plan is not None:

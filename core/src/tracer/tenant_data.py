@@ -165,7 +165,8 @@ def training_frame(settings: Settings, s: Session, domain: Domain, tenant_id: st
     plan = _plan(settings, np.concatenate(source) if source else np.zeros(0, dtype=object),
                  np.concatenate(dataset_of) if dataset_of else np.zeros(0, dtype=object),
                  np.concatenate(reported) if reported else np.zeros(0),
-                 tenant_weight if tenant_weight is not None else settings.training.tenant_row_weight)
+                 tenant_weight if tenant_weight is not None
+                 else settings.training.tenant_row_weight)
     return frame, counts, plan
 
 

@@ -53,7 +53,8 @@ class ChampionCache:
         name = model_name_for(domain, tenant)
         entry = self._entries.get(name)
         now = time.monotonic()
-        refresh = self.store.settings.api.champion_refresh_seconds  # read live: settable at run time
+        # read live: settable at run time
+        refresh = self.store.settings.api.champion_refresh_seconds
         if entry is not None and refresh == 0:  # no caching asked: check every time
             return self._load(domain, name, entry, tenant)
         if entry is not None:

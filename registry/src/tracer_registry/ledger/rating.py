@@ -134,7 +134,8 @@ def price(settings: Settings, tier_name: str, usage: dict[tuple[str, str | None]
                                 settings.billing.custom_domain_price_micros))
     over = predictions - tier.predictions_per_month
     if over > 0 and tier.overage_allowed:
-        lines.append(Priced("overage", None, None, home, over, settings.billing.overage_price_micros))
+        lines.append(Priced("overage", None, None, home, over,
+                            settings.billing.overage_price_micros))
     return lines
 
 
