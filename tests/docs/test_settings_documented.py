@@ -8,7 +8,7 @@ import re
 
 from pydantic import BaseModel
 from tracer.settings import Settings
-from tracer.settings_renamed import CORE_RENAMED, env_name
+from tracer.settings_renamed import CORE_RENAMED, env_name, variables_of
 from tracer_registry.config import REGISTRY_RENAMED, RegistryConfig
 
 from tests.docs.markdown import DOCS
@@ -17,15 +17,7 @@ ROW = re.compile(r"^\| `(TRACER_[A-Z0-9_]+)` \|", re.MULTILINE)
 
 
 def variables(model: type[BaseModel], prefix: str) -> set[str]:
-    """Every variable of ``model``: a section's fields as ``<PREFIX><SECTION>__<FIELD>``."""
-    out = set()
-    for name, field in model.model_fields.items():
-        kind = field.annotation
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            out |= variables(kind, f"{prefix}{name.upper()}__")
-        else:
-            out.add(prefix + name.upper())
-    return out
+    return variables_of(model, prefix)
 
 
 def documented() -> list[str]:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from pydantic import BaseModel
+
 log = logging.getLogger("tracer.settings")
 
 #: old flat field of core's Settings -> its dotted path now
@@ -57,6 +59,21 @@ _warned: set[str] = set()
 def env_name(path: str, prefix: str = "TRACER_") -> str:
     """``runner.memory_bytes`` -> ``TRACER_RUNNER__MEMORY_BYTES``."""
     return prefix + path.upper().replace(".", "__")
+
+
+def variables_of(model: type[BaseModel], prefix: str = "TRACER_") -> set[str]:
+    """Every environment variable ``model`` reads: a section's fields as
+    ``<PREFIX><SECTION>__<FIELD>`` (the docs and their tests list them from here)."""
+    from pydantic import BaseModel
+
+    out: set[str] = set()
+    for name, field in model.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            out |= variables_of(kind, f"{prefix}{name.upper()}__")
+        else:
+            out.add(prefix + name.upper())
+    return out
 
 
 def renamed_in(environ: Mapping[str, str], renamed: Mapping[str, str],
