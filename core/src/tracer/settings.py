@@ -1,15 +1,17 @@
 """The one settings object of core. Nothing else in core reads the environment.
 
 Fields are grouped in sections a reader looks for (``settings.runner.memory_bytes``,
-``settings.api.max_batch_rows``); each is a ``TRACER_<SECTION>__<FIELD>`` environment variable
-(``TRACER_RUNNER__MEMORY_BYTES``), a top-level field ``TRACER_<FIELD>`` (``TRACER_HOME``).
-``docs/settings.md`` lists them all; a test keeps that page complete. Other distributions own
-their sections (``TRACER_REGISTRY__*``), so unknown top-level names are left to them; an old
-flat name (``TRACER_RUNNER__MEMORY_BYTES``) is logged with the name that replaced it
-(``tracer.settings_renamed``). The embedded
-defaults put everything under ``TRACER_HOME`` (``.tracer/`` in the working directory):
-a SQLite platform database, an MLflow SQLite store with a local artifact folder, and
-content-addressed blobs. No server is needed.
+``settings.api.max_batch_rows``); a section field is the environment variable
+``TRACER_<SECTION>__<FIELD>`` (``TRACER_RUNNER__MEMORY_BYTES``), a top-level field
+``TRACER_<FIELD>`` (``TRACER_HOME``). ``docs/settings.md`` lists them all; a test keeps that
+page complete. Other distributions own their sections (``TRACER_REGISTRY__*``), so unknown
+top-level names are left to them; an old flat name from before the sections
+(``TRACER_RUNNER_<FIELD>``) is logged with the name that replaced it
+(``tracer.settings_renamed``).
+
+The embedded defaults put everything under ``TRACER_HOME`` (``.tracer/`` in the working
+directory): a SQLite platform database, an MLflow SQLite store with a local artifact folder,
+and content-addressed blobs. No server is needed.
 """
 
 from __future__ import annotations
