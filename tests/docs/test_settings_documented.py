@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel
 from tracer.settings import Settings
 from tracer.settings_renamed import CORE_RENAMED, env_name, variables_of
 from tracer_registry.config import REGISTRY_RENAMED, RegistryConfig
@@ -16,10 +15,6 @@ from tests.docs.markdown import DOCS
 ROW = re.compile(r"^\| `(TRACER_[A-Z0-9_]+)` \|", re.MULTILINE)
 
 
-def variables(model: type[BaseModel], prefix: str) -> set[str]:
-    return variables_of(model, prefix)
-
-
 def documented() -> list[str]:
     return ROW.findall((DOCS / "settings.md").read_text())
 
@@ -27,14 +22,14 @@ def documented() -> list[str]:
 def test_every_setting_is_documented_once():
     rows = documented()
     assert sorted(r for r in set(rows) if rows.count(r) > 1) == []
-    fields = variables(Settings, "TRACER_") | variables(RegistryConfig, "TRACER_REGISTRY__")
+    fields = variables_of(Settings, "TRACER_") | variables_of(RegistryConfig, "TRACER_REGISTRY__")
     assert sorted(fields - set(rows)) == [], "undocumented settings"
     assert sorted(set(rows) - fields) == [], "documented settings that no field reads"
 
 
 def test_sections_are_nested_names():
-    assert "TRACER_RUNNER__MEMORY_BYTES" in variables(Settings, "TRACER_")
-    assert "TRACER_TIERS" in variables(Settings, "TRACER_")  # a table, not a section
+    assert "TRACER_RUNNER__MEMORY_BYTES" in variables_of(Settings, "TRACER_")
+    assert "TRACER_TIERS" in variables_of(Settings, "TRACER_")  # a table, not a section
 
 
 def test_the_upgrade_list_is_every_renamed_variable():
