@@ -111,7 +111,7 @@ def main() -> None:
     key, record = prepare(home)
     port = free_port()
     # the per-key rate limit is not what is measured
-    env = {**os.environ, "TRACER_HOME": str(home), "TRACER_MCP_CALLS_PER_MINUTE": "1000000"}
+    env = {**os.environ, "TRACER_HOME": str(home), "TRACER_API__MCP_CALLS_PER_MINUTE": "1000000"}
     server = subprocess.Popen([str(Path(sys.executable).parent / "tracer"), "serve", "--port",
                                str(port), "--workers", "1"], env=env)
     try:

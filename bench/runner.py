@@ -4,7 +4,7 @@
 
 The first-party LoL domain (``esports/lol-10min``) is trained once. Then one host loads
 its plugin in-process (first-party trust, the fast path) and another loads the very same
-distribution as a third-party plugin (``TRACER_FIRST_PARTY=`` empty: a bubblewrap runner,
+distribution as a third-party plugin (``TRACER_PLUGINS__FIRST_PARTY=`` empty: a bubblewrap runner,
 seccomp, rlimits, every hook over the pipe). Both score with the same registered model:
 
 1. one-record predict + explain (``Scorer.score``: features, TreeSHAP, sentences), p50 and
@@ -70,7 +70,7 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="tracer-bench-runner-"))
     os.environ.update({"TRACER_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true",
-                       "TRACER_BOOTSTRAP_SAMPLES": "100"})
+                       "TRACER_TRAINING__BOOTSTRAP_SAMPLES": "100"})
     from tracer import db, lifecycle
     from tracer.host import PluginHost
     from tracer.records import validate_records
@@ -89,7 +89,7 @@ def main() -> None:
     rows, _ = validate_records(domain, reference.drop(columns=[domain.label]))
     one, batch = rows.tail(1).reset_index(drop=True), rows.tail(1000).reset_index(drop=True)
 
-    confined_settings = Settings(first_party=[])
+    confined_settings = Settings(plugins={"first_party": []})
     started = time.perf_counter()
     confined = PluginHost(confined_settings)
     load_seconds = time.perf_counter() - started

@@ -240,7 +240,8 @@ def main() -> None:
     wrk_binary = ensure_wrk()
     home = Path(tempfile.mkdtemp(prefix="tracer-bench-"))
     os.environ.update({"TRACER_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true",
-                       "TRACER_MAX_BATCH_ROWS": "1000", "TRACER_BOOTSTRAP_SAMPLES": "100"})
+                       "TRACER_API__MAX_BATCH_ROWS": "1000",
+                       "TRACER_TRAINING__BOOTSTRAP_SAMPLES": "100"})
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # FACTS.md trap
     cores = os.cpu_count() or 1
     print(f"training {DOMAIN} for tenant {TENANT} in {home} …", flush=True)
@@ -279,7 +280,7 @@ def main() -> None:
         predict, "/openapi.json", model["key"])
     if not args.skip_runner:
         rows[f"Tracer, third-party runner, {cores} workers"] = servers.measure(
-            "tracer runner", tracer_cmd, {**base_env, "TRACER_FIRST_PARTY": "[]"}, predict,
+            "tracer runner", tracer_cmd, {**base_env, "TRACER_PLUGINS__FIRST_PARTY": "[]"}, predict,
             "/openapi.json", model["key"])
     pg = None if args.skip_postgres else postgres_url()
     if pg:

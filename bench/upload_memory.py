@@ -8,8 +8,8 @@ upload, a fresh ``tracer serve`` (one process) on 127.0.0.1, warmed with one req
 one upload. The figure is the process's resident-set high-water mark (``VmHWM`` in
 /proc/<pid>/status) before and after the upload: what the upload added at its peak.
 
-- **largest allowed**: LoL reference rows repeated up to ``max_upload_rows`` (1,000,000 by
-  default), ``max_upload_expanded_bytes`` of CSV (200 MB) or ``max_upload_bytes`` of gzip
+- **largest allowed**: LoL reference rows repeated up to ``api.max_upload_rows`` (1,000,000 by
+  default), ``api.max_upload_expanded_bytes`` of CSV (200 MB) or ``api.max_upload_bytes`` of gzip
   (50 MB), whichever comes first: stored, 201;
 - **gzip bomb**: a 1 GB CSV of one repeated row in about 1 MB of gzip: refused, 413, and
   nothing stored.
@@ -117,9 +117,9 @@ def measure(home: Path, key: str, name: str, content: bytes) -> dict:
 
 
 def main() -> None:
-    from tracer.settings import Settings
+    from tracer.settings import ApiSettings
 
-    defaults = Settings.model_fields
+    defaults = ApiSettings.model_fields
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=defaults["max_upload_rows"].default)
     args = parser.parse_args()

@@ -26,10 +26,10 @@ def settings(tmp_path, monkeypatch):
 
     home = tmp_path / "tracer-home"
     monkeypatch.setenv("TRACER_HOME", str(home))
-    monkeypatch.setenv("TRACER_BOOTSTRAP_SAMPLES", "100")
+    monkeypatch.setenv("TRACER_TRAINING__BOOTSTRAP_SAMPLES", "100")
     for name in list(os.environ):
-        if name.startswith("TRACER_") and name not in ("TRACER_HOME", "TRACER_BOOTSTRAP_SAMPLES",
-                                                       "TRACER_TEST_POSTGRES_URL"):
+        if name.startswith("TRACER_") and name not in (
+                "TRACER_HOME", "TRACER_TRAINING__BOOTSTRAP_SAMPLES", "TRACER_TEST_POSTGRES_URL"):
             monkeypatch.delenv(name)
     settings_module.reset_settings()
     from tracer.cli import context

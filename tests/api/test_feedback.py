@@ -9,7 +9,7 @@ from tests.api.conftest import LOL, enable, records_of, upload, wait_for_job
 
 def test_outcomes_trigger_a_challenger_that_beats_a_weak_champion_and_serves(
         client, make_caller, store, lol_reference):
-    store.settings.champion_refresh_seconds = 0
+    store.settings.api.champion_refresh_seconds = 0
     acme = make_caller("acme")
     enable(client, acme)
     dataset = upload(client, acme, lol_reference.head(300))

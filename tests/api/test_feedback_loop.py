@@ -41,7 +41,7 @@ def report(client, caller, answers, frame) -> dict:
 def test_a_shifted_tenant_gets_a_challenger_that_adapts_promoted_only_beyond_noise(
         client, make_caller, host, store, lol_reference):
     settings = store.settings
-    settings.champion_refresh_seconds = 0
+    settings.api.champion_refresh_seconds = 0
     acme = make_caller("acme")
     enable(client, acme)
     train_champion(host, store, "acme", lol_reference.head(4000))

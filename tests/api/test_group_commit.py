@@ -118,7 +118,7 @@ def _free_port() -> int:
 def test_a_killed_server_loses_no_acknowledged_prediction(served, store, lol_reference):
     port = _free_port()
     env = {**os.environ, "TRACER_HOME": str(store.settings.home),
-           "TRACER_API_WORKERS": "1"}
+           "TRACER_API__WORKERS": "1"}
     if store.settings.database_url:
         env["TRACER_DATABASE_URL"] = store.settings.database_url
     server = subprocess.Popen([sys.executable, "-m", "tracer.cli", "serve", "--port",

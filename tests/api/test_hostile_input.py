@@ -122,7 +122,7 @@ def test_dataset_csv_with_huge_or_infinite_numbers(client, acme, store, lol_refe
 
 
 def test_gzip_bomb_is_bounded_by_decompressed_size(client, acme, store, lol_reference):
-    store.settings.max_upload_expanded_bytes = 2_000_000
+    store.settings.api.max_upload_expanded_bytes = 2_000_000
     header = lol_reference.head(0).to_csv(index=False).encode()
     body = io.BytesIO()
     with gzip.GzipFile(fileobj=body, mode="wb") as z:
@@ -133,8 +133,8 @@ def test_gzip_bomb_is_bounded_by_decompressed_size(client, acme, store, lol_refe
     before = snapshot(store.settings)
     answer = client.post(f"/v1/domains/{LOL}/datasets", headers=acme.headers,
                          files={"file": ("games.csv.gz", body.getvalue(), "application/gzip")})
-    problem = assert_problem(answer, 413, "max_upload_expanded_bytes")
-    assert problem["setting"] == "max_upload_expanded_bytes"
+    problem = assert_problem(answer, 413, "api.max_upload_expanded_bytes")
+    assert problem["setting"] == "api.max_upload_expanded_bytes"
     assert snapshot(store.settings) == before
     tenants = store.settings.data_dir / "tenants"
     assert not (tenants.exists() and list(tenants.rglob("*.*"))), "no file kept"
@@ -147,12 +147,12 @@ def test_gzip_bomb_is_bounded_by_decompressed_size(client, acme, store, lol_refe
 
 
 def test_upload_row_limit(client, acme, store, lol_reference):
-    store.settings.max_upload_rows = 50
+    store.settings.api.max_upload_rows = 50
     before = snapshot(store.settings)
     answer = client.post(f"/v1/domains/{LOL}/datasets", headers=acme.headers,
                          files={"file": ("games.csv", lol_reference.head(51).to_csv(index=False),
                                          "text/csv")})
-    assert_problem(answer, 413, "max_upload_rows")
+    assert_problem(answer, 413, "api.max_upload_rows")
     assert snapshot(store.settings) == before
 
 
@@ -236,19 +236,19 @@ def test_key_names_and_counts(client, acme, store):
 
 
 def test_key_and_name_limits_are_settings(client, acme, make_caller, store):
-    """max_active_keys and max_name_chars bound keys and names; each refusal names its
+    """api.max_active_keys and api.max_name_chars bound keys and names; each refusal names its
     setting and stores nothing."""
     admin = make_caller(role="admin")
-    store.settings.max_active_keys, store.settings.max_name_chars = 3, 10
+    store.settings.api.max_active_keys, store.settings.api.max_name_chars = 3, 10
     for number in range(2):  # acme holds one key already
         assert client.post("/v1/keys", headers=acme.headers,
                            json={"name": f"k{number}"}).status_code == 201
     before = snapshot(store.settings)
     over = assert_problem(client.post("/v1/keys", headers=acme.headers, json={"name": "k3"}),
-                          409, "max_active_keys")
-    assert over["setting"] == "max_active_keys" and over["limit"] == 3
+                          409, "api.max_active_keys")
+    assert over["setting"] == "api.max_active_keys" and over["limit"] == 3
     long = assert_problem(client.post("/v1/keys", headers=acme.headers,
-                                      json={"name": "x" * 11}), 422, "max_name_chars", "name")
+                                      json={"name": "x" * 11}), 422, "api.max_name_chars", "name")
     assert long["limit"] == 10
     for body in ({"id": "nul", "name": "a\x00b", "tier": "starter"},
                  {"id": "newline", "name": "a\nb", "tier": "starter"},

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from tracer.db import session
 from tracer.models import ApiKey
-from tracer.settings import Settings
+from tracer.settings import ApiSettings
 
-MAX_ACTIVE_KEYS = Settings.model_fields["max_active_keys"].default
+MAX_ACTIVE_KEYS = ApiSettings.model_fields["max_active_keys"].default
 
 
 def _keys(store) -> int:

@@ -34,7 +34,7 @@ def test_only_operators_read_metrics(client, make_caller, admin, settings):
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert client.get("/metrics", headers=admin.headers).status_code == 200
-    settings.metrics_token = "scrape-secret-1"
+    settings.telemetry.metrics_token = "scrape-secret-1"
     assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-1"}
                       ).status_code == 200
     assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-2"}
@@ -101,7 +101,7 @@ def test_spend_and_training_runs_come_from_the_database(client, make_caller, adm
     found = samples(client, admin.headers)
     assert value(found, "tracer_database_up") == 1
     assert value(found, "tracer_tenant_spend_micros", tenant="acme", tier="professional",
-                 currency="USD") == 49_900 * 10_000 + 2 * settings.training_run_price_micros
+                 currency="USD") == 49_900 * 10_000 + 2 * settings.billing.training_run_price_micros
     assert value(found, "tracer_tenant_spend_micros", tenant="bolt") == 9_900 * 10_000
     assert value(found, "tracer_tenant_predictions_allowance", tenant="bolt") == 10_000
     assert value(found, "tracer_tenant_predictions_period", tenant="bolt") == 0
@@ -126,7 +126,7 @@ def test_spend_counts_overage_only_where_the_tier_allows_it(db):
         big, small = spend_for(s, db, "big", when), spend_for(s, db, "small", when)
     assert big is not None and small is not None
     assert (big.predictions, big.overage_predictions) == (250_010, 10)
-    assert big.total_micros == 49_900 * 10_000 + 10 * db.overage_price_micros
+    assert big.total_micros == 49_900 * 10_000 + 10 * db.billing.overage_price_micros
     assert (small.overage_predictions, small.total_micros) == (0, 9_900 * 10_000)
 
 

@@ -14,7 +14,7 @@ def test_a_database_that_refuses_connections_is_a_503_problem_with_retry_after(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     store.settings.database_url = f"postgresql+psycopg://nobody@127.0.0.1:{port}/gone"
-    store.settings.auth_cache_seconds = 0
+    store.settings.api.auth_cache_seconds = 0
     answer = client.get("/v1/usage", headers=caller.headers)
     assert answer.status_code == 503, answer.text
     assert answer.headers["content-type"] == "application/problem+json"

@@ -35,15 +35,15 @@ def test_record_errors_name_the_index_and_field(client, acme, host, store, lol_r
 
 
 def test_batch_and_body_limits_are_named(client, acme, store, lol_reference):
-    store.settings.max_batch_rows = 5
+    store.settings.api.max_batch_rows = 5
     batch = client.post(f"/v1/domains/{LOL}/predict", headers=acme.headers,
                         json={"records": records_of(lol_reference.head(6))})
     assert batch.status_code == 413
-    assert batch.json()["setting"] == "max_batch_rows" and batch.json()["limit"] == 5
-    store.settings.max_body_bytes = 4096
+    assert batch.json()["setting"] == "api.max_batch_rows" and batch.json()["limit"] == 5
+    store.settings.api.max_body_bytes = 4096
     big = client.post(f"/v1/domains/{LOL}/predict", headers=acme.headers,
                       content=b'{"records": [' + b"1," * 5000 + b"1]}")
-    assert big.status_code == 413 and big.json()["setting"] == "max_body_bytes"
+    assert big.status_code == 413 and big.json()["setting"] == "api.max_body_bytes"
     assert "4,096 bytes" in big.json()["detail"]
     chunked = client.post(f"/v1/domains/{LOL}/predict", headers=acme.headers,
                           content=(b"x" * 1000 for _ in range(10)))

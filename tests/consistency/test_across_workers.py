@@ -58,9 +58,9 @@ def pair(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"workers-{request.param}")
     url, drop = _database(request.param, tmp)
     values = {"TRACER_HOME": str(tmp / "home"), "TRACER_DATABASE_URL": url,
-              "TRACER_BOOTSTRAP_SAMPLES": "100", "TRACER_TIERS": json.dumps(TIERS)}
-    settings = Settings(home=tmp / "home", database_url=url, bootstrap_samples=100,
-                        tiers=TIERS)
+              "TRACER_TRAINING__BOOTSTRAP_SAMPLES": "100", "TRACER_TIERS": json.dumps(TIERS)}
+    settings = Settings(home=tmp / "home", database_url=url,
+                        training={"bootstrap_samples": 100}, tiers=TIERS)
     settings.ensure_home()
     host = PluginHost(settings)
     db.upgrade(settings, extra=host.migration_trees())

@@ -49,7 +49,7 @@ def test_a_scrape_sums_every_worker_and_keeps_a_dead_workers_counts(tmp_path):
     metrics = home / "metrics"
     metrics.mkdir()
     (metrics / "counter_999999.db").write_bytes(b"left over from an earlier run")
-    env = environment({"TRACER_HOME": str(home), "TRACER_AUTH_CACHE_SECONDS": "0"})
+    env = environment({"TRACER_HOME": str(home), "TRACER_API__AUTH_CACHE_SECONDS": "0"})
     sent = [0]
 
     def one_more() -> None:

@@ -24,8 +24,8 @@ def test_usage_shows_spend_against_the_tier(settings, capsys):
     assert main(["usage", "acme", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["overage_predictions"] == 100 and figures["training_runs"] == 1
-    assert figures["total_micros"] == (49_900 * 10_000 + 100 * settings.overage_price_micros
-                                       + settings.training_run_price_micros)
+    assert figures["total_micros"] == (49_900 * 10_000 + 100 * settings.billing.overage_price_micros
+                                       + settings.billing.training_run_price_micros)
     assert main(["usage", "acme"]) == 0
     table = capsys.readouterr().out
     assert "250,100 (100 over)" in table and "500.05 USD" in table

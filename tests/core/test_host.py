@@ -64,7 +64,7 @@ def test_broken_plugins_are_recorded_and_the_good_one_still_serves(site, setting
         def tracer_domains():
             raise RuntimeError("database unavailable")
     """)
-    monkeypatch.setattr(settings, "plugins_allow",
+    monkeypatch.setattr(settings.plugins, "allow",
                         ["good-plugin", "broken-import", "too-new", "bad-domains"])
     host = PluginHost(settings)
 
@@ -85,7 +85,7 @@ def test_broken_plugins_are_recorded_and_the_good_one_still_serves(site, setting
 
 def test_allow_list_limits_which_plugins_load(site, settings, monkeypatch):
     make_distribution(site, "good-plugin", "good_plugin", GOOD)
-    monkeypatch.setattr(settings, "plugins_allow", ["something-else"])
+    monkeypatch.setattr(settings.plugins, "allow", ["something-else"])
     host = PluginHost(settings)
     assert host.records["good-plugin"].status == "skipped"
     assert "good/one" not in host.domains
@@ -93,8 +93,8 @@ def test_allow_list_limits_which_plugins_load(site, settings, monkeypatch):
 
 def test_block_list_keeps_a_plugin_out(site, settings, monkeypatch):
     make_distribution(site, "good-plugin", "good_plugin", GOOD)
-    monkeypatch.setattr(settings, "plugins_allow", ["good-plugin"])
-    monkeypatch.setattr(settings, "plugins_block", ["good-plugin"])
+    monkeypatch.setattr(settings.plugins, "allow", ["good-plugin"])
+    monkeypatch.setattr(settings.plugins, "block", ["good-plugin"])
     host = PluginHost(settings)
     assert host.records["good-plugin"].status == "skipped"
     assert host.domains == {}

@@ -9,10 +9,10 @@ import pytest
 from tracer.db import session
 from tracer.errors import ConflictError, ValidationError
 from tracer.models import ApiKey
-from tracer.settings import Settings
+from tracer.settings import ApiSettings
 from tracer.tenancy import create_tenant, issue_key, revoke_key
 
-MAX_ACTIVE_KEYS = Settings.model_fields["max_active_keys"].default
+MAX_ACTIVE_KEYS = ApiSettings.model_fields["max_active_keys"].default
 
 
 @pytest.fixture

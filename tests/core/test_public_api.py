@@ -30,11 +30,11 @@ def test_error_hierarchy_maps_to_problem_documents():
 def test_settings_come_from_tracer_environment(settings, monkeypatch):
     from tracer.settings import get_settings, reset_settings
 
-    monkeypatch.setenv("TRACER_PLUGINS_ALLOW", "esports-lol, fraud-card")
-    monkeypatch.setenv("TRACER_MAX_BATCH_ROWS", "50")
+    monkeypatch.setenv("TRACER_PLUGINS__ALLOW", "esports-lol, fraud-card")
+    monkeypatch.setenv("TRACER_API__MAX_BATCH_ROWS", "50")
     reset_settings()
     s = get_settings()
-    assert s.plugins_allow == ["esports-lol", "fraud-card"]
-    assert s.max_batch_rows == 50
+    assert s.plugins.allow == ["esports-lol", "fraud-card"]
+    assert s.api.max_batch_rows == 50
     assert s.platform_db_url.startswith("sqlite:///") and s.platform_db_url.endswith("tracer.db")
     assert s.tiers["professional"].monthly_price_cents == 49_900

@@ -14,7 +14,7 @@ def plan(reference: int, datasets: int, feedback: int, weight: float = 4.0):
     dataset_id = np.array([""] * reference + ["d1"] * datasets + [""] * feedback, dtype=object)
     reported = np.concatenate([np.full(reference + datasets, np.nan),
                                1000.0 + np.arange(feedback)])
-    return _plan(Settings(eval_fraction=0.2), source, dataset_id, reported, weight)
+    return _plan(Settings(training={"eval_fraction": 0.2}), source, dataset_id, reported, weight)
 
 
 def test_the_window_is_the_newest_outcomes_and_never_reference_rows():

@@ -17,10 +17,10 @@ ENV_FILE = UP.split('cat >"$STATE/env" <<ENV', 1)[1].split("\nENV\n", 1)[0]  # w
 
 def setting_names() -> set[str]:
     from tracer.settings import Settings
+    from tracer.settings_renamed import variables_of
     from tracer_registry.config import RegistryConfig
 
-    return ({f"TRACER_{name.upper()}" for name in Settings.model_fields}
-            | {f"TRACER_REGISTRY_{name.upper()}" for name in RegistryConfig.model_fields})
+    return variables_of(Settings) | variables_of(RegistryConfig, "TRACER_REGISTRY__")
 
 
 def test_every_make_target_shown_exists():

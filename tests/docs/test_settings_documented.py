@@ -1,20 +1,18 @@
-"""docs/settings.md names every setting of every distribution, and nothing else; a tier is a
-plain model, so unprefixed environment variables never reach it."""
+"""docs/settings.md names every setting of every distribution, and nothing else, and lists
+the old flat names the code warns about; a tier is a plain model, so unprefixed environment
+variables never reach it."""
 
 from __future__ import annotations
 
 import re
 
 from tracer.settings import Settings
-from tracer_registry.config import RegistryConfig
+from tracer.settings_renamed import CORE_RENAMED, env_name, variables_of
+from tracer_registry.config import REGISTRY_RENAMED, RegistryConfig
 
 from tests.docs.markdown import DOCS
 
 ROW = re.compile(r"^\| `(TRACER_[A-Z0-9_]+)` \|", re.MULTILINE)
-
-
-def variables(model: type, prefix: str) -> set[str]:
-    return {prefix + name.upper() for name in model.model_fields}
 
 
 def documented() -> list[str]:
@@ -24,9 +22,24 @@ def documented() -> list[str]:
 def test_every_setting_is_documented_once():
     rows = documented()
     assert sorted(r for r in set(rows) if rows.count(r) > 1) == []
-    fields = variables(Settings, "TRACER_") | variables(RegistryConfig, "TRACER_REGISTRY_")
+    fields = variables_of(Settings, "TRACER_") | variables_of(RegistryConfig, "TRACER_REGISTRY__")
     assert sorted(fields - set(rows)) == [], "undocumented settings"
     assert sorted(set(rows) - fields) == [], "documented settings that no field reads"
+
+
+def test_sections_are_nested_names():
+    assert "TRACER_RUNNER__MEMORY_BYTES" in variables_of(Settings, "TRACER_")
+    assert "TRACER_TIERS" in variables_of(Settings, "TRACER_")  # a table, not a section
+
+
+def test_the_upgrade_list_is_every_renamed_variable():
+    text = (DOCS / "settings.md").read_text()
+    listed = re.findall(r"^- `(TRACER_[A-Z0-9_]+)` → `(TRACER_[A-Z0-9_]+)`$",
+                        text.split("## Upgrading from the flat names")[1], re.MULTILINE)
+    renamed = {**CORE_RENAMED, **REGISTRY_RENAMED}
+    assert sorted(listed) == sorted(("TRACER_" + old.upper(), env_name(new))
+                                    for old, new in renamed.items())
+    assert {new for _, new in listed} <= set(documented())
 
 
 def test_the_default_tiers_on_the_page_are_the_defaults():

@@ -85,7 +85,7 @@ def live_server(home: Path) -> Iterator[Live]:
         if name.startswith("TRACER_") and name != "TRACER_TEST_POSTGRES_URL":
             patch.delenv(name)
     patch.setenv("TRACER_HOME", str(home))
-    patch.setenv("TRACER_BOOTSTRAP_SAMPLES", "100")
+    patch.setenv("TRACER_TRAINING__BOOTSTRAP_SAMPLES", "100")
     reset_settings()
     context.reset()
     settings = get_settings()

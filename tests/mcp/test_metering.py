@@ -80,18 +80,18 @@ def test_over_the_monthly_allowance_is_a_tool_error_naming_the_limit_and_its_res
 def test_a_per_key_rate_limit_says_when_the_next_call_is_allowed(live):
     burst, _ = live.key("bravo")
     calm, _ = live.key("bravo")
-    limit = live.settings.mcp_calls_per_minute
-    live.settings.mcp_calls_per_minute = 3
+    limit = live.settings.api.mcp_calls_per_minute
+    live.settings.api.mcp_calls_per_minute = 3
     try:
         answers = call(live.mcp, burst, *[("list_domains", {})] * 4)
         [other] = call(live.mcp, calm, ("list_domains", {}))  # another key: its own budget
     finally:
-        live.settings.mcp_calls_per_minute = limit
+        live.settings.api.mcp_calls_per_minute = limit
     assert [a.is_error for a in answers] == [False, False, False, True]
     refused = answers[-1]
     assert refused.structured_content["status"] == 429
-    assert refused.structured_content["setting"] == "mcp_calls_per_minute"
+    assert refused.structured_content["setting"] == "api.mcp_calls_per_minute"
     assert 1 <= refused.structured_content["retry_after"] <= 60
-    assert ("rate limit: 3 tool calls a minute per API key (setting mcp_calls_per_minute); "
+    assert ("rate limit: 3 tool calls a minute per API key (setting api.mcp_calls_per_minute); "
             "the next call is allowed in") in refused.content[0].text
     assert not other.is_error

@@ -52,7 +52,7 @@ def test_prediction_validates_against_the_declared_output_schema(live, mode):
     gold = record_schema["properties"]["blueTotalGold"]
     assert gold["minimum"] == 0 and "seen in training" in gold["description"]
     assert tool.input_schema["properties"]["records"]["maxItems"] == \
-        live.settings.max_batch_rows
+        live.settings.api.max_batch_rows
     prediction = answer.structured_content["predictions"][0]
     assert answer.structured_content["count"] == 1
     text, as_json = (c.text for c in answer.content)
@@ -71,13 +71,13 @@ def test_a_batch_answers_in_order_within_the_batch_limit(live):
     got = [p["probability"] for p in batch.structured_content["predictions"]]
     assert got[:3] == [s.structured_content["predictions"][0]["probability"] for s in singles]
     assert batch.structured_content["count"] == 6
-    limit = live.settings.max_batch_rows
-    live.settings.max_batch_rows = 4
+    limit = live.settings.api.max_batch_rows
+    live.settings.api.max_batch_rows = 4
     try:
         [over] = call(live.mcp, live.alpha, (TOOL, {"records": records}))
     finally:
-        live.settings.max_batch_rows = limit
-    assert over.is_error and over.structured_content["setting"] == "max_batch_rows"
+        live.settings.api.max_batch_rows = limit
+    assert over.is_error and over.structured_content["setting"] == "api.max_batch_rows"
     assert "6 records in one request; the batch limit is 4" in over.content[0].text
 
 

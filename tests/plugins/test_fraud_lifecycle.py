@@ -33,7 +33,7 @@ def trained(tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRACER_HOME", str(tmp_path_factory.mktemp("fraud-home")))
-        mp.setenv("TRACER_BOOTSTRAP_SAMPLES", "200")
+        mp.setenv("TRACER_TRAINING__BOOTSTRAP_SAMPLES", "200")
         settings_module.reset_settings()
         settings = settings_module.get_settings()
         settings.ensure_home()

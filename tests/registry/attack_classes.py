@@ -417,7 +417,7 @@ def key_hygiene(settings, key) -> dict[str, str]:
             for _ in range(n):
                 issue_key(s, "tenant", tenant_id="t1", name=name)
 
-    issue(n=settings.max_active_keys)
+    issue(n=settings.api.max_active_keys)
     return {"a key over the cap": checked(issue),
             "a 101-character key name": checked(lambda: issue("x" * 101)),
             "a key name with a newline": checked(lambda: issue("ci\nadmin")),

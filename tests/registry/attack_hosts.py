@@ -26,7 +26,8 @@ from tests.registry.attack_classes import (
 
 def second_host(settings):
     """Another host of the same registry: its own plugin dir, kill list and trusted state."""
-    return settings.model_copy(update={"plugin_dir": settings.home / "host-b" / "plugins"})
+    return settings.model_copy(update={"plugins": settings.plugins.model_copy(
+        update={"dir": settings.home / "host-b" / "plugins"})})
 
 
 def killed_on(host) -> list[str]:

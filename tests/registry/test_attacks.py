@@ -169,7 +169,7 @@ def oversized_download(settings, key) -> dict[str, str]:
     target.write_bytes(wheel + b"\0" * 1_000_000)
     results = {"stored wheel padded by 1 MB": _outcome(lambda: _install(settings))}
     big_name, big = make_wheel(version="2.0.0", extra={"acme_signal/blob.bin": os.urandom(5_000)})
-    settings.max_upload_bytes = 2_048
+    settings.api.max_upload_bytes = 2_048
     results["upload over max_upload_bytes"] = _outcome(
         lambda: _publish(settings, big_name, big, signed(key, big_name, big)))
     return results

@@ -83,7 +83,7 @@ def test_pth_bytecode_and_unreadable_source_are_refused_at_publish_and_install(
 
 @pytest.fixture
 def short_lifetime(monkeypatch):
-    monkeypatch.setenv("TRACER_REGISTRY_TIMESTAMP_LIFETIME_SECONDS", "3600")
+    monkeypatch.setenv("TRACER_REGISTRY__TIMESTAMP_LIFETIME_SECONDS", "3600")
 
 
 def test_a_new_host_trusts_the_pinned_root_not_the_first_index_it_is_shown(
@@ -124,7 +124,7 @@ def test_a_host_without_a_pinned_root_refuses_to_start_trusting(acme, publisher_
 
     filename, wheel = make_wheel()
     attacks.publish_signed(acme, publisher_key, filename, wheel, domains=["acme/signal"])
-    monkeypatch.setenv("TRACER_REGISTRY_PINNED_ROOT", str(tmp_path / "absent.json"))
+    monkeypatch.setenv("TRACER_REGISTRY__PINNED_ROOT", str(tmp_path / "absent.json"))
     with pytest.raises(Refusal, match="a host never trusts a root on first use"):
         attacks.install_for(acme)
 
@@ -151,7 +151,7 @@ def test_a_near_miss_is_held_for_review_under_the_hold_policy(acme, publisher_ke
 
     from tests.registry.artifacts import make_wheel
 
-    monkeypatch.setenv("TRACER_REGISTRY_NAME_POLICY", "hold")
+    monkeypatch.setenv("TRACER_REGISTRY__NAME_POLICY", "hold")
     keys = attacks._mallory(acme, ("tracer-frauds",))
     filename, wheel = make_wheel(name="tracer-frauds", domain="mallory/fraud")
     release = attacks.publish_signed(acme, keys["tracer-frauds"], filename, wheel)
@@ -195,7 +195,7 @@ def test_issue_12_attack_summary_tried_and_refused_per_class(tmp_path, monkeypat
 
     from tests.registry.test_attacks import _acme, _fresh
 
-    monkeypatch.setenv("TRACER_REGISTRY_TIMESTAMP_LIFETIME_SECONDS", "3600")
+    monkeypatch.setenv("TRACER_REGISTRY__TIMESTAMP_LIFETIME_SECONDS", "3600")
     rows = []
     for number, (name, (attack, checks)) in enumerate(CLASSES.items()):
         settings = _fresh(tmp_path / f"home{number}", monkeypatch, request)

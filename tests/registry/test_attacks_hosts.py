@@ -61,7 +61,7 @@ def test_another_host_learns_a_revoke_only_from_the_signed_kill_list(acme, publi
 
 
 def test_a_mirror_cannot_take_a_revocation_back_from_a_host(acme, publisher_key, monkeypatch):
-    monkeypatch.setenv("TRACER_REGISTRY_TIMESTAMP_LIFETIME_SECONDS", "3600")
+    monkeypatch.setenv("TRACER_REGISTRY__TIMESTAMP_LIFETIME_SECONDS", "3600")
     assert attacks.kill_list_tampering(acme, publisher_key) == {
         "kill list served with the revoke dropped": "index",
         "pre-revoke index and kill list replayed": "index",

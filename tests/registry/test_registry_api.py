@@ -209,22 +209,22 @@ def test_every_publish_refusal_is_a_problem_naming_the_failed_check_and_stores_n
 def test_wheels_use_the_upload_limit_not_the_json_body_limit(client, keys, acme_key, app):
     key, _ = acme_key
     settings = app.state.settings
-    settings.max_body_bytes = 4_096
+    settings.api.max_body_bytes = 4_096
     filename, wheel = make_wheel(version="1.0.0",
                                  extra={"acme_signal/weights.bin": os.urandom(20_000)})
-    assert len(wheel) > 5 * settings.max_body_bytes
+    assert len(wheel) > 5 * settings.api.max_body_bytes
     answer = post_release(client, keys, "acme", filename, wheel,
                           sign_with_key(wheel, filename, key))
     assert answer.status_code == 201, answer.text
     problem(install(client, keys, "t1", "acme-signal" + " " * 5_000), 413,
-            setting="max_body_bytes")
-    settings.max_upload_bytes = 10_000
+            setting="api.max_body_bytes")
+    settings.api.max_upload_bytes = 10_000
     filename, wheel = make_wheel(version="1.1.0",
                                  extra={"acme_signal/weights.bin": os.urandom(20_000)})
     # refused before the route parses a byte of it, naming the setting that limits it
     body = problem(post_release(client, keys, "acme", filename, wheel,
                                 sign_with_key(wheel, filename, key)), 413,
-                   setting="max_upload_bytes", limit=10_000)
+                   setting="api.max_upload_bytes", limit=10_000)
     assert "over the limit of 10,000 bytes" in body["detail"]
     shown = client.get("/v1/catalog/acme-signal", headers=keys.headers("t1")).json()
     assert [v["version"] for v in shown["versions"]] == ["1.0.0"]

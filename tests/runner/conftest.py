@@ -19,5 +19,5 @@ def install_plugin(tmp_path, settings, monkeypatch):
 
     def install(dist: str, module: str, source: str) -> None:
         make_distribution(site, dist, module, textwrap.dedent(source))
-        settings.plugins_allow = [dist]
+        settings.plugins.allow = [dist]
     return install

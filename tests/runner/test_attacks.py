@@ -59,8 +59,8 @@ def attacked(tmp_path, settings, monkeypatch):
     domains = {name: make_attack(site, name, markers=markers, secrets=secrets,
                                  port=listener.getsockname()[1]) for name in PAYLOADS}
     monkeypatch.syspath_prepend(str(site))
-    settings.plugins_allow = [f"tracer-mal-{n.replace('_', '-')}" for n in PAYLOADS]
-    settings.runner_max = 64
+    settings.plugins.allow = [f"tracer-mal-{n.replace('_', '-')}" for n in PAYLOADS]
+    settings.runner.max = 64
     state = {p: _digest(Path(p)) for p in secrets[2:5]}
     host = PluginHost(settings)
     yield {"host": host, "domains": domains, "markers": markers, "listener": listener,

@@ -72,7 +72,7 @@ def test_a_cli_revoke_in_another_process_stops_the_running_server(acme, publishe
     from tracer.tracking import ModelStore
 
     settings = acme
-    settings.kill_list_poll_seconds = 0.2
+    settings.plugins.kill_list_poll_seconds = 0.2
     _publish_and_install(settings, publisher_key)
     host = PluginHost(settings)
     assert host.records["acme-signal"].trust == "third-party"

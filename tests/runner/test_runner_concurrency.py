@@ -155,7 +155,7 @@ def test_a_runner_near_its_cpu_limit_is_replaced_once_the_call_on_it_ends(served
     with tenant_scope("t1"):
         compute_features(host, host.domain(DOMAIN), records, FeatureState())
     worn = next(r for r in host.pool.runners() if r.tenant == "t1")
-    limit = host.settings.runner_cpu_seconds
+    limit = host.settings.runner.cpu_seconds
     assert 0 < worn.cpu_seconds < 0.9 * limit  # each answer says what the runner has used
     with worn.session() as usable:  # a call is on it
         assert usable

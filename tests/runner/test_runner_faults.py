@@ -49,8 +49,8 @@ FAULTY = """
 @pytest.fixture
 def faulty(settings, install_plugin):
     install_plugin("faulty-plugin", "faulty_plugin", FAULTY)
-    settings.runner_call_seconds = 3
-    settings.runner_train_seconds = 3
+    settings.runner.call_seconds = 3
+    settings.runner.train_seconds = 3
     host = PluginHost(settings)
     assert host.records["faulty-plugin"].status == "loaded", host.records["faulty-plugin"]
     yield host
@@ -116,7 +116,7 @@ def test_a_plugin_dir_wheel_named_like_a_first_party_one_is_still_third_party(se
     _, wheel = make_wheel(name="tracer-esports", domain="acme/signal")
     settings.plugins_path.mkdir(parents=True, exist_ok=True)
     extract_wheel(wheel, settings.plugins_path)
-    settings.plugins_allow = ["tracer-esports"]
+    settings.plugins.allow = ["tracer-esports"]
     host = PluginHost(settings)
     try:
         record = host.records["tracer-esports"]  # the wheel's entry point
@@ -134,7 +134,7 @@ def test_tracer_plugins_shows_trust_and_the_runner(settings, monkeypatch, capsys
     from tracer.cli import main
 
     install_plugin("faulty-plugin", "faulty_plugin", FAULTY)
-    monkeypatch.setenv("TRACER_PLUGINS_ALLOW", "faulty-plugin,tracer.builtin.trainer")
+    monkeypatch.setenv("TRACER_PLUGINS__ALLOW", "faulty-plugin,tracer.builtin.trainer")
     assert main(["plugins", "--json"]) == 0
     records = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     faulty = records["faulty-plugin"]

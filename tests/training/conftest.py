@@ -102,12 +102,12 @@ def dask_processes(tmp_path):
 @pytest.fixture(params=["local", "dask"])
 def backend(request, settings):
     """Run the test on the local backend and on the Dask cluster."""
-    settings.training_poll_seconds = 0.2
-    settings.training_max_rounds = 10_000_000
+    settings.training.poll_seconds = 0.2
+    settings.training.max_rounds = 10_000_000
     if request.param == "dask":
         cluster = request.getfixturevalue("dask_cluster")
-        settings.training_backend = "dask"
-        settings.dask_scheduler_address = cluster.scheduler_address
+        settings.training.backend = "dask"
+        settings.training.dask_scheduler_address = cluster.scheduler_address
     return request.param
 
 

@@ -69,8 +69,8 @@ def test_cli_cancels_a_job_the_api_runs(client, acme, settings, monkeypatch):
     monkeypatch.setenv("TRACER_DATABASE_URL", settings.platform_db_url)
     settings_module.reset_settings()
     context.reset()
-    settings.training_poll_seconds = 0.2
-    settings.training_max_rounds = 10_000_000
+    settings.training.poll_seconds = 0.2
+    settings.training.max_rounds = 10_000_000
     job_id = post_job(client, acme, LONG)
     row = wait_until(lambda: running_in_worker(settings, job_id), "the worker to train")
     assert main(["jobs", "cancel", job_id, "--tenant", "globex"]) == 1  # not theirs

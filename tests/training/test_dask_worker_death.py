@@ -1,5 +1,5 @@
 """A Dask worker killed mid-training: the training subprocess dies with it, the job is
-started again on a worker (bounded by training_max_attempts) and, out of attempts, fails
+started again on a worker (bounded by training.max_attempts) and, out of attempts, fails
 with the reason; the champion stays, nothing is registered or metered."""
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ def kill_dask_worker_of(pid: int) -> int:
 
 def test_a_dead_dask_worker_retries_the_job_then_fails_it_with_the_reason(
         client, acme, dask_processes, settings, host, store, lol_reference):
-    settings.training_backend = "dask"
-    settings.dask_scheduler_address = dask_processes
-    settings.training_poll_seconds = 0.2
-    settings.training_max_rounds = 10_000_000
-    settings.training_max_attempts = 2
+    settings.training.backend = "dask"
+    settings.training.dask_scheduler_address = dask_processes
+    settings.training.poll_seconds = 0.2
+    settings.training.max_rounds = 10_000_000
+    settings.training.max_attempts = 2
     train_champion(host, store, "acme", lol_reference.head(300),
                    params={"candidates": ["logistic regression C=1"]})
     job_id = post_job(client, acme, LONG)
@@ -46,7 +46,7 @@ def test_a_dead_dask_worker_retries_the_job_then_fails_it_with_the_reason(
     kill_dask_worker_of(second.pid)
     job = wait_for_job(client, acme, job_id)
     assert job["status"] == "failed"
-    assert "died during each of its 2 attempts (training_max_attempts)" in job["error"]
+    assert "died during each of its 2 attempts (training.max_attempts)" in job["error"]
     assert job_row(settings, job_id).attempts == 2
     assert store.alias(MODEL, "champion").version == 1
     assert [v.version for v in store.versions(MODEL)] == [1]

@@ -36,7 +36,7 @@ def test_claim_fills_free_slots_fairly_and_never_more(client, acme, make_caller,
     from tracer.models import TrainingJob
 
     make_caller("bravo")
-    settings.training_slots = 2
+    settings.training.slots = 2
     with session(settings) as s:
         a = [create_job(s, "acme", LOL, {}).id for _ in range(3)]
     with session(settings) as s:
@@ -57,7 +57,7 @@ def test_tenant_b_starts_while_tenant_a_runs_a_long_job_and_has_more_queued(
 
     from tests.api.conftest import enable, upload
 
-    settings.training_slots = 2
+    settings.training.slots = 2
     long_a = post_job(client, acme, LONG)
     wait_until(lambda: job_row(settings, long_a).status == "running", "a's long job to run")
     with session(settings) as s:  # a's backlog, queued before b asks (older than b's job)

@@ -24,12 +24,12 @@ def test_jobs_of_a_gone_supervisor_or_a_stale_heartbeat_fail_and_queued_ones_sta
         orphan.status, orphan.worker = "running", f"local {socket.gethostname()}:{dead.pid}"
         orphan.heartbeat_at = utcnow()
         stale.status, stale.worker = "running", "dask tcp://10.0.0.9:4000"
-        stale.heartbeat_at = utcnow() - timedelta(seconds=settings.training_heartbeat_seconds + 1)
+        stale.heartbeat_at = utcnow() - timedelta(seconds=settings.training.heartbeat_seconds + 1)
         fresh.status, fresh.worker = "running", "dask tcp://10.0.0.9:4001"
         fresh.heartbeat_at = utcnow()
         ids = [j.id for j in (orphan, stale, fresh, waiting)]
-    settings.training_slots = 3  # the fresh job holds one; the waiting job takes one
-    settings.training_backend, settings.dask_scheduler_address = "dask", None
+    settings.training.slots = 3  # the fresh job holds one; the waiting job takes one
+    settings.training.backend, settings.training.dask_scheduler_address = "dask", None
     assert reap_orphans(settings) == 2
     rows = [job_row(settings, i) for i in ids]
     assert [r.status for r in rows] == ["failed", "failed", "running", "failed"]

@@ -12,11 +12,11 @@ def test_a_job_past_its_wall_time_is_killed_and_failed(
         client, acme, backend, settings, host, store, lol_reference):
     train_champion(host, store, "acme", lol_reference.head(300),
                    params={"candidates": ["logistic regression C=1"]})
-    settings.training_max_seconds = 3.0
+    settings.training.max_seconds = 3.0
     job_id = post_job(client, acme, LONG)
     job = wait_for_job(client, acme, job_id)
     assert job["status"] == "failed"
-    assert "wall-time limit of 3 s (training_max_seconds)" in job["error"]
+    assert "wall-time limit of 3 s (training.max_seconds)" in job["error"]
     pid = job_row(settings, job_id).pid  # None: killed before it said its pid
     assert pid is None or wait_until(lambda: gone(pid), "the worker process to be killed")
     assert store.alias(MODEL, "champion").version == 1

@@ -55,7 +55,7 @@ def app(tmp_path_factory):
     from tracer.tracking import ModelStore
 
     home = tmp_path_factory.mktemp("ui") / "tracer-home"
-    settings = Settings(home=home, bootstrap_samples=100)
+    settings = Settings(home=home, training={"bootstrap_samples": 100})
     settings.ensure_home()
     host = PluginHost(settings)
     app = create_app(settings, host, ModelStore(settings))

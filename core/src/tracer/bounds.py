@@ -1,10 +1,10 @@
 """What a training job may ask for: trainer parameters and rows within the settings' bounds.
 
 A job asking for more boosting rounds (``num_boost_round``, ``n_estimators``, …) than
-``training_max_rounds``, a deeper tree than ``training_max_depth`` or more dataset rows than
-``training_max_rows`` is refused before it is created (422, naming the field and the bound).
+``training.max_rounds``, a deeper tree than ``training.max_depth`` or more dataset rows than
+``training.max_rows`` is refused before it is created (422, naming the field and the bound).
 The worker checks the rows again once it has assembled the frame (reference data and
-feedback count too); the wall time (``training_max_seconds``) bounds everything else.
+feedback count too); the wall time (``training.max_seconds``) bounds everything else.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ DEPTH = ("max_depth", "depth")
 
 def check_params(settings: Settings, params: dict[str, Any] | None) -> None:
     """Refuse trainer parameters over the settings' bounds."""
-    for names, bound, setting in ((ROUNDS, settings.training_max_rounds,
-                                   "training_max_rounds"),
-                                  (DEPTH, settings.training_max_depth, "training_max_depth")):
+    for names, bound, setting in ((ROUNDS, settings.training.max_rounds,
+                                   "training.max_rounds"),
+                                  (DEPTH, settings.training.max_depth, "training.max_depth")):
         for name in names:
             value = (params or {}).get(name)
             if isinstance(value, int | float) and value > bound:
@@ -41,7 +41,7 @@ def check_params(settings: Settings, params: dict[str, Any] | None) -> None:
 
 def check_rows(s: Session, settings: Settings, tenant_id: str, domain: str,
                dataset_ids: list[str] | None) -> None:
-    """Refuse a job whose datasets alone hold more rows than ``training_max_rows``."""
+    """Refuse a job whose datasets alone hold more rows than ``training.max_rows``."""
     from tracer.models import Dataset
 
     query = select(func.coalesce(func.sum(Dataset.rows), 0)).where(
@@ -49,10 +49,10 @@ def check_rows(s: Session, settings: Settings, tenant_id: str, domain: str,
     if dataset_ids is not None:
         query = query.where(Dataset.id.in_(dataset_ids))
     rows = int(s.scalar(query) or 0)
-    if rows > settings.training_max_rows:
+    if rows > settings.training.max_rows:
         raise ValidationError(f"the datasets hold {rows:,} rows; a job may train on at most "
-                              f"{settings.training_max_rows:,} (training_max_rows)",
-                              field="dataset_ids", limit=settings.training_max_rows)
+                              f"{settings.training.max_rows:,} (training.max_rows)",
+                              field="dataset_ids", limit=settings.training.max_rows)
 
 
 def check_job(s: Session, settings: Settings, tenant_id: str, domain: str,

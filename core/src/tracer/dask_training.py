@@ -1,14 +1,14 @@
-"""Training jobs as tasks on a Dask distributed cluster (``training_backend = "dask"``).
+"""Training jobs as tasks on a Dask distributed cluster (``training.backend = "dask"``).
 
 A claimed job (``tracer.dispatch``) becomes one task, ``run_job``, on the cluster at
-``dask_scheduler_address``. The task does not train in the Dask worker: it runs the same
+``training.dask_scheduler_address``. The task does not train in the Dask worker: it runs the same
 supervised training worker subprocess the local backend runs (``tracer.supervise``), so
 plugin code stays in confined runners and the Dask worker process imports only platform
 modules. What crosses to the cluster is the job id and the platform's settings as JSON.
 
 When a Dask worker dies mid-task its training subprocess dies with it and the scheduler
 starts the task again on another worker; the new attempt starts over if the job has attempts
-left (``training_max_attempts``) and fails the job with the reason if not. If the cluster
+left (``training.max_attempts``) and fails the job with the reason if not. If the cluster
 itself gives up on the task, the API process that submitted it fails the job with Dask's
 reason. ``import distributed`` happens here only, when a job is submitted.
 """
@@ -30,10 +30,10 @@ _clients_lock = threading.Lock()
 
 def client(settings: Settings) -> Any:
     """This process's ``distributed.Client`` for the configured scheduler (one, reused)."""
-    address = settings.dask_scheduler_address
+    address = settings.training.dask_scheduler_address
     if not address:
-        raise ConfigurationError("training_backend is dask but dask_scheduler_address is "
-                                 "not set (TRACER_DASK_SCHEDULER_ADDRESS)")
+        raise ConfigurationError("training.backend is dask but training.dask_scheduler_address is "
+                                 "not set (TRACER_TRAINING__DASK_SCHEDULER_ADDRESS)")
     from distributed import Client
 
     with _clients_lock:
@@ -48,11 +48,12 @@ def submit(settings: Settings, job_id: str) -> None:
     from distributed import fire_and_forget
 
     # stores as this process resolves them: the Dask worker's working directory differs
-    portable = {**settings.model_dump(mode="json"), "home": str(settings.home.resolve()),
+    dumped = settings.model_dump(mode="json")
+    portable = {**dumped, "home": str(settings.home.resolve()),
                 "database_url": settings.platform_db_url,
-                "mlflow_tracking_uri": settings.tracking_uri,
-                "mlflow_artifact_root": str(settings.artifact_root),
-                "plugin_dir": str(settings.plugins_path)}
+                "mlflow": {**dumped["mlflow"], "tracking_uri": settings.tracking_uri,
+                           "artifact_root": str(settings.artifact_root)},
+                "plugins": {**dumped["plugins"], "dir": str(settings.plugins_path)}}
     future = client(settings).submit(run_job, job_id, portable,
                                      key=f"tracer-training-{job_id}-{uuid.uuid4().hex[:8]}",
                                      pure=False)

@@ -1,6 +1,6 @@
 """Which queued training job starts next, and starting it on the configured backend.
 
-Fair across tenants: while fewer than ``training_slots`` jobs run (counted in the platform
+Fair across tenants: while fewer than ``training.slots`` jobs run (counted in the platform
 database, so across every API process), the next to start is the oldest queued job of the
 tenant with the fewest running; between tenants running as many, the one whose last job
 started longest ago (round-robin), then the oldest job. One tenant's long job, or its many
@@ -69,7 +69,7 @@ def claim(settings: Settings, worker: str) -> list[str]:
         running: Counter[str] = Counter(dict(s.execute(
             select(TrainingJob.tenant_id, func.count()).where(
                 TrainingJob.status == "running").group_by(TrainingJob.tenant_id)).all()))
-        free = settings.training_slots - sum(running.values())
+        free = settings.training.slots - sum(running.values())
         if free <= 0:
             return []
         queued = [Queued(*row) for row in s.execute(select(
@@ -105,8 +105,8 @@ def _lock(s: Session) -> None:
 def dispatch(settings: Settings) -> list[str]:
     """Fail jobs nobody supervises, then start what the free slots allow; the ids started."""
     reap_stale(settings)
-    dask = settings.training_backend == "dask"
-    worker = f"dask via {settings.dask_scheduler_address}" if dask else f"local {here()}"
+    dask = settings.training.backend == "dask"
+    worker = f"dask via {settings.training.dask_scheduler_address}" if dask else f"local {here()}"
     started = claim(settings, worker)
     for job_id in started:
         try:
@@ -119,7 +119,7 @@ def dispatch(settings: Settings) -> list[str]:
                                  name=f"training-job-{job_id[:8]}").start()
         except Exception as exc:  # noqa: BLE001 -- the job says why it could not start
             fail_unfinished(settings, job_id, f"the job could not be started on the "
-                            f"{settings.training_backend} backend: {type(exc).__name__}: {exc}")
+                            f"{settings.training.backend} backend: {type(exc).__name__}: {exc}")
     return started
 
 
@@ -150,7 +150,7 @@ def keep_dispatching(settings: Settings) -> threading.Event:
     stop = threading.Event()
 
     def tick() -> None:
-        while not stop.wait(settings.training_heartbeat_seconds / 4):
+        while not stop.wait(settings.training.heartbeat_seconds / 4):
             dispatch_after(settings)
 
     threading.Thread(target=tick, name="training-dispatch", daemon=True).start()

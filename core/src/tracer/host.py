@@ -1,7 +1,7 @@
 """The plugin host: loads plugins, isolates their failures, calls hooks per domain.
 
 Trust levels: the built-ins and first-party distributions installed in the platform's own
-environment (``settings.first_party`` and those they vouch for) are imported here. Every
+environment (``settings.plugins.first_party`` and those they vouch for) are imported here. Every
 other plugin — the plugin dir's wheels, anything else on the import path — is never
 imported by a host process: a confined runner loads it (``tracer.runner``) and the host
 registers a proxy. Loading, registering and failing plugins is ``tracer.plugin_loading``;

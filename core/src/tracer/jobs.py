@@ -1,8 +1,8 @@
 """Training jobs: a model trains in a worker process, never inside an API request.
 
 ``POST`` creates a ``TrainingJob`` (queued). The dispatcher (``tracer.dispatch``) starts
-queued jobs while fewer than ``training_slots`` run, across every API process, the oldest
-job of the tenant with the fewest running first; the backend (``training_backend``) runs
+queued jobs while fewer than ``training.slots`` run, across every API process, the oldest
+job of the tenant with the fewest running first; the backend (``training.backend``) runs
 ``python -m tracer.training_worker <id>`` in a subprocess of the API process or of a Dask
 worker, under a supervisor (``tracer.supervise``) that kills it on a cancel or past the
 wall time. The worker reports stage and progress in the job row, runs the lifecycle (which
@@ -13,7 +13,7 @@ From the ``log`` stage on (``COMMITTING``) the job registers its model: it can n
 cancelled or timed out, so a job that is cancelled or failed never registered anything. If
 the worker dies without saying so (killed, out of memory), the supervisor marks the job
 failed with the exit status; a job whose supervisor stops reporting (its process is gone) is
-failed once its heartbeat is ``training_heartbeat_seconds`` old.
+failed once its heartbeat is ``training.heartbeat_seconds`` old.
 """
 
 from __future__ import annotations
@@ -72,19 +72,19 @@ def worker_env(settings: Settings) -> dict[str, str]:
     env.update({
         "TRACER_HOME": str(settings.home.resolve()),
         "TRACER_DATABASE_URL": settings.platform_db_url,
-        "TRACER_MLFLOW_TRACKING_URI": settings.tracking_uri,
-        "TRACER_MLFLOW_ARTIFACT_ROOT": str(settings.artifact_root),
-        "TRACER_PLUGIN_DIR": str(settings.plugins_path),
+        "TRACER_MLFLOW__TRACKING_URI": settings.tracking_uri,
+        "TRACER_MLFLOW__ARTIFACT_ROOT": str(settings.artifact_root),
+        "TRACER_PLUGINS__DIR": str(settings.plugins_path),
         "TRACER_SEED": str(settings.seed),
-        "TRACER_EVAL_FRACTION": str(settings.eval_fraction),
-        "TRACER_CALIBRATION_FRACTION": str(settings.calibration_fraction),
-        "TRACER_BOOTSTRAP_SAMPLES": str(settings.bootstrap_samples),
-        "TRACER_TRAINING_MAX_ROWS": str(settings.training_max_rows),
+        "TRACER_TRAINING__EVAL_FRACTION": str(settings.training.eval_fraction),
+        "TRACER_TRAINING__CALIBRATION_FRACTION": str(settings.training.calibration_fraction),
+        "TRACER_TRAINING__BOOTSTRAP_SAMPLES": str(settings.training.bootstrap_samples),
+        "TRACER_TRAINING__MAX_ROWS": str(settings.training.max_rows),
         # list settings travel as JSON, the form pydantic-settings parses for lists
-        "TRACER_PLUGINS_BLOCK": json.dumps(settings.plugins_block),
+        "TRACER_PLUGINS__BLOCK": json.dumps(settings.plugins.block),
     })
-    if settings.plugins_allow is not None:
-        env["TRACER_PLUGINS_ALLOW"] = json.dumps(settings.plugins_allow)
+    if settings.plugins.allow is not None:
+        env["TRACER_PLUGINS__ALLOW"] = json.dumps(settings.plugins.allow)
     return env
 
 
@@ -167,8 +167,8 @@ def reap_orphans(settings: Settings) -> int:
 def reap_stale(settings: Settings) -> int:
     """Fail running jobs nobody supervises: one supervised on this machine whose supervising
     process is gone (its worker died with it) at once, any other once its heartbeat is
-    older than ``training_heartbeat_seconds``."""
-    stale = utcnow() - timedelta(seconds=settings.training_heartbeat_seconds)
+    older than ``training.heartbeat_seconds``."""
+    stale = utcnow() - timedelta(seconds=settings.training.heartbeat_seconds)
     host = socket.gethostname()
     with session(settings) as s:
         rows = [(j.id, j.worker, j.heartbeat_at or j.started_at) for j in s.scalars(

@@ -1,6 +1,6 @@
 """The model lifecycle: records → validate → select → evaluate → refit → log → promote.
 
-Records are ordered by the domain's ``order_by`` column and the latest ``eval_fraction`` is
+Records are ordered by the domain's ``order_by`` column and the latest ``training.eval_fraction`` is
 held out. On the rest (the training part) every candidate is cross-validated over
 expanding time windows and the leaderboard picks a winner (``tracer.selection``). The
 winner and the baselines are then fitted on the training part and scored on the held-out

@@ -63,7 +63,7 @@ class PluginLoading:
 
         First-party distributions installed in the platform's own environment are imported
         here; every other plugin — anything in the plugin dir, anything not named in
-        ``settings.first_party`` — is loaded by a confined runner and registered as a
+        ``settings.plugins.first_party`` — is loaded by a confined runner and registered as a
         proxy. The plugin dir is never put on this process's import path.
         ``environment=False`` loads the plugin dir alone (certification of one wheel).
         """
@@ -107,10 +107,10 @@ class PluginLoading:
             self._load_remote(dist, entries, from_plugin_dir=self._in_plugin_dir(dist))
 
     def first_party(self) -> set[str]:
-        """Distributions trusted in-process: ``settings.first_party`` and those they name
+        """Distributions trusted in-process: ``settings.plugins.first_party`` and those they name
         in ``tracer.first_party`` entry points (looked up in the platform's environment
         only: the plugin dir is never on the import path)."""
-        names: set[str] = {canonicalize_name(n) for n in self.settings.first_party}
+        names: set[str] = {canonicalize_name(n) for n in self.settings.plugins.first_party}
         for name in sorted(names):
             try:
                 dist = md.distribution(name)
@@ -122,10 +122,10 @@ class PluginLoading:
 
     def _skip_reason(self, record: PluginRecord, kills: dict[str, str]) -> str | None:
         if not self._allowed(record):
-            return "not in TRACER_PLUGINS_ALLOW"
-        blocked = self.settings.plugins_block
+            return "not in TRACER_PLUGINS__ALLOW"
+        blocked = self.settings.plugins.block
         if record.name in blocked or record.distribution in blocked:
-            return "blocked (TRACER_PLUGINS_BLOCK)"
+            return "blocked (TRACER_PLUGINS__BLOCK)"
         return self._killed(record, kills)
 
     def _in_plugin_dir(self, dist: md.Distribution | None) -> bool:
@@ -172,7 +172,7 @@ class PluginLoading:
         self._callers.clear()
 
     def _allowed(self, record: PluginRecord) -> bool:
-        allow = self.settings.plugins_allow
+        allow = self.settings.plugins.allow
         return allow is None or record.name in allow or record.distribution in allow
 
     def _register(self, name: str, plugin: object, record: PluginRecord) -> None:

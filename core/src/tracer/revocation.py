@@ -4,7 +4,7 @@ The registry writes ``kill-list.json`` in the plugin dir (revoke, quarantine) fr
 signed state; a host only reads it. Every call into a third-party plugin first ``stat``s
 the file (``gate``), so a revoke written by any process on the machine applies to the next
 call; a watcher thread (``watch``, started by the API) re-reads it every
-``kill_list_poll_seconds`` and kills the revoked plugin's runners — their threads die with
+``plugins.kill_list_poll_seconds`` and kills the revoked plugin's runners — their threads die with
 them — even when no request arrives. An unreadable list fails closed.
 """
 
@@ -106,7 +106,7 @@ class Revocation:
     def watch(self, interval: float | None = None) -> threading.Event:
         """Re-read the kill list every ``interval`` seconds in a daemon thread (serving
         hosts); also stops idle runners. Returns the event that stops it."""
-        interval = interval or self.settings.kill_list_poll_seconds
+        interval = interval or self.settings.plugins.kill_list_poll_seconds
         stop = self._watch_stop = threading.Event()
 
         def loop() -> None:

@@ -1,7 +1,7 @@
 """Spend so far this period: what the platform's own prices make of a tenant's month.
 
 The tier's monthly fee, every training run and custom domain at their settings prices, and
-the predictions above the allowance at ``overage_price_micros`` (tiers with overage) — the
+the predictions above the allowance at ``billing.overage_price_micros`` (tiers with overage) — the
 same rules the ledger rates at period close (``tracer_registry.ledger.rating.price``).
 Publishers' price plans are the registry's and are rated by its ledger; they are not in
 this estimate. Three queries for any number of tenants: ``/metrics`` computes it at every
@@ -89,14 +89,14 @@ def spend_of(s: Session, settings: Settings, tenant_ids: Iterable[str] | None = 
         runs = metered.get((tenant_id, "training_run"), 0)
         customs = metered.get((tenant_id, "custom_domain"), 0)
         out.append(Spend(
-            tenant_id=tenant_id, tier=tier_name, period=period, currency=settings.currency,
+            tenant_id=tenant_id, tier=tier_name, period=period, currency=settings.billing.currency,
             subscription_micros=tier.monthly_price_cents * MICROS_PER_CENT,
             predictions=used, predictions_allowance=tier.predictions_per_month,
-            overage_predictions=over, overage_micros=over * settings.overage_price_micros,
+            overage_predictions=over, overage_micros=over * settings.billing.overage_price_micros,
             training_runs=runs, training_runs_allowance=tier.training_runs_per_month,
-            training_micros=runs * settings.training_run_price_micros,
+            training_micros=runs * settings.billing.training_run_price_micros,
             custom_domains=customs,
-            custom_domain_micros=customs * settings.custom_domain_price_micros))
+            custom_domain_micros=customs * settings.billing.custom_domain_price_micros))
     return out
 
 

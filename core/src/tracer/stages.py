@@ -136,7 +136,7 @@ def split(run: Run, labels: np.ndarray) -> None:
         run.weights = plan.weight if run.weights is None else run.weights * plan.weight
     run.every = every = Part(records, labels, run.weights)
     run.n_eval = plan.evaluation_rows if plan is not None else max(
-        1, int(round(len(records) * settings.eval_fraction)))
+        1, int(round(len(records) * settings.training.eval_fraction)))
     cut = len(records) - run.n_eval
     run.train_part, run.held = every.take(slice(0, cut)), every.take(slice(cut, len(records)))
     for what, part in (("evaluation", run.held), ("training", run.train_part)):
@@ -162,7 +162,8 @@ def evaluate(run: Run) -> None:
     """The winner and the baselines fitted on the training part, scored on the held part."""
     settings = run.host.settings
     run.hold = assess(run.host, run.domain, run.board, run.train_part, run.held,
-                      run.train_params, run.costs, settings.bootstrap_samples, settings.seed)
+                      run.train_params, run.costs, settings.training.bootstrap_samples,
+                      settings.seed)
 
 
 def refit(run: Run) -> None:
@@ -189,8 +190,8 @@ def judge_against_champion(run: Run) -> None:
         run.model.info["trained_on"] = plan.trained_on()
         unseen = plan.tail(run.n_eval).unseen_by
     run.verdict = judge(run.host, run.store, run.domain, run.name, held.records, held.labels,
-                        held.weights, hold.p_eval, hold.threshold, settings.bootstrap_samples,
-                        settings.seed, unseen)
+                        held.weights, hold.p_eval, hold.threshold,
+                        settings.training.bootstrap_samples, settings.seed, unseen)
     run.rows = {"training": len(run.train_part), "evaluation": len(held),
                 "served": len(run.every)}
     if plan is not None:

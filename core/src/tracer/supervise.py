@@ -2,12 +2,12 @@
 
 The supervisor starts ``python -m tracer.training_worker <id>`` (platform code: plugins it
 calls run in confined runners) in its own process group and, every
-``training_poll_seconds``, reports a heartbeat on the job and reads the job back: a job
-cancelled, or failed past ``training_max_seconds`` of wall time before it started
+``training.poll_seconds``, reports a heartbeat on the job and reads the job back: a job
+cancelled, or failed past ``training.max_seconds`` of wall time before it started
 registering its model, has its worker process group killed. The worker asks to die with
 its supervisor (``PR_SET_PDEATHSIG``), so a supervisor that is gone leaves no worker
 behind: a dead Dask worker takes its training subprocess with it, and the job's next
-attempt (``training_max_attempts``) starts from a clean slate or the job fails with a reason.
+attempt (``training.max_attempts``) starts from a clean slate or the job fails with a reason.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ def begin_attempt(settings: Settings, job_id: str, worker: str) -> bool:
         if job.stage in COMMITTING:
             reason = (f"the worker running attempt {job.attempts} died while registering "
                       f"its model (stage {job.stage}); check the model's versions")
-        elif job.attempts >= settings.training_max_attempts:
+        elif job.attempts >= settings.training.max_attempts:
             reason = (f"the worker running it died during each of its {job.attempts} "
-                      f"attempts (training_max_attempts); last seen at stage {job.stage}")
+                      f"attempts (training.max_attempts); last seen at stage {job.stage}")
         else:
             job.attempts += 1
             job.stage, job.progress, job.pid = "starting", 0.0, None
@@ -66,7 +66,7 @@ def supervise(settings: Settings, job_id: str, env: dict[str, str], worker: str)
             env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
         while True:
             try:
-                process.wait(timeout=settings.training_poll_seconds)
+                process.wait(timeout=settings.training.poll_seconds)
                 break
             except subprocess.TimeoutExpired:
                 pass
@@ -93,10 +93,10 @@ def _should_stop(settings: Settings, job_id: str) -> bool:
             return True
         job.heartbeat_at = utcnow()
         started = job.started_at
-    limit = settings.training_max_seconds
+    limit = settings.training.max_seconds
     if started is not None and utcnow() - _aware(started) > timedelta(seconds=limit):
         return fail_unfinished(settings, job_id, f"the job ran past its wall-time limit of "
-                               f"{limit:g} s (training_max_seconds) and was stopped; champion "
+                               f"{limit:g} s (training.max_seconds) and was stopped; champion "
                                "unchanged", before_commit=True)
     return False
 

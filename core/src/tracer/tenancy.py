@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 ROLES = ("tenant", "publisher", "reviewer", "admin")
 _SLUG = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
-#: the most characters a name may ever have, whatever ``max_name_chars`` says (request
+#: the most characters a name may ever have, whatever ``api.max_name_chars`` says (request
 #: schemas refuse longer ones before they reach the database)
 NAME_CEILING = 1_000
 
@@ -68,13 +68,13 @@ def _limits(settings: Settings | None) -> Settings:
 
 def check_name(name: str, what: str, field: str, settings: Settings | None = None) -> None:
     """A label a person reads (key names, tenant names, subjects): at most
-    ``max_name_chars`` characters, none of them control or format characters (newlines
+    ``api.max_name_chars`` characters, none of them control or format characters (newlines
     forge log lines, NUL cannot be stored, bidi overrides disguise names)."""
-    limit = _limits(settings).max_name_chars
+    limit = _limits(settings).api.max_name_chars
     if len(name) > limit:
         raise ValidationError(f"{what} is at most {limit} characters (setting "
-                              f"max_name_chars), got {len(name)}", field=field,
-                              setting="max_name_chars", limit=limit)
+                              f"api.max_name_chars), got {len(name)}", field=field,
+                              setting="api.max_name_chars", limit=limit)
     bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf")), None)
     if bad is not None:
         raise ValidationError(f"{what} may not contain control or format characters "
@@ -103,7 +103,7 @@ def issue_key(s: Session, role: str, *, tenant_id: str | None = None,
     """Create a key; returns the row and the plaintext key (shown once, never stored).
 
     One holder (a tenant, or the subject of a non-tenant key) has at most
-    ``max_active_keys`` unrevoked keys: a leaked session cannot mint keys without bound,
+    ``api.max_active_keys`` unrevoked keys: a leaked session cannot mint keys without bound,
     and listing keys stays cheap."""
     if role not in ROLES:
         raise ValidationError(f"unknown role {role!r} (roles: {', '.join(ROLES)})", field="role")
@@ -115,15 +115,15 @@ def issue_key(s: Session, role: str, *, tenant_id: str | None = None,
         raise ValidationError(f"a {role} key needs a subject (who holds it)", field="subject")
     check_name(name, "a key name", "name", settings)
     check_name(subject, "a key subject", "subject", settings)
-    most = _limits(settings).max_active_keys
+    most = _limits(settings).api.max_active_keys
     holder = ApiKey.tenant_id == tenant_id if role == "tenant" else (
         (ApiKey.subject == subject) & (ApiKey.role == role))
     active = s.scalar(select(func.count()).select_from(ApiKey).where(
         holder, ApiKey.revoked_at.is_(None))) or 0
     if active >= most:
         raise ConflictError(f"{subject} already holds {active} active API keys, the most "
-                            f"allowed ({most}); revoke one first (setting max_active_keys)",
-                            setting="max_active_keys", limit=most)
+                            f"allowed ({most}); revoke one first (setting api.max_active_keys)",
+                            setting="api.max_active_keys", limit=most)
     prefix = secrets.token_hex(6)
     plaintext = f"trk_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(id=str(uuid.uuid4()), prefix=prefix, key_hash=_digest(plaintext), role=role,
@@ -143,7 +143,7 @@ def revoke_key(s: Session, key_id: str, *, tenant_id: str | None = None) -> ApiK
     return key
 
 
-#: verified keys: sha256 of the key -> (principal, monotonic expiry); see auth_cache_seconds
+#: verified keys: sha256 of the key -> (principal, monotonic expiry); see api.auth_cache_seconds
 _VERIFIED: dict[str, tuple[Principal, float]] = {}
 _VERIFIED_MAX = 10_000
 

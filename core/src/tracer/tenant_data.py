@@ -9,15 +9,15 @@ last, whatever their own ``order_by`` values say.
 The evaluation window (the rule, stated once, shown on every run):
 
 - a tenant with at least ``MIN_OUTCOMES_WINDOW`` outcomes is judged on its newest
-  ``eval_fraction`` of outcomes (20 % by default); its older outcomes train;
-- a tenant with fewer outcomes is judged on the newest ``eval_fraction`` of all its own
+  ``training.eval_fraction`` of outcomes (20 % by default); its older outcomes train;
+- a tenant with fewer outcomes is judged on the newest ``training.eval_fraction`` of all its own
   rows (uploads, then outcomes);
 - only a model with no tenant rows at all is judged on the newest reference rows.
 
 Reference rows are never in a tenant's evaluation, and everything before the window,
 including the tenant's recent rows, is the training part. Next to reference rows (weight
 1) each tenant row carries the sample weight ``tenant_weight`` (the setting
-``tenant_row_weight``, 4 by default, or the policy's), so a few hundred outcomes are not
+``training.tenant_row_weight``, 4 by default, or the policy's), so a few hundred outcomes are not
 drowned by thousands of reference games.
 """
 
@@ -165,13 +165,14 @@ def training_frame(settings: Settings, s: Session, domain: Domain, tenant_id: st
     plan = _plan(settings, np.concatenate(source) if source else np.zeros(0, dtype=object),
                  np.concatenate(dataset_of) if dataset_of else np.zeros(0, dtype=object),
                  np.concatenate(reported) if reported else np.zeros(0),
-                 tenant_weight if tenant_weight is not None else settings.tenant_row_weight)
+                 tenant_weight if tenant_weight is not None
+                 else settings.training.tenant_row_weight)
     return frame, counts, plan
 
 
 def _plan(settings: Settings, source: np.ndarray, dataset_id: np.ndarray,
           reported_at: np.ndarray, tenant_weight: float) -> TrainingPlan:
-    fraction = settings.eval_fraction
+    fraction = settings.training.eval_fraction
     outcomes = int(np.sum(source == "feedback"))
     own = int(np.sum(source != "reference"))
     pool = outcomes if outcomes >= MIN_OUTCOMES_WINDOW else own if own else len(source)

@@ -84,11 +84,11 @@ def main(job_id: str, parent: int | None = None) -> int:
                     dataset_ids=options.get("dataset_ids"),
                     include_feedback=options.get("include_feedback", True),
                     tenant_weight=options.get("tenant_weight"))
-            if len(frame) > settings.training_max_rows:
+            if len(frame) > settings.training.max_rows:
                 raise ValidationError(f"the job would train on {len(frame):,} rows, over the "
-                                      f"limit of {settings.training_max_rows:,} "
-                                      "(training_max_rows)", field="rows",
-                                      limit=settings.training_max_rows)
+                                      f"limit of {settings.training.max_rows:,} "
+                                      "(training.max_rows)", field="rows",
+                                      limit=settings.training.max_rows)
             params = dict(options.get("params") or {})
             if options.get("candidates"):
                 params["candidates"] = list(options["candidates"])

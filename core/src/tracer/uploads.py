@@ -1,11 +1,11 @@
 """Reading an uploaded table within bounds: decompressed size and rows, while streaming.
 
-``max_upload_bytes`` bounds what a client sends; a 1.4 MB gzip can still hold 400 MB of
+``api.max_upload_bytes`` bounds what a client sends; a 1.4 MB gzip can still hold 400 MB of
 CSV. A gzip upload is therefore inflated chunk by chunk as the CSV parser reads it, and
-refused (413, naming ``max_upload_expanded_bytes``) the moment its output passes the
+refused (413, naming ``api.max_upload_expanded_bytes``) the moment its output passes the
 limit: the inflated file is never held whole; a Parquet file is refused from its footer
 (rows and uncompressed size) before any column is read; a CSV is parsed in chunks of
-rows and refused once it passes ``max_upload_rows``.
+rows and refused once it passes ``api.max_upload_rows``.
 
 :func:`iter_upload` yields the file chunk by chunk (CSV chunks of ``CHUNK_ROWS`` rows,
 Parquet batches of as many), so a caller that validates and writes each chunk as it comes
@@ -57,7 +57,7 @@ class Inflating(io.RawIOBase):
         self.size += count
         if self.size > self.limit:
             raise _over(self.name_, "bytes decompressed", self.limit,
-                        "max_upload_expanded_bytes")
+                        "api.max_upload_expanded_bytes")
         return count
 
 
@@ -71,14 +71,14 @@ def iter_upload(name: str, content: bytes, settings: Settings) -> Iterator[pd.Da
     """CSV (optionally gzip) or Parquet bytes as frames of at most ``CHUNK_ROWS`` rows,
     within the upload limits (refused as the chunks come); at least one frame, or
     ``EmptyDataError``."""
-    rows, expanded = settings.max_upload_rows, settings.max_upload_expanded_bytes
+    rows, expanded = settings.api.max_upload_rows, settings.api.max_upload_expanded_bytes
     if name.endswith(".parquet") or content[:4] == b"PAR1":
         import pyarrow.parquet as pq
 
         file = pq.ParquetFile(io.BytesIO(content))
         meta = file.metadata
         if meta.num_rows > rows:
-            raise _over(name, "rows", rows, "max_upload_rows")
+            raise _over(name, "rows", rows, "api.max_upload_rows")
         size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if size > expanded:
             raise _over(name, "bytes decompressed", expanded, "max_upload_expanded_bytes")
@@ -92,7 +92,7 @@ def iter_upload(name: str, content: bytes, settings: Settings) -> Iterator[pd.Da
     if content[:2] == b"\x1f\x8b":
         source = io.BufferedReader(Inflating(name, content, expanded), CHUNK)
     elif len(content) > expanded:
-        raise _over(name, "bytes decompressed", expanded, "max_upload_expanded_bytes")
+        raise _over(name, "bytes decompressed", expanded, "api.max_upload_expanded_bytes")
     else:
         source = io.BytesIO(content)
     # in chunks of rows: the parser's working memory is one chunk's, not the file's, and

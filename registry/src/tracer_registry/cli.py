@@ -113,7 +113,7 @@ def show_command(name: str, as_json: bool = typer.Option(False, "--json")) -> No
 
 @catalog.command("export-root")
 def export_root_command(path: Path) -> None:
-    """Write the index's root metadata for hosts to pin (TRACER_REGISTRY_PINNED_ROOT)."""
+    """Write the index's root metadata for hosts to pin (TRACER_REGISTRY__PINNED_ROOT)."""
     from tracer_registry.catalog import repository
 
     host, _ = _session()

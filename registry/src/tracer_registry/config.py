@@ -1,4 +1,8 @@
-"""The registry's own settings (``TRACER_REGISTRY_*``), apart from the platform's.
+"""The registry's own settings (``TRACER_REGISTRY__*``), apart from the platform's.
+
+The registry owns the ``registry`` section of the ``TRACER_<SECTION>__<FIELD>`` names core
+uses (core's settings ignore it); the old ``TRACER_REGISTRY_<FIELD>`` names are logged with
+their new ones, not read.
 
 - ``name_policy``: what publish does with a near-miss of a protected name (``refuse``, or
   ``hold``: the release is stored quarantined with the reason, for a human to lift).
@@ -14,22 +18,31 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from tracer.settings_renamed import warn_renamed
 
 if TYPE_CHECKING:
     from tracer.settings import Settings
 
 
 class RegistryConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRACER_REGISTRY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TRACER_REGISTRY__", extra="ignore")
 
     name_policy: Literal["refuse", "hold"] = "refuse"
     timestamp_lifetime_seconds: int = Field(default=6 * 3600, ge=60)
     pinned_root: Path | None = None
+
+    def model_post_init(self, context: object, /) -> None:
+        warn_renamed(os.environ, REGISTRY_RENAMED)
+
+
+#: the flat names before sections (``TRACER_REGISTRY_<FIELD>``) -> the field now
+REGISTRY_RENAMED = {f"registry_{name}": f"registry.{name}" for name in RegistryConfig.model_fields}
 
 
 def registry_config() -> RegistryConfig:

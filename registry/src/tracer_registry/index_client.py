@@ -76,7 +76,7 @@ class IndexClient:
             return
         if self.pinned_root is None or not Path(self.pinned_root).is_file():
             raise Refusal("index", f"no pinned catalog root at {self.pinned_root}: install the "
-                                   "root.json shipped with the registry (TRACER_REGISTRY_"
+                                   "root.json shipped with the registry (TRACER_REGISTRY__"
                                    "PINNED_ROOT); a host never trusts a root on first use")
         try:
             Metadata[Root].from_bytes(Path(self.pinned_root).read_bytes())

@@ -3,7 +3,7 @@
 Every index the registry signs carries ``kill-list.json`` (the quarantined and revoked
 releases, with their reasons) as a TUF target: the targets key signs its length and
 sha256, the snapshot and timestamp keys its freshness, so it lives exactly as long as the
-configured timestamp lifetime (``TRACER_REGISTRY_TIMESTAMP_LIFETIME_SECONDS``).
+configured timestamp lifetime (``TRACER_REGISTRY__TIMESTAMP_LIFETIME_SECONDS``).
 
 A host takes its kill list only from there (``sync``): ``tracer catalog refresh`` and
 every install refresh the index from the pinned root, download the target (refused unless

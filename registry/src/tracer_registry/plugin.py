@@ -36,7 +36,7 @@ def tracer_routes(app: FastAPI) -> None:
     from tracer_registry.links import REGISTRY
     from tracer_registry.routes import RELEASES, router
 
-    # wheels are uploads: they get max_upload_bytes, not the small JSON body limit
+    # wheels are uploads: they get api.max_upload_bytes, not the small JSON body limit
     app.state.upload_paths = {*getattr(app.state, "upload_paths", ()), RELEASES}
     app.include_router(router)
     register(app, REGISTRY)

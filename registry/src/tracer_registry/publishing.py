@@ -64,9 +64,9 @@ def publish(s: Session, settings: Settings, wheel: bytes, filename: str, bundle:
             publisher_id: str | None = None, domains: list[str] | None = None,
             trust_root: Path = PINNED_TRUST_ROOT) -> Release:
     """Verify and store one release; raises ``Refusal`` naming the check that failed."""
-    if len(wheel) > settings.max_upload_bytes:
+    if len(wheel) > settings.api.max_upload_bytes:
         raise Refusal("size", f"{filename} is {len(wheel)} bytes, over the upload limit "
-                              f"{settings.max_upload_bytes}")
+                              f"{settings.api.max_upload_bytes}")
     name, version = parse_filename(filename)
     owner, rules, keys = credentials_for(s, name)
     if owner is None:

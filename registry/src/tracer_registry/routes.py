@@ -167,7 +167,7 @@ async def publish_release(request: Request, who: Publisher,
     from tracer_registry.publishing import publish
 
     settings = settings_of(request)
-    data = await _read_limited(wheel, settings.max_upload_bytes, "the wheel")
+    data = await _read_limited(wheel, settings.api.max_upload_bytes, "the wheel")
     signature = await _read_limited(bundle, BUNDLE_LIMIT, "the bundle")
     with session(settings) as s:
         release = publish(s, settings, data, wheel.filename or "", signature,

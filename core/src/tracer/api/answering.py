@@ -4,7 +4,7 @@ The REST route and the MCP tools both call :meth:`PredictionService.answer`; nei
 its own copy of a rule. One request goes:
 
 1. the domain must be installed and enabled for the tenant (a recent positive check is
-   remembered for ``auth_cache_seconds``; the writer checks again, exactly, below);
+   remembered for ``api.auth_cache_seconds``; the writer checks again, exactly, below);
 2. a retried ``Idempotency-Key`` is answered from the stored first answer, before any work;
 3. records are validated against the domain schema (errors name the record and field);
 4. the tenant's champion scores and explains them (small batches of in-process domains on
@@ -75,8 +75,8 @@ class PredictionService:
                 if stored is not None:
                     return Committed(stored.status_code, stored.response, None)
             self._enabled[(ask.tenant_id, domain.name)] = (time.monotonic()
-                                                          + p.settings.auth_cache_seconds)
-        items = records_of(ask.items, p.settings.max_batch_rows)
+                                                          + p.settings.api.auth_cache_seconds)
+        items = records_of(ask.items, p.settings.api.max_batch_rows)
         if len(items) <= PER_RECORD_LIMIT and not p.host.confined(domain):
             write = self._score(ask, domain, items)
         else:
@@ -127,8 +127,8 @@ def records_of(items: list[Any], max_rows: int) -> list[dict[str, Any]]:
         raise ValidationError("records: the batch is empty", field="records")
     if len(items) > max_rows:
         raise LimitError(f"records: {len(items):,} records in one request; the batch limit "
-                         f"is {max_rows:,} (setting max_batch_rows)", limit=max_rows,
-                         setting="max_batch_rows")
+                         f"is {max_rows:,} (setting api.max_batch_rows)", limit=max_rows,
+                         setting="api.max_batch_rows")
     return items
 
 

@@ -134,7 +134,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             content["examples"][f"{name}: one record"] = {
                 "summary": f"One {name} record ({domain.title})", "value": {"record": record}}
             content["examples"][f"{name}: batch"] = {
-                "summary": f"A batch of {name} records (at most max_batch_rows)",
+                "summary": f"A batch of {name} records (at most api.max_batch_rows)",
                 "value": {"records": [record, record]}}
         predict["description"] = (predict.get("description", "") + "\n\nRecord schemas of the "
                                   "loaded domains: " + ", ".join(

@@ -62,13 +62,13 @@ async def current_principal(request: Request,
 
 def verify_key(settings: Settings, plaintext: str | None) -> Principal:
     """The one key check of every entry point (REST dependencies, the MCP endpoint): a key
-    verified within ``auth_cache_seconds`` is trusted, any other is looked up (hashed,
+    verified within ``api.auth_cache_seconds`` is trusted, any other is looked up (hashed,
     revocation, active tenant); every failure is the same ``AuthError``."""
     principal = recall_verified(plaintext)
     if principal is None:
         with session(settings) as s:
             principal = authenticate(s, plaintext)  # refuses a missing key
-        remember_verified(plaintext or "", principal, settings.auth_cache_seconds)
+        remember_verified(plaintext or "", principal, settings.api.auth_cache_seconds)
     return principal
 
 

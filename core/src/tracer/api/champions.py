@@ -1,12 +1,12 @@
 """The champion of each tenant model, kept in memory and swapped when its alias moves.
 
 A prediction waits on MLflow only for a model's first request. After that the alias is
-re-checked off the request path every ``champion_refresh_seconds`` per model (the training
+re-checked off the request path every ``api.champion_refresh_seconds`` per model (the training
 worker and other API workers move aliases from other processes) while requests keep being
 answered by the cached champion; the new version is swapped in once loaded. A request past
 the interval starts the check; the serving app's sweeper (:meth:`ChampionCache.watch`)
 checks every cached model each interval even when no request comes, so an alias moved
-anywhere is served by every worker within ``champion_refresh_seconds`` plus the time to
+anywhere is served by every worker within ``api.champion_refresh_seconds`` plus the time to
 load the new version (docs/consistency.md). Promotions and rollbacks through this
 worker's API invalidate its entry at once.
 """
@@ -53,7 +53,8 @@ class ChampionCache:
         name = model_name_for(domain, tenant)
         entry = self._entries.get(name)
         now = time.monotonic()
-        refresh = self.store.settings.champion_refresh_seconds  # read live: settable at run time
+        # read live: settable at run time
+        refresh = self.store.settings.api.champion_refresh_seconds
         if entry is not None and refresh == 0:  # no caching asked: check every time
             return self._load(domain, name, entry, tenant)
         if entry is not None:
@@ -99,20 +100,20 @@ class ChampionCache:
         return fresh.scorer
 
     def watch(self) -> threading.Event:
-        """Re-check every cached champion each ``champion_refresh_seconds`` in a daemon
+        """Re-check every cached champion each ``api.champion_refresh_seconds`` in a daemon
         thread (serving apps); returns the event that stops it."""
         stop = threading.Event()
 
         def loop() -> None:
-            while not stop.wait(max(0.2, self.store.settings.champion_refresh_seconds)):
+            while not stop.wait(max(0.2, self.store.settings.api.champion_refresh_seconds)):
                 self.sweep()
 
         threading.Thread(target=loop, daemon=True, name="champion-sweeper").start()
         return stop
 
     def sweep(self) -> None:
-        """Refresh the cached champions not checked for ``champion_refresh_seconds``."""
-        refresh = self.store.settings.champion_refresh_seconds
+        """Refresh the cached champions not checked for ``api.champion_refresh_seconds``."""
+        refresh = self.store.settings.api.champion_refresh_seconds
         now = time.monotonic()
         for name, entry in list(self._entries.items()):
             domain = self.host.domains.get(entry.scorer.domain.name)

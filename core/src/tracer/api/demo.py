@@ -67,12 +67,12 @@ def run_api_demo(host: PluginHost, store: ModelStore, console: Any, serve: bool)
     if name is None:  # pragma: no cover - a demo key means a domain was there to enable
         return
     domain = host.domain(name)
-    console.print(curl_example(key, settings.api_host, settings.api_port, domain),
+    console.print(curl_example(key, settings.api.host, settings.api.port, domain),
                   soft_wrap=True,
                   markup=False)
-    console.print(f"Web console: http://{settings.api_host}:{settings.api_port}/ui/ "
+    console.print(f"Web console: http://{settings.api.host}:{settings.api.port}/ui/ "
                   "(sign in with the key above)", soft_wrap=True, markup=False)
     if serve:
         from tracer.cli.serve import serve_worker
 
-        serve_worker(settings.api_host, settings.api_port)
+        serve_worker(settings.api.host, settings.api.port)

@@ -28,8 +28,8 @@ class BodyLimit:
         path = scope["path"].rstrip("/")
         uploads = getattr(getattr(scope.get("app"), "state", None), "upload_paths", ())
         if path.endswith(UPLOAD_SUFFIX) or path in uploads:
-            return self.settings.max_upload_bytes, "max_upload_bytes"
-        return self.settings.max_body_bytes, "max_body_bytes"
+            return self.settings.api.max_upload_bytes, "api.max_upload_bytes"
+        return self.settings.api.max_body_bytes, "api.max_body_bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):

@@ -134,7 +134,7 @@ def maybe_retrain(platform: Any, domain: Domain, tenant_id: str) -> Outcome | No
     with session(settings) as s:
         if active_job(s, tenant_id, domain.name):
             return Outcome(domain.name, reason="a challenger is pending")
-        weight = policy.tenant_weight or settings.tenant_row_weight
+        weight = policy.tenant_weight or settings.training.tenant_row_weight
         job = create_job(s, tenant_id, domain.name, {
             "use_reference": policy.use_reference, "include_feedback": True,
             "tenant_weight": weight, "why": f"automatic ({trigger}): {reason}"}, trigger)

@@ -41,7 +41,7 @@ class PredictRequest(BaseModel):
         "`GET /v1/domains/{domain}` for its record schema). Send `record` or `records`.")
     records: list[dict[str, Any]] | None = Field(
         default=None, description="A batch of records (at most the server's "
-        "`max_batch_rows`, 1,000 by default); answers come back in the same order.")
+        "`api.max_batch_rows`, 1,000 by default); answers come back in the same order.")
 
 
 class Factor(BaseModel):
@@ -95,7 +95,7 @@ class TenantIn(BaseModel):
     id: str = Field(max_length=63, description="Slug: 2–63 lower-case letters, digits, '-'.",
                     examples=["acme"])
     name: str = Field(min_length=1, max_length=NAME_CEILING, description="Display name "
-                      "(at most `max_name_chars`, no control characters).",
+                      "(at most `api.max_name_chars`, no control characters).",
                       examples=["Acme Analytics"])
     tier: str = Field(max_length=63, description="starter, professional or enterprise.",
                       examples=["professional"])
@@ -201,7 +201,7 @@ class PolicyIn(BaseModel):
         "challengers; the tier's cooldown applies when this is shorter or unset.")
     tenant_weight: float | None = Field(
         default=None, gt=0, le=1_000, description="Sample weight of each of your rows next "
-        "to a reference row (default: the platform's `tenant_row_weight`, 4).")
+        "to a reference row (default: the platform's `training.tenant_row_weight`, 4).")
 
 
 class PolicyPatch(BaseModel):

@@ -11,7 +11,7 @@ period, allowance use and training runs are read from the database at scrape tim
 gives the workers one directory (``PROMETHEUS_MULTIPROC_DIR``, emptied at start), each
 worker writes its samples there, a scrape of any worker sums them all, and a dead worker's
 files are marked dead. ``/metrics`` is for operators: an admin key, or the bearer token in
-``metrics_token``; tenants' keys get 403.
+``telemetry.metrics_token``; tenants' keys get 403.
 
 Label values are bounded: the route is its template (``/v1/domains/{domain}/predict``), an
 unknown path is ``unmatched``, a domain is named only when this host loaded it, the tenant
@@ -109,14 +109,14 @@ class Telemetry:
 
 
 def check_reader(settings: Settings, authorization: str | None) -> None:
-    """Who may read ``/metrics``: an admin key, or ``Bearer <metrics_token>``."""
+    """Who may read ``/metrics``: an admin key, or ``Bearer <telemetry.metrics_token>``."""
     from tracer.api.auth import verify_key
 
     scheme, _, presented = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not presented:
         raise AuthError("/metrics needs an admin key or the metrics token "
                         "(Authorization: Bearer …)")
-    token = settings.metrics_token
+    token = settings.telemetry.metrics_token
     if token and hmac.compare_digest(presented.encode(), token.encode()):
         return
     principal = verify_key(settings, presented)  # 401 for anything else

@@ -1,13 +1,13 @@
 """``tracer serve``: the API, one uvicorn process per worker on one port.
 
-One Python process is bound by its GIL, so ``--workers N`` (default ``settings.api_workers``)
+One Python process is bound by its GIL, so ``--workers N`` (default ``settings.api.workers``)
 runs N independent server processes. Each binds the port itself with ``SO_REUSEPORT`` and
 the kernel spreads new connections over them; nothing is shared in memory, so each keeps its
 own champion, key and enable caches, consistent through the database within the bounds the
-settings name (``champion_refresh_seconds``, ``auth_cache_seconds``), and warms its
+settings name (``api.champion_refresh_seconds``, ``api.auth_cache_seconds``), and warms its
 champions (:meth:`tracer.api.champions.ChampionCache.warm`) as it starts. The parent migrates
 the database once, starts the workers, restarts one that dies and stops them all on
-SIGINT/SIGTERM. Their Prometheus samples go to one directory (``metrics_dir``, emptied
+SIGINT/SIGTERM. Their Prometheus samples go to one directory (``telemetry.metrics_dir``, emptied
 at start, ``PROMETHEUS_MULTIPROC_DIR`` for the workers) so that a scrape of any worker
 sums them all; a worker that exits is marked dead there. uvicorn's own ``--workers`` mode
 is not used: it left Nagle's algorithm on (FACTS.md), adding ~40 ms to every request.
@@ -119,7 +119,7 @@ def _metrics_dir(settings: Settings) -> str:
     """This run's multiprocess directory, emptied; the workers inherit it (environment)."""
     import shutil
 
-    path = (settings.metrics_dir or settings.home / "metrics").resolve()
+    path = (settings.telemetry.metrics_dir or settings.home / "metrics").resolve()
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
@@ -134,20 +134,20 @@ def _mark_dead(path: str, pid: int) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
-    def serve(host: str = typer.Option(None, "--host", help="Default: settings.api_host "
+    def serve(host: str = typer.Option(None, "--host", help="Default: settings.api.host "
                                        "(127.0.0.1)."),
-              port: int = typer.Option(None, "--port", help="Default: settings.api_port."),
+              port: int = typer.Option(None, "--port", help="Default: settings.api.port."),
               workers: int = typer.Option(None, "--workers", min=1, help="Server processes "
                                           "on the port, one per core is best. Default: "
-                                          "settings.api_workers."),
+                                          "settings.api.workers."),
               worker_of_pool: bool = typer.Option(False, "--worker-of-pool", hidden=True),
               ) -> None:
         """Serve the HTTP API (predictions with reasons, training jobs, feedback, usage)."""
         from tracer.settings import get_settings
 
         settings = get_settings()
-        host, port = host or settings.api_host, port or settings.api_port
-        count = workers or settings.api_workers or os.cpu_count() or 1
+        host, port = host or settings.api.host, port or settings.api.port
+        count = workers or settings.api.workers or os.cpu_count() or 1
         if worker_of_pool:
             serve_worker(host, port, reuse_port=True, migrate=False)
             return

@@ -1,6 +1,6 @@
 """Confined runners: where third-party plugin code runs, and nowhere else.
 
-Platform-signed first-party plugins (``settings.first_party``, installed in the platform's
+Platform-signed first-party plugins (``settings.plugins.first_party``, installed in the platform's
 own environment) run in-process. Every other plugin is never imported by a host process:
 ``tracer.host`` starts a runner for it (``pool``), a separate process inside a
 kernel-enforced box (``sandbox``: namespaces and a read-only view without platform data;

@@ -2,11 +2,11 @@
 
 A runner serves one (distribution, tenant) pair, one call at a time, so no plugin memory
 can carry one tenant's records into another tenant's answers. The pool keeps at most
-``settings.runner_max`` of them alive (the least recently used is stopped to start
-another) and stops any idle for ``runner_idle_seconds``. A runner that crashes, breaks
+``settings.runner.max`` of them alive (the least recently used is stopped to start
+another) and stops any idle for ``runner.idle_seconds``. A runner that crashes, breaks
 the protocol or misses a deadline is killed — its threads die with it — and the call
 fails with a ``PluginError`` saying so; the next call starts a fresh one. A runner near
-its life's CPU limit (``runner_cpu_seconds``, as it reports with each answer) is replaced
+its life's CPU limit (``runner.cpu_seconds``, as it reports with each answer) is replaced
 before the kernel would kill it mid-call: the call on it finishes, the next goes to a new one.
 
 Runner processes are forked by one long-lived thread (``spawner``: the box's parent-death
@@ -100,8 +100,8 @@ class Runner:
 
     def worn(self, settings: Settings) -> bool:
         """Near its life's CPU limit: replaced before the kernel kills it mid-call (a
-        runner serving one busy tenant for hours reaches ``runner_cpu_seconds``)."""
-        return self.cpu_seconds >= 0.9 * settings.runner_cpu_seconds
+        runner serving one busy tenant for hours reaches ``runner.cpu_seconds``)."""
+        return self.cpu_seconds >= 0.9 * settings.runner.cpu_seconds
 
     def retire(self) -> None:
         """Stop now if no call holds the runner, else as that call ends."""
@@ -172,12 +172,12 @@ def start(settings: Settings, spec: RunnerSpec, tenant: str) -> Runner:
     start_msg = {"op": "start", "paths": [sandbox.PLUGIN_ROOT, *sandbox.import_path(settings)],
                  "plugin_roots": [sandbox.PLUGIN_ROOT, *spec.roots],
                  "entry_points": [{"name": n, "value": v} for n, v in spec.entry_points],
-                 "limits": {"memory_bytes": settings.runner_memory_bytes,
-                            "cpu_seconds": settings.runner_cpu_seconds,
-                            "open_files": settings.runner_open_files,
-                            "file_bytes": settings.runner_file_bytes}}
+                 "limits": {"memory_bytes": settings.runner.memory_bytes,
+                            "cpu_seconds": settings.runner.cpu_seconds,
+                            "open_files": settings.runner.open_files,
+                            "file_bytes": settings.runner.file_bytes}}
     with runner.session():
-        header, _ = exchange(runner, start_msg, [], settings.runner_start_seconds,
+        header, _ = exchange(runner, start_msg, [], settings.runner.start_seconds,
                              what="start")
     runner.ready = header
     return runner
@@ -251,7 +251,7 @@ class Pool:
                     return runner
                 if runner is not None:  # dead, loaded from files since replaced, or worn
                     self._runners.pop(key).retire()  # a call on it still gets its answer
-                self._evict_locked(keep=self.settings.runner_max - 1)
+                self._evict_locked(keep=self.settings.runner.max - 1)
             runner = start(self.settings, spec, tenant)
             with self._lock:
                 self._runners[key] = runner
@@ -260,7 +260,7 @@ class Pool:
     def _evict_locked(self, keep: int) -> None:
         now = time.monotonic()
         for key, runner in list(self._runners.items()):
-            idle = now - runner.last_used > self.settings.runner_idle_seconds
+            idle = now - runner.last_used > self.settings.runner.idle_seconds
             if not runner.alive or (idle and not runner.lock.locked()):
                 self._runners.pop(key).kill()
         while len(self._runners) > max(keep, 0):
@@ -272,7 +272,7 @@ class Pool:
 
     def evict_idle(self) -> None:
         with self._lock:
-            self._evict_locked(keep=self.settings.runner_max)
+            self._evict_locked(keep=self.settings.runner.max)
 
     def kill(self, distribution: str | None = None) -> int:
         """Stop every runner of ``distribution`` (all when None); return how many."""

@@ -53,7 +53,7 @@ class Channel:
             with runner.session() as usable:  # one call at a time on a runner's pipes
                 if usable:
                     return exchange(runner, header, buffers,
-                                    seconds or self.settings.runner_call_seconds, what)
+                                    seconds or self.settings.runner.call_seconds, what)
         raise PluginError(f"plugin {self.spec.distribution}: its runner keeps dying before "
                           "it can take a call", plugin=self.spec.distribution)
 
@@ -89,7 +89,7 @@ def build_domain(channel: Channel, d: dict[str, Any]) -> Domain:
 
     def load_reference() -> pd.DataFrame:
         reply, buffers = channel.call({"op": "load_reference", "domain": name}, [],
-                                      seconds=channel.settings.runner_train_seconds,
+                                      seconds=channel.settings.runner.train_seconds,
                                       what="load_reference")
         return channel.frame(reply, buffers, "load_reference")
 
@@ -99,7 +99,7 @@ def build_domain(channel: Channel, d: dict[str, Any]) -> Domain:
             header = {"op": op, "domain": name,
                       "records": protocol.encode_frame(records.reset_index(drop=True), buffers)}
             reply, out = channel.call(header, buffers, what=op,
-                                      seconds=channel.settings.runner_train_seconds)
+                                      seconds=channel.settings.runner.train_seconds)
             return channel.values(reply, out, len(records), op)
         return rule
 
@@ -148,7 +148,7 @@ def remote_plugin(channel: Channel, record: dict[str, Any]) -> SimpleNamespace:
                       "domain": domain.name, "state": _state_spec(state, buffers),
                       "records": protocol.encode_frame(records.reset_index(drop=True),
                                                        buffers)}
-            seconds = channel.settings.runner_train_seconds if state.fitting else None
+            seconds = channel.settings.runner.train_seconds if state.fitting else None
             reply, out = channel.call(header, buffers, seconds=seconds, what="tracer_features")
             if reply.get("none"):
                 return None
@@ -174,7 +174,7 @@ def remote_plugin(channel: Channel, record: dict[str, Any]) -> SimpleNamespace:
                       "weights": None if weights is None else
                       protocol.encode_array(np.asarray(weights, dtype=np.float64), buffers)}
             reply, out = channel.call(header, buffers, what="tracer_train",
-                                      seconds=channel.settings.runner_train_seconds)
+                                      seconds=channel.settings.runner.train_seconds)
             if reply.get("none"):
                 return None
             booster = xgb.Booster()

@@ -122,7 +122,7 @@ def command(settings: Settings, plugin_files: list[tuple[Path, str]],
         if os.path.exists(etc):
             box += ["--ro-bind", etc, etc]
     box += ["--proc", "/proc", "--dev", "/dev",
-            "--size", str(settings.runner_scratch_bytes), "--tmpfs", SCRATCH]
+            "--size", str(settings.runner.scratch_bytes), "--tmpfs", SCRATCH]
     hidden = secrets(settings)
     mounts: list[tuple[int, list[str]]] = []
     bound = python_paths(settings)
@@ -144,7 +144,7 @@ def command(settings: Settings, plugin_files: list[tuple[Path, str]],
         box += ["--ro-bind", str(source), f"{PLUGIN_ROOT}/{target}"]
     box += ["--remount-ro", "/"]  # the root itself: no folder to write but /scratch
     env = {"HOME": SCRATCH, "TMPDIR": SCRATCH, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-           "MPLCONFIGDIR": SCRATCH, "OMP_NUM_THREADS": str(settings.runner_threads),
+           "MPLCONFIGDIR": SCRATCH, "OMP_NUM_THREADS": str(settings.runner.threads),
            "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
            "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
     for passthrough in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):

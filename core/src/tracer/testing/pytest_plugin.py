@@ -40,7 +40,7 @@ def tracer_settings(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         if name.startswith("TRACER_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("TRACER_HOME", str(tmp_path / "tracer-home"))
-    monkeypatch.setenv("TRACER_BOOTSTRAP_SAMPLES", "100")
+    monkeypatch.setenv("TRACER_TRAINING__BOOTSTRAP_SAMPLES", "100")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     reset_settings()
     context.reset()

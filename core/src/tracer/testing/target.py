@@ -38,9 +38,12 @@ def isolated_settings(home: Path, allow: list[str] | None = None) -> Settings:
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
-    return Settings(home=home, database_url=None, mlflow_tracking_uri=None,
-                    mlflow_artifact_root=None, plugin_dir=home / "plugins",
-                    plugins_allow=allow, plugins_block=[], bootstrap_samples=100)
+    # section fields as dicts: each is merged over the environment's, field by field
+    sections: dict[str, Any] = {
+        "mlflow": {"tracking_uri": None, "artifact_root": None},
+        "plugins": {"dir": home / "plugins", "allow": allow, "block": []},
+        "training": {"bootstrap_samples": 100}}
+    return Settings(home=home, database_url=None, **sections)
 
 
 def resolve_plugin(plugin: Any) -> Any:

@@ -39,8 +39,8 @@ CSRF_FIELD = "csrf"
 
 def secret_of(settings: Settings) -> bytes:
     """The signing secret: the setting, else ``<home>/ui-secret`` (made once, mode 0600)."""
-    if settings.ui_secret:
-        return settings.ui_secret.encode()
+    if settings.ui.secret:
+        return settings.ui.secret.encode()
     path = Path(settings.ensure_home()) / "ui-secret"
     if not path.exists():
         try:
@@ -115,10 +115,10 @@ def principal_or_none(request: Request) -> Principal | None:
 
 def start_session(request: Request, response: Response, principal: Principal) -> None:
     settings = request.app.state.settings
-    sess = ConsoleSession(principal.key_id, int(time.time()) + settings.ui_session_seconds,
+    sess = ConsoleSession(principal.key_id, int(time.time()) + settings.ui.session_seconds,
                           secrets.token_urlsafe(16))
     _set(request, response, SESSION_COOKIE, encode_session(_secret(request), sess),
-         settings.ui_session_seconds)
+         settings.ui.session_seconds)
     # a fresh CSRF cookie with the new session: a token seen before sign-in is worthless
     _set(request, response, CSRF_COOKIE, secrets.token_urlsafe(24), None)
 

@@ -1,7 +1,7 @@
 """The certification child: exercises a wheel through the runner production uses.
 
 Started by ``sandbox.run_in_sandbox`` as ``python -I -m tracer_registry.certify.child`` with
-a JSON job on stdin and ``TRACER_PLUGIN_DIR`` set to the extracted wheel. This process runs
+a JSON job on stdin and ``TRACER_PLUGINS__DIR`` set to the extracted wheel. This process runs
 platform code only: its ``PluginHost`` loads the wheel in a confined runner
 (``tracer.runner``: namespaces, a read-only view, seccomp, rlimits) and every hook —
 import, conformance, training twice through the real lifecycle on a temp MLflow store,
@@ -82,7 +82,7 @@ def _run(job: dict[str, Any], out: dict[str, Any]):
     from tracer.settings import get_settings
     from tracer.tracking import ModelStore
 
-    settings = get_settings()  # TRACER_PLUGIN_DIR is the extracted wheel
+    settings = get_settings()  # TRACER_PLUGINS__DIR is the extracted wheel
     # The wheel's code is never imported here: the host loads it in a confined runner,
     # the same box serving uses (tracer.runner), and calls every hook through it.
     host = PluginHost(settings, environment=False)

@@ -72,9 +72,8 @@ def predict_in_child(host: Any, site: str) -> dict[str, Any]:
 
     settings = host.settings
     home = settings.home.resolve() / "registry-evaluation"
-    store = ModelStore(settings.model_copy(update={
-        "mlflow_tracking_uri": f"sqlite:///{home / 'mlflow.db'}",
-        "mlflow_artifact_root": home / "mlruns"}))
+    store = ModelStore(settings.model_copy(update={"mlflow": settings.mlflow.model_copy(update={
+        "tracking_uri": f"sqlite:///{home / 'mlflow.db'}", "artifact_root": home / "mlruns"})}))
     db.upgrade(settings)
     out: dict[str, Any] = {}
     for path in sorted(folder.glob("*.csv")):

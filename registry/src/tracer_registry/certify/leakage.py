@@ -60,14 +60,14 @@ def check_leakage(host: Any, domain: Any, records: Any = None, labels: Any = Non
     """Raise ``ConformanceError`` naming each leaking feature; returns what was measured.
 
     ``records`` (default: the whole reference data) are in time order; the held-out part
-    is the latest ``eval_fraction`` (the platform's setting, as training uses it)."""
+    is the latest ``training.eval_fraction`` (the platform's setting, as training uses it)."""
     from tracer.domain import FeatureState
     from tracer.features import compute_features
     from tracer.records import validate_records
     from tracer.settings import get_settings
     from tracer.testing.checks import ConformanceError
 
-    eval_fraction = eval_fraction or get_settings().eval_fraction
+    eval_fraction = eval_fraction or get_settings().training.eval_fraction
     if records is None:
         frame = domain.load_reference().sort_values(domain.order_by, kind="stable")
         records, labels = validate_records(domain, frame.reset_index(drop=True),

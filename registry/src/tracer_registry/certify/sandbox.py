@@ -74,14 +74,14 @@ def run_in_sandbox(wheel: Wheel, policy: Policy) -> dict[str, Any]:
                "explanation_rows": policy.explanation_rows, "speed_calls": policy.speed_calls}
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
                "TMPDIR": str(work / "tmp"), "TRACER_HOME": str(work / "home"),
-               "TRACER_PLUGIN_DIR": str(site),
+               "TRACER_PLUGINS__DIR": str(site),
                # the plugin's runner: the policy's limits, enforced inside the box
-               "TRACER_RUNNER_MEMORY_BYTES": str(policy.memory_bytes),
-               "TRACER_RUNNER_CPU_SECONDS": str(policy.cpu_seconds),
-               "TRACER_RUNNER_FILE_BYTES": str(policy.file_bytes),
-               "TRACER_RUNNER_START_SECONDS": str(policy.wall_seconds),
-               "TRACER_RUNNER_TRAIN_SECONDS": str(policy.wall_seconds),
-               "TRACER_BOOTSTRAP_SAMPLES": "50", "MPLCONFIGDIR": str(work / "mpl"),
+               "TRACER_RUNNER__MEMORY_BYTES": str(policy.memory_bytes),
+               "TRACER_RUNNER__CPU_SECONDS": str(policy.cpu_seconds),
+               "TRACER_RUNNER__FILE_BYTES": str(policy.file_bytes),
+               "TRACER_RUNNER__START_SECONDS": str(policy.wall_seconds),
+               "TRACER_RUNNER__TRAIN_SECONDS": str(policy.wall_seconds),
+               "TRACER_TRAINING__BOOTSTRAP_SAMPLES": "50", "MPLCONFIGDIR": str(work / "mpl"),
                "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
                "OMP_NUM_THREADS": "2", "LANG": "C.UTF-8", "GIT_PYTHON_REFRESH": "quiet"}
         namespace = network_namespace()

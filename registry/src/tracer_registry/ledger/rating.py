@@ -100,7 +100,7 @@ def price(settings: Settings, tier_name: str, usage: dict[tuple[str, str | None]
           plans: dict[str, PricePlan]) -> list[Priced]:
     """What a tenant's summed usage costs, line by line (before rounding and splitting)."""
     tier = settings.tiers[tier_name]
-    home = settings.currency
+    home = settings.billing.currency
     lines: list[Priced] = []
     predictions = 0
     for (kind, domain), quantity in sorted(usage.items(), key=lambda kv: (kv[0][0],
@@ -127,13 +127,14 @@ def price(settings: Settings, tier_name: str, usage: dict[tuple[str, str | None]
                                 settings.tiers[name].monthly_price_cents * per_minor, MONTH))
         elif kind == "training_run":
             lines.append(Priced(kind, None, None, home, quantity,
-                                settings.training_run_price_micros))
+                                settings.billing.training_run_price_micros))
         elif kind == "custom_domain":
             lines.append(Priced(kind, None, None, home, quantity,
-                                settings.custom_domain_price_micros))
+                                settings.billing.custom_domain_price_micros))
     over = predictions - tier.predictions_per_month
     if over > 0 and tier.overage_allowed:
-        lines.append(Priced("overage", None, None, home, over, settings.overage_price_micros))
+        lines.append(Priced("overage", None, None, home, over,
+                            settings.billing.overage_price_micros))
     return lines
 
 

@@ -1,6 +1,6 @@
 """Limits of tool calls: a per-key rate limit, and the moment an exhausted limit resets.
 
-Agents call in bursts, so each API key may make ``mcp_calls_per_minute`` tool calls in any
+Agents call in bursts, so each API key may make ``api.mcp_calls_per_minute`` tool calls in any
 sliding minute, counted in the platform database so that the limit holds across every
 API worker (:mod:`tracer.ratelimit`). The monthly prediction allowance is the
 tier's, charged by the prediction service exactly as for REST; a tool error for either says
@@ -21,7 +21,7 @@ WINDOW_SECONDS = 60
 
 
 class CallLimiter:
-    """``mcp_calls_per_minute`` per API key, counted in the platform database
+    """``api.mcp_calls_per_minute`` per API key, counted in the platform database
     (:mod:`tracer.ratelimit`): every worker sharing it enforces the one limit."""
 
     def __init__(self, settings: Settings) -> None:
@@ -31,7 +31,7 @@ class CallLimiter:
         """Count one call of ``key_id``, or raise ``QuotaError`` saying when one is allowed."""
         from tracer.ratelimit import seconds, take
 
-        limit = self.settings.mcp_calls_per_minute
+        limit = self.settings.api.mcp_calls_per_minute
         refused = take(self.settings, key_id, limit)
         if refused is None:
             return
@@ -39,11 +39,11 @@ class CallLimiter:
         at = datetime.now(UTC) + timedelta(seconds=refused.retry_after)
         raise QuotaError(
             f"rate limit: {limit:,} tool calls a minute per API key (setting "
-            f"mcp_calls_per_minute); the next call is allowed in "
+            f"api.mcp_calls_per_minute); the next call is allowed in "
             f"{wait} s, at {at:%H:%M:%S} UTC", limit=limit,
             window_seconds=int(WINDOW_SECONDS), retry_after=wait,
             resets_at=at.isoformat(timespec="seconds"),
-            setting="mcp_calls_per_minute")
+            setting="api.mcp_calls_per_minute")
 
 
 def with_reset(exc: TracerError) -> TracerError:

@@ -79,7 +79,7 @@ class McpEndpoint:
         time: the SDK runs a manager once)."""
         manager = StreamableHTTPSessionManager(
             app=self.server, json_response=True, stateless=True,
-            max_request_body_size=self.platform.settings.max_body_bytes)
+            max_request_body_size=self.platform.settings.api.max_body_bytes)
         async with manager.run():
             self.manager = manager
             try:

@@ -93,8 +93,8 @@ def predict_tool(platform: Platform, domain: Domain, tenant_id: str) -> types.To
     try:
         scorer = platform.champions.scorer(domain, tenant_id)
     except TracerError:  # no champion yet: the schema's own bounds only
-        return _predict_tool(domain, {}, platform.settings.max_batch_rows)
-    limit = platform.settings.max_batch_rows
+        return _predict_tool(domain, {}, platform.settings.api.max_batch_rows)
+    limit = platform.settings.api.max_batch_rows
     key = (domain.name, domain.version, scorer.name, scorer.version, limit)
     tool = _PREDICT_TOOLS.get(key)
     if tool is None:
@@ -116,7 +116,7 @@ def _predict_tool(domain: Domain, ranges: dict[str, dict[str, Any]], limit: int
                        f"{record.get('description') or domain.title}"},
             "records": {"type": "array", "items": record, "minItems": 1, "maxItems": limit,
                         "description": f"A batch of at most {limit:,} records (setting "
-                        "max_batch_rows); answers come back in the same order."},
+                        "api.max_batch_rows); answers come back in the same order."},
             "top": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5,
                     "description": "Factors per answer."},
             "idempotency_key": {"type": "string", "maxLength": 200,

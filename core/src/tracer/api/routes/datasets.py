@@ -21,7 +21,7 @@ Tenant = Annotated[TenantPrincipal, Depends(require_tenant)]
 
 @router.post("/v1/domains/{domain:path}/datasets", status_code=201, response_model=DatasetOut,
              summary="Upload a training dataset (CSV or Parquet)",
-             responses={413: {"description": "Over max_upload_bytes"},
+             responses={413: {"description": "Over api.max_upload_bytes"},
                         422: {"description": "Rows or columns that do not fit the schema"}})
 def upload_dataset(domain: str, request: Request, principal: Tenant,
                    file: Annotated[UploadFile, File(description="CSV (optionally gzip) or "
@@ -34,10 +34,10 @@ def upload_dataset(domain: str, request: Request, principal: Tenant,
     dom = p.host.domain(domain)
     with session(p.settings) as s:
         require_enabled(s, principal.tenant_id, dom.name)
-    content = file.file.read(p.settings.max_upload_bytes + 1)
-    if len(content) > p.settings.max_upload_bytes:
-        raise LimitError(f"upload over the limit of {p.settings.max_upload_bytes:,} bytes "
-                         "(setting max_upload_bytes)", limit=p.settings.max_upload_bytes)
+    content = file.file.read(p.settings.api.max_upload_bytes + 1)
+    if len(content) > p.settings.api.max_upload_bytes:
+        raise LimitError(f"upload over the limit of {p.settings.api.max_upload_bytes:,} bytes "
+                         "(setting api.max_upload_bytes)", limit=p.settings.api.max_upload_bytes)
     row = store_dataset(p.settings, principal.tenant_id, dom, file.filename or "upload",
                         content)
     return _jsonable(row.as_dict())

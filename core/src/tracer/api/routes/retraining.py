@@ -88,7 +88,7 @@ def retrain(domain: str, request: Request, response: Response, principal: Tenant
     with session(p.settings) as s:
         policy = s.get(RetrainingPolicy, (principal.tenant_id, dom.name))
         use_reference = policy.use_reference if policy else True
-        weight = (policy.tenant_weight if policy else None) or p.settings.tenant_row_weight
+        weight = (policy.tenant_weight if policy else None) or p.settings.training.tenant_row_weight
     job, status = start_job(request, principal, dom.name,
                             {"use_reference": use_reference, "include_feedback": True,
                              "tenant_weight": weight, "why": "on demand"},
