@@ -5,7 +5,8 @@ its ``Idempotency-Key``) are handed to the process's one writer thread; the requ
 for them. The writer takes everything that has queued and commits it in ONE transaction,
 then releases each waiting request. A lone request is committed at once (nothing waits for
 company); under load, the requests that arrive while a commit is in flight form the next
-group, so commits per second stay bounded by the disk while answers per second grow.
+group, and once requests come together the writer waits up to ``LINGER_SECONDS`` for more,
+so commits per second stay bounded by the disk while answers per second grow.
 
 Each write is checked before anything of it is written (key already used, domain disabled,
 allowance exhausted): a refused write leaves no trace and its request gets the error, the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +38,11 @@ from tracer.installs import enabled_tier
 from tracer.quota import Allowances
 from tracer.settings import Settings
 from tracer.usage import record_usage_rows, usage_row
+
+#: How long the writer waits for more writes once requests come together (the last group
+#: had more than one): a group's fixed cost (transaction, checks, commit, fsync) is then
+#: shared by more answers. A lone request never waits.
+LINGER_SECONDS = 0.001
 
 
 @dataclass
@@ -71,6 +78,7 @@ class GroupWriter:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
         self.groups = self.writes = 0  # counters for benchmarks and tests
+        self.linger = LINGER_SECONDS
 
     def submit(self, write: PredictionWrite) -> Future[Committed]:
         if self._thread is None:
@@ -87,13 +95,22 @@ class GroupWriter:
         return self.submit(write).result()
 
     def _run(self) -> None:
+        together = False  # whether the last group had company
         while True:
             group = [self._queue.get()]
+            deadline = time.monotonic() + self.linger if together else 0.0
             while len(group) < self.max_group:
                 try:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
-                    break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    try:
+                        group.append(self._queue.get(timeout=left))
+                    except queue.Empty:
+                        break
+            together = len(group) > 1
             self.commit(group)
 
     def commit(self, group: list[PredictionWrite]) -> None:
