@@ -72,7 +72,7 @@ _STORED = select(_KEYS.c.route, _KEYS.c.request_hash, _KEYS.c.status_code,
 
 
 def replay(s: Session | Connection, tenant_id: str, key: str | None, route: str, digest: str
-           ) -> Row[Any] | None:
+           ) -> Row[Any, Any, Any, Any] | None:
     """The stored answer for a retried request (its ``status_code`` and ``response``), or
     None when the key is new; in a session or a Core connection (the prediction writer)."""
     if key is None:
