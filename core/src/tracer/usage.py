@@ -124,8 +124,8 @@ def record_usage_rows(c: Connection, rows: list[dict[str, Any]],
     all the same, its insert fails and the transaction rolls back.
     """
     asked = [r["id"] for r in rows if r["id"] not in fresh]
-    known: dict[str, str] = dict(c.execute(_DIGESTS, {"ids": asked}).tuples().all()
-                                 ) if asked else {}
+    known: dict[str, str] = {event_id: digest for event_id, digest in c.execute(
+        _DIGESTS, {"ids": asked})} if asked else {}
     new = []
     for row in rows:
         digest = known.get(row["id"])
