@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from sqlalchemy import Result
-    from sqlalchemy.engine import CursorResult, Engine
+    from sqlalchemy.engine import Connection, CursorResult, Engine
     from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -114,6 +114,26 @@ class _SqliteWriter:
 _SQLITE_WRITERS: dict[str, _SqliteWriter] = {}
 
 
+def _write_lock(url: str, write: bool) -> contextlib.AbstractContextManager[Any]:
+    if not (write and url.startswith("sqlite")):
+        return contextlib.nullcontext()
+    return _SQLITE_WRITERS.get(url) or _SQLITE_WRITERS.setdefault(url, _SqliteWriter(url))
+
+
+@contextmanager
+def connection(settings: Settings | None = None, *, write: bool = False
+               ) -> Iterator[Connection]:
+    """As :func:`session`, a Core connection in a transaction: for the prediction writer,
+    whose few fixed statements cost less than an ORM session's unit of work around them
+    (a session's own bookkeeping was most of a one-row commit's CPU)."""
+    settings = settings or get_settings()
+    url = settings.platform_db_url
+    with _write_lock(url, write), engine_for(url, settings.sqlite_synchronous).begin() as c:
+        if write and url.startswith("sqlite"):
+            c.exec_driver_sql("BEGIN IMMEDIATE")  # as in session(): the lock taken first
+        yield c
+
+
 @contextmanager
 def session(settings: Settings | None = None, *, write: bool = False) -> Iterator[Session]:
     """A transaction: committed when the block ends, rolled back if it raises.
@@ -126,11 +146,7 @@ def session(settings: Settings | None = None, *, write: bool = False) -> Iterato
     settings = settings or get_settings()
     url = settings.platform_db_url
     sqlite_write = write and url.startswith("sqlite")
-    lock: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if sqlite_write:
-        lock = _SQLITE_WRITERS.get(url) or _SQLITE_WRITERS.setdefault(
-            url, _SqliteWriter(url))
-    with lock, _factory(url, settings.sqlite_synchronous).begin() as s:
+    with _write_lock(url, write), _factory(url, settings.sqlite_synchronous).begin() as s:
         if sqlite_write:
             # take the write lock now, not at the first write: a read-then-write transaction
             # of another process (an allowance counter) can then never act on a stale read

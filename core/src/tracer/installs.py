@@ -8,18 +8,20 @@ in the same transaction as the install row.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, and_, bindparam, select
 
 from tracer.db import utcnow
 from tracer.errors import ConflictError, NotFoundError
-from tracer.models import DomainInstall
+from tracer.models import DomainInstall, Tenant
 from tracer.usage import record_usage
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlalchemy import Select
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
 
@@ -87,3 +89,30 @@ def require_enabled(s: Session, tenant_id: str, domain: str) -> DomainInstall:
         raise ConflictError(f"domain {domain} is installed but not enabled (enable it first)",
                             domain=domain)
     return row
+
+
+def _tier_and_install() -> Select[Any]:
+    tenants = cast("Table", Tenant.__table__)
+    rows = cast("Table", DomainInstall.__table__)
+    return select(tenants.c.tier, rows.c.enabled, rows.c.uninstalled_at, rows.c.id).select_from(
+        tenants.outerjoin(rows, and_(rows.c.tenant_id == tenants.c.id,
+                                     rows.c.domain == bindparam("domain")))
+    ).where(tenants.c.id == bindparam("tenant"))
+
+
+_TIER_AND_INSTALL = _tier_and_install()  # built once: the prediction writer asks per group
+
+
+def enabled_tier(c: Connection | Session, tenant_id: str, domain: str) -> str:
+    """The tenant's tier, when ``domain`` is installed and enabled for it; otherwise the
+    errors of :func:`require_enabled`. One statement (the writer's exact check)."""
+    row = c.execute(_TIER_AND_INSTALL, {"tenant": tenant_id, "domain": domain}).first()
+    if row is None:
+        raise NotFoundError(f"tenant {tenant_id} not found")
+    if row.id is None or row.uninstalled_at is not None:
+        raise NotFoundError(f"domain {domain} is not installed (install it first)",
+                            domain=domain)
+    if not row.enabled:
+        raise ConflictError(f"domain {domain} is installed but not enabled (enable it first)",
+                            domain=domain)
+    return str(row.tier)

@@ -7,9 +7,11 @@ row update) and costs one indexed write instead of summing the month's events.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from tracer.db import utcnow
 from tracer.errors import QuotaError
@@ -18,6 +20,7 @@ from tracer.models import PredictionCounter, UsageEvent
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from tracer.settings import Tier
@@ -31,33 +34,43 @@ def month_start(when: datetime) -> datetime:
     return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+_COUNTERS = cast("Table", PredictionCounter.__table__)
+_KEY = (_COUNTERS.c.tenant_id == bindparam("b_tenant")) & (
+    _COUNTERS.c.period == bindparam("b_period"))
+# built once (the prediction writer charges every group); FOR UPDATE on PostgreSQL: two
+# workers charging the same month never lose a count (SQLite: BEGIN IMMEDIATE serialises)
+_READ = select(_COUNTERS.c.rows).where(_KEY).with_for_update()
+_UPDATE = update(_COUNTERS).where(_KEY).values(rows=bindparam("b_rows"))
+_INSERT = insert(_COUNTERS)
+
+
+@dataclass
+class _Counter:
+    rows: int
+    stored: int | None  # what the database holds; None: no row yet
+
+
 class Allowances:
-    """The month counters one transaction charges: each read once, written at its flush.
+    """The month counters one transaction charges: each read once, written by
+    :meth:`write` (plain SQL on the caller's connection, no ORM unit of work).
 
     The group-commit writer charges many requests in one transaction; a request that does
     not fit raises before its rows are counted, so the others still are.
     """
 
-    def __init__(self, s: Session) -> None:
-        self.s = s
-        self._counters: dict[tuple[str, str], PredictionCounter] = {}
+    def __init__(self, c: Connection) -> None:
+        self.c = c
+        self._counters: dict[tuple[str, str], _Counter] = {}
 
     def charge(self, tenant_id: str, tier_name: str, tier: Tier, rows: int,
                when: datetime | None = None) -> int:
-        """Count ``rows`` against the month's allowance; returns how many are overage.
-
-        Raises ``QuotaError`` (429) when the tier allows no overage and the rows do not fit;
-        the caller's transaction then rolls back and nothing is counted.
-        """
+        """Count ``rows`` (in memory until :meth:`write`); how many of them are overage."""
         period = period_of(when or utcnow())
         counter = self._counters.get((tenant_id, period))
         if counter is None:
-            # FOR UPDATE on PostgreSQL: two workers charging the same month never lose a count
-            counter = self.s.get(PredictionCounter, (tenant_id, period), with_for_update=True)
-            if counter is None:
-                counter = PredictionCounter(tenant_id=tenant_id, period=period, rows=0)
-                self.s.add(counter)
-            self._counters[(tenant_id, period)] = counter
+            stored = self.c.execute(_READ, {"b_tenant": tenant_id, "b_period": period}
+                                    ).scalar()
+            counter = self._counters[(tenant_id, period)] = _Counter(stored or 0, stored)
         before = counter.rows
         after = before + rows
         allowance = tier.predictions_per_month
@@ -69,6 +82,21 @@ class Allowances:
                              period=period)
         counter.rows = after
         return max(0, after - max(before, allowance))
+
+    def write(self) -> None:
+        """The changed counters, one statement per kind (update, insert)."""
+        updates, inserts = [], []
+        for (tenant_id, period), counter in self._counters.items():
+            if counter.stored is None:
+                inserts.append({"tenant_id": tenant_id, "period": period, "rows": counter.rows})
+            elif counter.rows != counter.stored:
+                updates.append({"b_tenant": tenant_id, "b_period": period,
+                                "b_rows": counter.rows})
+            counter.stored = counter.rows
+        if updates:
+            self.c.execute(_UPDATE, updates)
+        if inserts:
+            self.c.execute(_INSERT, inserts)
 
 
 def predictions_used(s: Session, tenant_id: str, when: datetime | None = None) -> int:

@@ -44,12 +44,15 @@ class Scorer:
         self.costs = CostModel(**costs) if costs else None
 
     def score(self, records: pd.DataFrame, *, explain: bool = True,
-              top: int = TOP_FACTORS) -> list[dict[str, Any]]:
-        """Answers for validated records, in order (plugin calls in the tenant's runner)."""
+              top: int = TOP_FACTORS, raw: list[dict[str, Any]] | None = None
+              ) -> list[dict[str, Any]]:
+        """Answers for validated records, in order (plugin calls in the tenant's runner).
+        ``raw``: the records as ``as_dicts(records)``, when the caller has them already."""
         with tenant_scope(self.tenant):
-            return self._score(records, explain, top)
+            return self._score(records, explain, top, raw)
 
-    def _score(self, records: pd.DataFrame, explain: bool, top: int) -> list[dict[str, Any]]:
+    def _score(self, records: pd.DataFrame, explain: bool, top: int,
+               raw: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         matrix = array_features(self.host, self.domain, records, self.state,
                                 self.model.feature_names)
         if matrix is None:
@@ -63,7 +66,7 @@ class Scorer:
         probs = 1.0 / (1.0 + np.exp(-logits))
         names = self.model.feature_names
         feature_rows = matrix.astype(np.float64)
-        raw = as_dicts(records)
+        raw = as_dicts(records) if raw is None else raw
         answers, predictions = [], []
         for i, p in enumerate(probs):
             label = int(p >= self.model.threshold)

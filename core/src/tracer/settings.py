@@ -250,7 +250,11 @@ class Settings(BaseSettings):
 
     @property
     def platform_db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.home / 'tracer.db').resolve()}"
+        if self.database_url:
+            return self.database_url
+        if not self.home.is_absolute():  # relative to the current directory, which may move
+            return f"sqlite:///{(self.home / 'tracer.db').resolve()}"
+        return _sqlite_url(self.home)
 
     @property
     def tracking_uri(self) -> str:
@@ -289,3 +293,9 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget the cached settings (tests change the environment between cases)."""
     get_settings.cache_clear()
+
+
+@lru_cache(maxsize=64)
+def _sqlite_url(home: Path) -> str:
+    """The embedded database's URL (resolved once per home: every transaction asks)."""
+    return f"sqlite:///{(home / 'tracer.db').resolve()}"

@@ -14,7 +14,8 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.orm import Session
 
 from tracer.db import utcnow
 from tracer.errors import ConflictError, ValidationError
@@ -22,6 +23,11 @@ from tracer.models import UsageEvent
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from sqlalchemy.engine import Connection
 
 KINDS = ("prediction", "training_run", "install", "custom_domain", "subscription",
          "install_period")
@@ -90,15 +96,25 @@ def usage_row(event_id: str, *, tenant_id: str, kind: str, domain: str | None = 
             "attrs": attrs}
 
 
-def record_usage_rows(s: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+_EVENTS = cast("Table", UsageEvent.__table__)
+_DIGESTS = select(_EVENTS.c.id, _EVENTS.c.payload_hash).where(
+    _EVENTS.c.id.in_(bindparam("ids", expanding=True)))  # built once: the writer's hot path
+_INSERT = insert(_EVENTS)
+
+
+def record_usage_rows(c: Connection, rows: list[dict[str, Any]],
+                      fresh: Collection[str] = ()) -> list[dict[str, Any]]:
     """As :func:`record_usages` for rows made by :func:`usage_row`, written at once with one
     SQL ``INSERT`` for all new ones (no ORM objects: the prediction writer's hot path).
 
     Returns the new rows; a known id with the same digest is skipped, with another digest
-    it raises ``ConflictError`` (the caller's transaction rolls back).
+    it raises ``ConflictError`` (the caller's transaction rolls back). Ids in ``fresh`` were
+    made unique by the caller (a new UUID in them) and are not looked up: were one recorded
+    all the same, its insert fails and the transaction rolls back.
     """
-    known = dict(s.execute(select(UsageEvent.id, UsageEvent.payload_hash).where(
-        UsageEvent.id.in_([r["id"] for r in rows]))).all()) if rows else {}
+    asked = [r["id"] for r in rows if r["id"] not in fresh]
+    known: dict[str, str] = {event_id: digest for event_id, digest in c.execute(
+        _DIGESTS, {"ids": asked})} if asked else {}
     new = []
     for row in rows:
         digest = known.get(row["id"])
@@ -110,7 +126,7 @@ def record_usage_rows(s: Session, rows: list[dict[str, Any]]) -> list[dict[str, 
         known[row["id"]] = row["payload_hash"]
         new.append(row)
     if new:
-        s.connection().execute(insert(cast("Table", UsageEvent.__table__)), new)
+        c.execute(_INSERT, new)
     return new
 
 

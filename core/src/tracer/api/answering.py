@@ -98,15 +98,16 @@ class PredictionService:
     def _score(self, ask: Ask, domain: Domain, items: list[dict[str, Any]]) -> PredictionWrite:
         records = validated(domain, items, ask.single)
         scorer = self.platform.champions.scorer(domain, ask.tenant_id)
-        answers = scorer.score(records, explain=ask.explain, top=ask.top)
+        raw = as_dicts(records)  # once: the scorer's records and the stored ones
+        answers = scorer.score(records, explain=ask.explain, top=ask.top, raw=raw)
         now, request_id = utcnow(), str(uuid.uuid4())
         rows = []
-        for answer, record in zip(answers, as_dicts(records), strict=True):
+        for answer, record in zip(answers, raw, strict=True):
             answer["prediction_id"] = pid = str(uuid.uuid4())
             rows.append({"id": pid, "tenant_id": ask.tenant_id, "domain": domain.name,
                          "model_name": scorer.name, "model_version": scorer.version,
                          "probability": answer["probability"], "label": answer["label"],
-                         "threshold": answer["threshold"], "record": record,
+                         "threshold": answer["threshold"], "record": dict(record),
                          "created_at": now})
         return PredictionWrite(
             tenant_id=ask.tenant_id, domain=domain.name, rows=rows,

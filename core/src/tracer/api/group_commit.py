@@ -5,7 +5,8 @@ its ``Idempotency-Key``) are handed to the process's one writer thread; the requ
 for them. The writer takes everything that has queued and commits it in ONE transaction,
 then releases each waiting request. A lone request is committed at once (nothing waits for
 company); under load, the requests that arrive while a commit is in flight form the next
-group, so commits per second stay bounded by the disk while answers per second grow.
+group, and once requests come together the writer waits up to ``LINGER_SECONDS`` for more,
+so commits per second stay bounded by the disk while answers per second grow.
 
 Each write is checked before anything of it is written (key already used, domain disabled,
 allowance exhausted): a refused write leaves no trace and its request gets the error, the
@@ -19,23 +20,29 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from tracer.api.idempotency import replay
 from tracer.api.metering import usage_dict
-from tracer.db import session
-from tracer.errors import ConflictError, NotFoundError, TracerError
-from tracer.installs import require_enabled
-from tracer.models import IdempotentRequest, StoredPrediction, Tenant
+from tracer.db import connection
+from tracer.errors import ConflictError, TracerError
+from tracer.installs import enabled_tier
+from tracer.models import IdempotentRequest, StoredPrediction
 from tracer.quota import Allowances
 from tracer.settings import Settings
 from tracer.usage import record_usage_rows, usage_row
+
+#: How long the writer waits for more writes once requests come together (the last group
+#: had more than one): a group's fixed cost (transaction, checks, commit, fsync) is then
+#: shared by more answers. A lone request never waits.
+LINGER_SECONDS = 0.001
 
 
 @dataclass
@@ -71,6 +78,7 @@ class GroupWriter:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
         self.groups = self.writes = 0  # counters for benchmarks and tests
+        self.linger = LINGER_SECONDS
 
     def submit(self, write: PredictionWrite) -> Future[Committed]:
         if self._thread is None:
@@ -87,13 +95,22 @@ class GroupWriter:
         return self.submit(write).result()
 
     def _run(self) -> None:
+        together = False  # whether the last group had company
         while True:
             group = [self._queue.get()]
+            deadline = time.monotonic() + self.linger if together else 0.0
             while len(group) < self.max_group:
                 try:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
-                    break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    try:
+                        group.append(self._queue.get(timeout=left))
+                    except queue.Empty:
+                        break
+            together = len(group) > 1
             self.commit(group)
 
     def commit(self, group: list[PredictionWrite]) -> None:
@@ -101,8 +118,8 @@ class GroupWriter:
         self.groups += 1
         self.writes += len(group)
         try:
-            with session(self.settings, write=True) as s:
-                outcomes = _apply(s, self.settings, group)
+            with connection(self.settings, write=True) as c:
+                outcomes = _apply(c, self.settings, group)
         except Exception:  # noqa: BLE001 -- retried one by one below, each with its own error
             if len(group) == 1:
                 _resolve(group[0], _apply_alone(self.settings, group[0]))
@@ -141,12 +158,12 @@ class _SameAs:
 
 def _apply_alone(settings: Settings, write: PredictionWrite) -> Committed | BaseException:
     try:
-        with session(settings, write=True) as s:
-            outcome = _apply(s, settings, [write])[0]
+        with connection(settings, write=True) as c:
+            outcome = _apply(c, settings, [write])[0]
     except Exception as exc:  # noqa: BLE001 -- this request's own failure, given to it
         if write.key is not None:  # a concurrent retry in another process committed first
             try:
-                with session(settings) as s:
+                with connection(settings) as s:
                     stored = replay(s, write.tenant_id, write.key, write.route, write.digest)
             except Exception as again:  # noqa: BLE001 -- e.g. the key's 409
                 return again
@@ -158,16 +175,17 @@ def _apply_alone(settings: Settings, write: PredictionWrite) -> Committed | Base
     return outcome
 
 
-def _apply(s: Session, settings: Settings, group: list[PredictionWrite]
+def _apply(c: Connection, settings: Settings, group: list[PredictionWrite]
            ) -> list[Committed | BaseException | _SameAs]:
     """Check every write, then write what passed, in the caller's transaction.
 
     A check that fails refuses that write alone (nothing of it was written yet); a failure
     while writing propagates, so the caller rolls the whole group back and retries each
-    write alone. The writes of a group go out together: one lookup per install, tenant and
-    month counter, one insert per table.
+    write alone. The writes of a group go out together: one lookup per tenant and install,
+    one per month counter, one statement per table; plain SQL statements built once (an
+    ORM session's unit of work cost more than the database's own work on a one-row answer).
     """
-    checks = _Checks(s, settings)
+    checks = _Checks(c, settings)
     outcomes: list[Committed | BaseException | _SameAs] = []
     passed: list[tuple[int, PredictionWrite, int]] = []
     for write in group:
@@ -185,7 +203,9 @@ def _apply(s: Session, settings: Settings, group: list[PredictionWrite]
         write.usage_id, tenant_id=write.tenant_id, kind="prediction", domain=write.domain,
         quantity=len(write.rows), occurred_at=write.occurred_at,
         attrs={**write.attrs, "overage": overage}) for _, write, overage in passed]
-    record_usage_rows(s, events)  # raises on a conflicting id: the group is retried alone
+    # raises on a conflicting id (the group is then retried alone); ids without a key hold a
+    # new UUID, and only keyed ones are looked up
+    record_usage_rows(c, events, fresh={w.usage_id for _, w, _ in passed if w.key is None})
     keys: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for (index, write, overage), event in zip(passed, events, strict=True):
@@ -196,34 +216,31 @@ def _apply(s: Session, settings: Settings, group: list[PredictionWrite]
                          "response": response})
         rows.extend(write.rows)
         outcomes[index] = Committed(200, response, usage_dict(event))
-    s.flush()  # the allowance counters
-    # plain SQL inserts, one statement per table for the whole group (ORM objects cost
-    # more than the database's own work on a one-row answer)
+    checks.allowances.write()
     if keys:
-        s.connection().execute(insert(_table(IdempotentRequest)), keys)
+        c.execute(_INSERT_KEYS, keys)
     if rows:
-        s.connection().execute(insert(_table(StoredPrediction)), rows)
+        c.execute(_INSERT_PREDICTIONS, rows)
     return outcomes
 
 
-def _table(model: type[Any]) -> Table:
-    return cast("Table", model.__table__)
+_INSERT_KEYS = insert(cast("Table", IdempotentRequest.__table__))
+_INSERT_PREDICTIONS = insert(cast("Table", StoredPrediction.__table__))
 
 
 class _Checks:
-    """The checks of one group, each install, tenant and month counter read once."""
+    """The checks of one group, each tenant with its install, and each month counter, read
+    once."""
 
-    def __init__(self, s: Session, settings: Settings) -> None:
-        self.s, self.settings = s, settings
-        self.allowances = Allowances(s)
+    def __init__(self, c: Connection, settings: Settings) -> None:
+        self.c, self.settings = c, settings
+        self.allowances = Allowances(c)
         self.claimed: dict[tuple[str, str], PredictionWrite] = {}
-        self._enabled: dict[tuple[str, str], TracerError | None] = {}
-        self._tiers: dict[str, str] = {}
+        self._tiers: dict[tuple[str, str], str | TracerError] = {}
 
     def check(self, write: PredictionWrite) -> int | Committed | _SameAs:
         """The write's overage if it may proceed (its allowance is charged), or its answer
         if it repeats a committed or grouped request; raises the refusal otherwise."""
-        s = self.s
         if write.key is not None:
             first = self.claimed.get((write.tenant_id, write.key))
             if first is not None:
@@ -232,11 +249,10 @@ class _Checks:
                                         "request; use a new key for a new request",
                                         field="Idempotency-Key")
                 return _SameAs(first)
-            stored = replay(s, write.tenant_id, write.key, write.route, write.digest)
+            stored = replay(self.c, write.tenant_id, write.key, write.route, write.digest)
             if stored is not None:
                 return Committed(stored.status_code, stored.response, None)
-        self._require_enabled(write.tenant_id, write.domain)
-        tier = self._tier(write.tenant_id)
+        tier = self._tier(write.tenant_id, write.domain)
         # raises before counting when the allowance is exhausted: then nothing was written
         overage = self.allowances.charge(write.tenant_id, tier, self.settings.tiers[tier],
                                          len(write.rows), write.occurred_at)
@@ -244,28 +260,19 @@ class _Checks:
             self.claimed[(write.tenant_id, write.key)] = write
         return overage
 
-    def _tier(self, tenant_id: str) -> str:
-        """The tenant's tier, read once per group (a held reference: the session's identity
-        map is weak, and each re-read also flushed the pending counter update)."""
-        tier = self._tiers.get(tenant_id)
-        if tier is None:
-            tenant = self.s.get(Tenant, tenant_id)
-            if tenant is None:  # pragma: no cover - the key's tenant exists (foreign key)
-                raise NotFoundError(f"tenant {tenant_id} not found")
-            tier = self._tiers[tenant_id] = tenant.tier
-        return tier
-
-    def _require_enabled(self, tenant_id: str, domain: str) -> None:
-        """Exact (a disable applies at once), read once per group."""
-        if (tenant_id, domain) not in self._enabled:
+    def _tier(self, tenant_id: str, domain: str) -> str:
+        """The tenant's tier when the domain is enabled for it: exact (a disable applies at
+        once), one statement per tenant and domain and group."""
+        found = self._tiers.get((tenant_id, domain))
+        if found is None:
             try:
-                require_enabled(self.s, tenant_id, domain)
-                self._enabled[(tenant_id, domain)] = None
+                found = enabled_tier(self.c, tenant_id, domain)
             except TracerError as exc:
-                self._enabled[(tenant_id, domain)] = exc
-        error = self._enabled[(tenant_id, domain)]
-        if error is not None:
-            raise error
+                found = exc
+            self._tiers[(tenant_id, domain)] = found
+        if isinstance(found, TracerError):
+            raise found
+        return found
 
 
 __all__ = ["Committed", "GroupWriter", "PredictionWrite"]

@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracer.db import session
@@ -28,6 +29,7 @@ from tracer.models import MAX_KEY_LENGTH, IdempotentRequest
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from sqlalchemy.engine import Connection, Row
     from sqlalchemy.orm import Session
 
     from tracer.settings import Settings
@@ -47,12 +49,20 @@ def check_key(key: str | None) -> str | None:
     return key
 
 
-def replay(s: Session, tenant_id: str, key: str | None, route: str, digest: str
-           ) -> IdempotentRequest | None:
-    """The stored answer for a retried request, or None when the key is new."""
+_KEYS = cast("Table", IdempotentRequest.__table__)
+#: built once: a statement built per call cost more than the database's answer to it
+_STORED = select(_KEYS.c.route, _KEYS.c.request_hash, _KEYS.c.status_code,
+                 _KEYS.c.response).where(_KEYS.c.tenant_id == bindparam("tenant"),
+                                         _KEYS.c.key == bindparam("key"))
+
+
+def replay(s: Session | Connection, tenant_id: str, key: str | None, route: str, digest: str
+           ) -> Row[Any, Any, Any, Any] | None:
+    """The stored answer for a retried request (its ``status_code`` and ``response``), or
+    None when the key is new; in a session or a Core connection (the prediction writer)."""
     if key is None:
         return None
-    row = s.get(IdempotentRequest, (tenant_id, key))
+    row = s.execute(_STORED, {"tenant": tenant_id, "key": key}).first()
     if row is None:
         return None
     if row.route != route or row.request_hash != digest:
