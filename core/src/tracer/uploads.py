@@ -81,7 +81,7 @@ def iter_upload(name: str, content: bytes, settings: Settings) -> Iterator[pd.Da
             raise _over(name, "rows", rows, "api.max_upload_rows")
         size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if size > expanded:
-            raise _over(name, "bytes decompressed", expanded, "max_upload_expanded_bytes")
+            raise _over(name, "bytes decompressed", expanded, "api.max_upload_expanded_bytes")
         if meta.num_rows == 0:
             yield file.schema_arrow.empty_table().to_pandas()
             return
@@ -102,7 +102,7 @@ def iter_upload(name: str, content: bytes, settings: Settings) -> Iterator[pd.Da
         for chunk in reader:
             count += len(chunk)
             if count > rows:
-                raise _over(name, "rows", rows, "max_upload_rows")
+                raise _over(name, "rows", rows, "api.max_upload_rows")
             yield chunk
     if not count:
         raise pd.errors.EmptyDataError("no rows")
