@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
@@ -29,6 +30,7 @@ from tracer_registry.certify.release_review import certify_release
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
+    from sqlalchemy.orm import Session
     from tracer.settings import Settings
 
 _worker_slot = threading.Semaphore(1)
@@ -54,12 +56,20 @@ def _claim_next(settings: Settings, policy: Policy) -> tuple[str, str, str] | No
     return None
 
 
-def _finish(settings: Settings, run_id: str, *, review_id: str | None = None,
-            error: str | None = None) -> None:
+def _finish(settings: Settings, run_id: str, *, error: str) -> None:
     with session(settings) as s:
-        run = s.get_one(CertificationRun, run_id)  # _claim_next found it
-        run.status = "failed" if error else "done"
-        run.review_id, run.error, run.finished_at = review_id, error, utcnow()
+        _mark(s, run_id, error=error)
+
+
+def _marked_done(run_id: str, s: Session, review_id: str) -> None:
+    _mark(s, run_id, review_id=review_id)
+
+
+def _mark(s: Session, run_id: str, *, review_id: str | None = None,
+          error: str | None = None) -> None:
+    run = s.get_one(CertificationRun, run_id)  # _claim_next found it
+    run.status = "failed" if error else "done"
+    run.review_id, run.error, run.finished_at = review_id, error, utcnow()
 
 
 def run_pending(settings: Settings, policy: Policy = REGISTRY_POLICY,
@@ -74,7 +84,10 @@ def run_pending(settings: Settings, policy: Policy = REGISTRY_POLICY,
             break
         run_id, plugin, version = claimed
         try:
-            review_id = certify_release(settings, plugin, version, policy=policy)
+            # the run is marked done in the review's own transaction: a reader never sees a
+            # stored report whose run still says "running"
+            review_id = certify_release(settings, plugin, version, policy=policy,
+                                        submitted=partial(_marked_done, run_id))
         except TracerError as exc:
             _finish(settings, run_id, error=str(exc)[:2000])
             done.append({"plugin": plugin, "version": version, "status": "failed",
@@ -83,7 +96,6 @@ def run_pending(settings: Settings, policy: Policy = REGISTRY_POLICY,
         except Exception as exc:
             _finish(settings, run_id, error=f"{type(exc).__name__}: {exc}"[:2000])
             raise
-        _finish(settings, run_id, review_id=review_id)
         done.append({"plugin": plugin, "version": version, "status": "done",
                      "review": review_id})
     return done

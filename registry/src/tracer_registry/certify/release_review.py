@@ -14,6 +14,7 @@ from tracer_registry.certify import registry_link, review
 from tracer_registry.certify.policy import REGISTRY_POLICY, Policy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from sqlalchemy.orm import Session
@@ -21,10 +22,13 @@ if TYPE_CHECKING:
 
 
 def certify_release(settings: Settings, name: str, version: str,
-                    policy: Policy = REGISTRY_POLICY) -> str:
+                    policy: Policy = REGISTRY_POLICY,
+                    submitted: Callable[[Session, str], None] | None = None) -> str:
     """Certify a published catalog release with the registry's policy; returns the review id.
 
     The validator runs outside any database transaction (it takes tens of seconds).
+    ``submitted(s, review_id)`` runs in the transaction that stores the review, so what the
+    caller records about the run (the queue's "done") is seen together with the review.
     """
     import tempfile
 
@@ -50,7 +54,10 @@ def certify_release(settings: Settings, name: str, version: str,
                                allowances=allowances, owned_domains=owned,
                                evaluation_sets=load_sets(settings, provided))
     with session(settings) as s:
-        return review.submit(s, settings, report, data).id
+        review_id = review.submit(s, settings, report, data).id
+        if submitted is not None:
+            submitted(s, review_id)
+        return review_id
 
 
 def verify_for_install(s: Session, settings: Settings, name: str, version: str,
